@@ -1,0 +1,228 @@
+"""One normalised request/response record that every rule reads.
+
+Readers (``conformance.cassettes``) turn each recording format into
+:class:`Exchange` objects; the reference server and the runner build them from
+live traffic. Rules never see a recording format, only these types.
+
+Bodies are kept as bytes exactly as they went over the wire (after undoing a
+recorder's gzip/base64 storage); JSON and SSE are decoded lazily, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from conformance.sse import ServerSentEvent, decode_sse
+
+
+class _Missing:
+    """The body is absent or not JSON (see ``json_error``)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+class Headers:
+    """Ordered, case-insensitive, multi-valued HTTP headers."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, Any] | None = None) -> None:
+        pairs: list[tuple[str, str]] = []
+        if items is None:
+            pass
+        elif isinstance(items, Mapping):
+            for name, value in items.items():
+                if isinstance(value, (list, tuple)):
+                    pairs.extend((str(name), str(v)) for v in value)
+                elif value is not None:
+                    pairs.append((str(name), str(value)))
+        else:
+            pairs.extend((str(n), str(v)) for n, v in items)
+        self._items = pairs
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of ``name``, or ``default``."""
+        lname = name.lower()
+        for n, v in self._items:
+            if n.lower() == lname:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [v for n, v in self._items if n.lower() == lname]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def names(self) -> list[str]:
+        return [n.lower() for n, _ in self._items]
+
+    def to_dict(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for n, v in self._items:
+            out.setdefault(n.lower(), []).append(v)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self.to_dict() == other.to_dict()
+
+
+def _parse_json(body: bytes | None) -> tuple[Any, str | None]:
+    if body is None or body == b"":
+        return MISSING, "no body"
+    try:
+        return orjson.loads(body), None
+    except orjson.JSONDecodeError as exc:
+        return MISSING, f"body is not JSON: {exc}"
+
+
+@dataclasses.dataclass(eq=False)
+class HttpMessage:
+    headers: Headers
+    body: bytes | None
+
+    @functools.cached_property
+    def _json(self) -> tuple[Any, str | None]:
+        return _parse_json(self.body)
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or ``MISSING`` (see :attr:`json_error`)."""
+        return self._json[0]
+
+    @property
+    def json_error(self) -> str | None:
+        return self._json[1]
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+@dataclasses.dataclass(eq=False)
+class HttpRequest(HttpMessage):
+    method: str = "POST"
+    url: str = ""
+
+    @property
+    def path(self) -> str:
+        """The URL path without query (``/v1/messages`` for ``.../v1/messages?beta=true``)."""
+        if not self.url:
+            return ""
+        return urlsplit(self.url).path or "/"
+
+
+@dataclasses.dataclass(eq=False)
+class HttpResponse(HttpMessage):
+    status: int | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class StreamEvent:
+    """One SSE event of a response stream, with its data parsed as JSON."""
+
+    index: int
+    name: str | None
+    """The ``event:`` field; ``None`` when the source carried none (e.g. JSON-lines captures)."""
+    data: str
+    payload: Any
+    """The parsed ``data`` (usually a dict); ``MISSING`` when it is not JSON."""
+    parse_error: str | None = None
+
+    @property
+    def type(self) -> str | None:
+        p = self.payload
+        if isinstance(p, dict):
+            t = p.get("type")
+            return t if isinstance(t, str) else None
+        return None
+
+
+def parse_events(raw: Iterable[ServerSentEvent]) -> list[StreamEvent]:
+    """Number SSE events and parse each ``data`` with orjson (the hot path)."""
+    out: list[StreamEvent] = []
+    loads = orjson.loads
+    for i, ev in enumerate(raw):
+        try:
+            out.append(StreamEvent(i, ev.event, ev.data, loads(ev.data)))
+        except orjson.JSONDecodeError as exc:
+            out.append(StreamEvent(i, ev.event, ev.data, MISSING, str(exc)))
+    return out
+
+
+def looks_like_sse(body: bytes) -> bool:
+    head = body.lstrip()[:64]
+    return head.startswith((b"event:", b"data:", b":", b"id:", b"retry:"))
+
+
+@dataclasses.dataclass(eq=False)
+class Exchange:
+    """A request and its response; either may be missing in partial recordings.
+
+    ``raw_events`` is set by readers of formats that store events rather than bytes
+    (one-JSON-per-line captures); otherwise events are decoded from the response body.
+    """
+
+    request: HttpRequest | None
+    response: HttpResponse | None
+    file: str | None = None
+    interaction: int | None = None
+    raw_events: list[ServerSentEvent] | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def is_stream(self) -> bool:
+        if self.raw_events is not None:
+            return True
+        resp = self.response
+        if resp is None or resp.body is None:
+            return False
+        if resp.content_type == "text/event-stream":
+            return True
+        if resp.content_type in ("", "text/plain", "application/octet-stream"):
+            return looks_like_sse(resp.body)
+        return False
+
+    @functools.cached_property
+    def events(self) -> list[StreamEvent] | None:
+        """The decoded stream, or ``None`` when the response is not a stream."""
+        if self.raw_events is not None:
+            return parse_events(self.raw_events)
+        if not self.is_stream:
+            return None
+        assert self.response is not None and self.response.body is not None
+        return parse_events(decode_sse(self.response.body))
+
+    @property
+    def path(self) -> str:
+        return self.request.path if self.request is not None else ""

@@ -1,0 +1,99 @@
+"""Findings: what a rule reports when the target breaks (or bends) the contract.
+
+A finding is typed data. Rules create them with only what they know (rule id,
+severity, message, JSON path, expected/actual, event index); the engine that
+runs the rules adds where the data came from (file, interaction) with
+:meth:`Finding.located`. Rendering lives in ``conformance.reports``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """How much a finding matters. Ordered so ``>=`` filters work."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.name.lower() for s in cls)
+            raise ValueError(f"unknown severity {text!r}; expected one of: {names}") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+_UNSET: Any = object()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Finding:
+    """One contract observation.
+
+    ``path`` is a JSON path into the document named by ``part`` (``"$.content[0].type"``);
+    ``part`` says which document: ``request.body``, ``response.body``,
+    ``response.headers``, ``request.headers``, ``stream`` (``event`` then gives the
+    0-based event index), ``message`` (the message accumulated from a stream),
+    ``exchange`` (the exchange as a whole) or ``sequence`` (across exchanges).
+    """
+
+    rule: str
+    severity: Severity
+    message: str
+    path: str = "$"
+    part: str = "exchange"
+    expected: Any = None
+    actual: Any = None
+    event: int | None = None
+    file: str | None = None
+    interaction: int | None = None
+
+    def located(self, file: str | None, interaction: int | None) -> Finding:
+        return dataclasses.replace(self, file=file, interaction=interaction)
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return dataclasses.replace(self, severity=severity)
+
+    @property
+    def dedup_key(self) -> tuple[str, str, str, str | None, int | None]:
+        """Findings with the same key describe the same problem in the same place."""
+        return (self.rule, self.part, self.path, self.file, self.interaction)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "message": self.message,
+            "file": self.file,
+            "interaction": self.interaction,
+            "part": self.part,
+            "path": self.path,
+        }
+        if self.event is not None:
+            out["event"] = self.event
+        if self.expected is not None:
+            out["expected"] = self.expected
+        if self.actual is not None:
+            out["actual"] = self.actual
+        return out
+
+
+def error(rule: str, message: str, **kw: Any) -> Finding:
+    return Finding(rule, Severity.ERROR, message, **kw)
+
+
+def warning(rule: str, message: str, **kw: Any) -> Finding:
+    return Finding(rule, Severity.WARNING, message, **kw)
+
+
+def info(rule: str, message: str, **kw: Any) -> Finding:
+    return Finding(rule, Severity.INFO, message, **kw)

@@ -1,0 +1,214 @@
+"""API-version profiles, loaded from the data under ``schemas/``.
+
+A profile is everything the suite knows about one ``anthropic-version``: its
+status, its JSON Schemas (see :mod:`conformance.schemas`), the error table,
+the rate-limit header naming, the models and the tiers. Nothing here is
+hard-coded: the data lives in ``schemas/versions.json`` and
+``schemas/<version>/profile.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import ProfileError
+from conformance.schemas import SchemaSet
+
+
+def schemas_root() -> Path:
+    """Where the schema data lives: inside the installed wheel, else the source tree."""
+    packaged = Path(__file__).parent / "_schemas"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ErrorType:
+    status: int
+    type: str
+    envelope: bool = True
+    """Whether the body is guaranteed to be the ``{"type": "error", ...}`` envelope."""
+    retryable: bool = False
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RateLimitResource:
+    """Header names for one rate-limited resource (``requests``, ``tokens``, ...)."""
+
+    name: str
+    limit: str
+    remaining: str
+    reset: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RateLimitHeaders:
+    family: str
+    """``anthropic`` (``anthropic-ratelimit-*``) or ``x-ratelimit`` (the reference document's)."""
+    resources: tuple[RateLimitResource, ...]
+    retry_after: str = "retry-after"
+
+    def all_names(self) -> set[str]:
+        names = {self.retry_after}
+        for r in self.resources:
+            names.update(n for n in (r.limit, r.remaining, r.reset) if n)
+        return names
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    requests_per_minute: int
+    input_tokens_per_minute: int
+    output_tokens_per_minute: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    version: str
+    status: str
+    """``current``, ``supported``, ``deprecated``, ``initial``, ``newest`` ... (data)."""
+    description: str
+    errors: tuple[ErrorType, ...]
+    rate_limits: RateLimitHeaders
+    models: tuple[Mapping[str, Any], ...]
+    tiers: tuple[Tier, ...]
+    schemas: SchemaSet
+    data: Mapping[str, Any]
+    """The raw ``profile.json``, for rules that need a detail not modelled above."""
+
+    @functools.cached_property
+    def _by_type(self) -> dict[str, ErrorType]:
+        return {e.type: e for e in self.errors}
+
+    def error_for_type(self, error_type: str) -> ErrorType | None:
+        return self._by_type.get(error_type)
+
+    def error_types_for_status(self, status: int) -> set[str]:
+        return {e.type for e in self.errors if e.status == status}
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        return tuple(str(m["id"]) for m in self.models)
+
+    def tier(self, name: str) -> Tier:
+        for t in self.tiers:
+            if t.name.lower() == name.lower():
+                return t
+        raise ProfileError(f"profile {self.version} has no tier {name!r}",
+                           fix="tiers: " + ", ".join(t.name for t in self.tiers))
+
+
+@dataclasses.dataclass(frozen=True)
+class Profiles:
+    """The version table: every profile, in date order, and the default."""
+
+    by_version: Mapping[str, Profile]
+    default_version: str
+    table: Mapping[str, Any]
+
+    def get(self, version: str) -> Profile:
+        try:
+            return self.by_version[version]
+        except KeyError:
+            known = ", ".join(self.by_version)
+            raise ProfileError(f"unknown API version {version!r}", fix=f"known versions: {known}") from None
+
+    @property
+    def default(self) -> Profile:
+        return self.by_version[self.default_version]
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(self.by_version)
+
+    def __iter__(self) -> Iterator[Profile]:
+        return iter(self.by_version.values())
+
+    def __contains__(self, version: object) -> bool:
+        return version in self.by_version
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open("rb") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise ProfileError("file is missing", file=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"not valid JSON: {exc.msg}", file=str(path),
+                           where=f"{exc.lineno}:{exc.colno}") from None
+
+
+def _need(data: Mapping[str, Any], key: str, path: Path) -> Any:
+    if key not in data:
+        raise ProfileError(f"missing required key {key!r}", file=str(path))
+    return data[key]
+
+
+def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Profile:
+    version = str(_need(entry, "version", table_path))
+    directory = root / version
+    profile_path = directory / "profile.json"
+    data = _read_json(profile_path)
+    try:
+        errors = tuple(
+            ErrorType(int(e["status"]), str(e["type"]), bool(e.get("envelope", True)),
+                      bool(e.get("retryable", False)), str(e.get("description", "")))
+            for e in _need(data, "errors", profile_path)
+        )
+        rl = _need(data, "rate_limit_headers", profile_path)
+        rate_limits = RateLimitHeaders(
+            family=str(rl["family"]),
+            resources=tuple(
+                RateLimitResource(name, r["limit"], r["remaining"], r.get("reset"))
+                for name, r in rl["resources"].items()
+            ),
+            retry_after=str(rl.get("retry_after", "retry-after")),
+        )
+        tiers = tuple(
+            Tier(name, int(t["requests_per_minute"]), int(t["input_tokens_per_minute"]),
+                 int(t["output_tokens_per_minute"]))
+            for name, t in _need(data, "tiers", profile_path).items()
+        )
+        models = tuple(_need(data, "models", profile_path))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProfileError(f"malformed profile data ({type(exc).__name__}: {exc})",
+                           file=str(profile_path)) from None
+    return Profile(
+        version=version,
+        status=str(entry.get("status", data.get("status", ""))),
+        description=str(entry.get("notes", data.get("description", ""))),
+        errors=errors,
+        rate_limits=rate_limits,
+        models=models,
+        tiers=tiers,
+        schemas=SchemaSet.load(root, version),
+        data=data,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_profiles(root: Path | None = None) -> Profiles:
+    """Load the version table and every profile (cached per root)."""
+    root = root or schemas_root()
+    table_path = root / "versions.json"
+    table = _read_json(table_path)
+    entries = _need(table, "versions", table_path)
+    by_version = {str(e["version"]): _load_profile(root, e, table_path) for e in entries}
+    default = str(_need(table, "default", table_path))
+    if default not in by_version:
+        raise ProfileError(f"default version {default!r} is not in the table", file=str(table_path))
+    return Profiles(by_version, default, table)
+
+
+def get_profile(version: str | None = None) -> Profile:
+    profiles = load_profiles()
+    return profiles.default if version is None else profiles.get(version)
