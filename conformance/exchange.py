@@ -199,6 +199,10 @@ class Exchange:
     interaction: int | None = None
     raw_events: list[ServerSentEvent] | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    request_headers_complete: bool = True
+    """False when the recorder is known to drop or filter request headers (auth is usually filtered)."""
+    response_headers_complete: bool = True
+    """False when the recorder stripped or allow-listed response headers."""
 
     @property
     def is_stream(self) -> bool:
@@ -222,6 +226,16 @@ class Exchange:
             return None
         assert self.response is not None and self.response.body is not None
         return parse_events(decode_sse(self.response.body))
+
+    @functools.cached_property
+    def accumulated(self) -> dict[str, Any] | None:
+        """The Message a client would build from the stream (``None`` when not a stream)."""
+        events = self.events
+        if events is None:
+            return None
+        from conformance.accumulate import accumulate_message
+
+        return accumulate_message(events)
 
     @property
     def path(self) -> str:
