@@ -1,0 +1,167 @@
+"""``nox -s bench``: how much full validation costs over the bare work any consumer must do.
+
+Builds a synthetic corpus of realistic Messages streams (text, tool_use with
+split JSON input, thinking with signature, pings), at least 50 MB of SSE, then
+times in the same process:
+
+* bare: split the SSE into events and parse each payload with orjson (no validation);
+* full: ``conformance lint`` of the same files (reading, SSE decoding, every rule).
+
+and prints events per second for both and the ratio (target: full <= 3x bare).
+Then it runs the reference server benchmark when the server package provides one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+
+def _event(name: str, data: dict[str, object]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def synthetic_stream(rng: random.Random, n: int) -> tuple[str, int]:
+    """One valid stream; returns (sse text, number of events)."""
+    events: list[str] = []
+    usage = {"input_tokens": rng.randint(5, 500), "output_tokens": 1}
+    events.append(_event("message_start", {"type": "message_start", "message": {
+        "id": f"msg_bench{n:08d}", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514",
+        "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}}))
+    events.append(_event("ping", {"type": "ping"}))
+    index = 0
+    kinds = ["thinking"] if rng.random() < 0.3 else []
+    kinds += ["text"] + (["tool_use"] if rng.random() < 0.4 else [])
+    output = 0
+    for kind in kinds:
+        if kind == "text":
+            block: dict[str, object] = {"type": "text", "text": ""}
+        elif kind == "thinking":
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+        else:
+            block = {"type": "tool_use", "id": f"toolu_{n:08d}{index}", "name": "get_weather", "input": {}}
+        events.append(_event("content_block_start", {"type": "content_block_start", "index": index,
+                                                     "content_block": block}))
+        if kind == "tool_use":
+            payload = json.dumps({"city": "San Francisco", "units": "celsius", "days": rng.randint(1, 9)})
+            cuts = sorted(rng.sample(range(1, len(payload)), 4))
+            for a, b in zip([0, *cuts], [*cuts, len(payload)], strict=True):
+                events.append(_event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                             "delta": {"type": "input_json_delta",
+                                                                       "partial_json": payload[a:b]}}))
+                output += 2
+        else:
+            delta_type, field = ("thinking_delta", "thinking") if kind == "thinking" else ("text_delta", "text")
+            for _ in range(rng.randint(20, 80)):
+                words = " ".join(rng.choice(("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog"))
+                                 for _ in range(rng.randint(1, 6)))
+                events.append(_event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                             "delta": {"type": delta_type, field: words}}))
+                output += 1
+                if rng.random() < 0.02:
+                    events.append(_event("ping", {"type": "ping"}))
+            if kind == "thinking":
+                events.append(_event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                             "delta": {"type": "signature_delta",
+                                                                       "signature": "EqQBCgIYAh" * 8}}))
+        events.append(_event("content_block_stop", {"type": "content_block_stop", "index": index}))
+        index += 1
+    stop = "tool_use" if kinds[-1] == "tool_use" else "end_turn"
+    events.append(_event("message_delta", {"type": "message_delta",
+                                           "delta": {"stop_reason": stop, "stop_sequence": None},
+                                           "usage": {"output_tokens": output}}))
+    events.append(_event("message_stop", {"type": "message_stop"}))
+    return "".join(events), len(events)
+
+
+def build_corpus(directory: Path, megabytes: int, seed: int = 0) -> tuple[int, int]:
+    """Write ~1 MB .sse files until ``megabytes`` are written; returns (bytes, events)."""
+    rng = random.Random(seed)
+    total_bytes = total_events = 0
+    n = file_no = 0
+    while total_bytes < megabytes * 1_000_000:
+        parts: list[str] = []
+        size = 0
+        while size < 1_000_000:
+            text, count = synthetic_stream(rng, n)
+            n += 1
+            parts.append(text)
+            size += len(text)
+            total_events += count
+        # One stream per file, as a capture would be: concatenated streams are not one stream.
+        for i, text in enumerate(parts):
+            (directory / f"stream-{file_no:04d}-{i:03d}.sse").write_text(text, encoding="utf-8")
+        file_no += 1
+        total_bytes += size
+    return total_bytes, total_events
+
+
+def bare_parse(files: list[Path]) -> int:
+    """The minimum any consumer does: split events, take the data, parse it with orjson."""
+    count = 0
+    loads = orjson.loads
+    for path in files:
+        body = path.read_bytes()
+        for block in body.split(b"\n\n"):
+            for line in block.split(b"\n"):
+                if line.startswith(b"data:"):
+                    loads(line[5:])
+                    count += 1
+    return count
+
+
+def _best_of(runs: int, fn: object) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--megabytes", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3, help="best of N runs")
+    parser.add_argument("--skip-server", action="store_true")
+    args = parser.parse_args(argv)
+
+    from conformance.findings import Severity
+    from conformance.lint import lint_paths
+
+    with tempfile.TemporaryDirectory(prefix="conformance-bench-") as tmp:
+        directory = Path(tmp)
+        total_bytes, total_events = build_corpus(directory, args.megabytes)
+        files = sorted(directory.iterdir())
+        print(f"synthetic corpus: {total_bytes / 1e6:.1f} MB of SSE, {len(files)} streams, {total_events} events")
+        bare = _best_of(args.runs, lambda: bare_parse(files))
+        result_box: list[object] = []
+
+        def full() -> None:
+            result_box.append(lint_paths([directory]))
+
+        full_time = _best_of(args.runs, full)
+        result = result_box[-1]
+        errors = result.count(Severity.ERROR)  # type: ignore[attr-defined]
+        print(f"bare split+orjson : {bare:7.2f} s  {total_events / bare / 1e6:6.2f} M events/s")
+        print(f"full lint         : {full_time:7.2f} s  {total_events / full_time / 1e6:6.2f} M events/s"
+              f"  ({errors} errors found)")
+        print(f"ratio full/bare   : {full_time / bare:.2f}x  (target <= 3x)")
+    if not args.skip_server:
+        try:
+            from conformance.server import bench as server_bench
+        except ImportError as exc:
+            print(f"reference server benchmark not available: {exc}")
+        else:
+            server_bench.main()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""The ``conformance`` command line.
+
+Exit codes everywhere: 0 conformant (warnings allowed), 1 at least one
+error-severity finding, 2 could not run (bad input or bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from conformance import __version__
+from conformance.errors import ConformanceError, UsageError
+from conformance.findings import Severity
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal and the input is large."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.active = False
+
+    def __call__(self, n: int, total: int, path: Path) -> None:
+        if n == 1:
+            self.active = total >= 20 and self.stream.isatty()
+        if not self.active:
+            return
+        width = 30
+        filled = width * n // total
+        name = str(path)[-40:]
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{total} {name:<40}")
+        if n == total:
+            self.stream.write("\r" + " " * (width + 60) + "\r")
+        self.stream.flush()
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from conformance.lint import lint_paths
+    from conformance.reports import jsonreport, text
+
+    result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
+                        progress=_Progress(sys.stderr))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(jsonreport.to_json(result, args.min_severity), indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(text.render(result, args.min_severity))
+    for err in result.input_errors:
+        print(f"conformance: error: {err}", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from conformance.diff import diff_profiles, render_text, to_json
+    from conformance.profiles import load_profiles
+
+    profiles = load_profiles()
+    old, new = profiles.get(args.old), profiles.get(args.new)
+    changes = diff_profiles(old, new)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(to_json(changes), indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(render_text(changes, old, new))
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from conformance.profiles import load_profiles
+
+    profiles = load_profiles()
+    for p in profiles:
+        default = " (default)" if p.version == profiles.default_version else ""
+        print(f"{p.version}  {p.status:<11} {p.description}{default}")
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from conformance.rules import CATALOGUE
+
+    for r in sorted(CATALOGUE, key=lambda r: r.id):
+        print(f"{r.id:<36} {r.severity!s:<8} {r.title}")
+    return 0
+
+
+def cmd_check_schemas(args: argparse.Namespace) -> int:
+    from conformance.profiles import schemas_root
+    from conformance.schemacheck import check_schema_tree
+
+    root = Path(args.root) if args.root else schemas_root()
+    problems = check_schema_tree(root)
+    for p in problems:
+        print(p)
+    print(f"{'ok' if not problems else 'FAILED'}: {root} ({len(problems)} problems)")
+    return 1 if problems else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from conformance.server import serve
+
+    serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conformance",
+                                     description="Contract-testing and conformance suite for the Claude Messages API.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lint = sub.add_parser("lint", help="check recorded traffic (cassettes, HAR, raw SSE, ...) against the contract")
+    lint.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (searched recursively)")
+    lint.add_argument("--api-version", metavar="V",
+                      help="judge every exchange by this profile (default: the version each request sent, "
+                           "else the table's default)")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument("--min-severity", type=_severity, default=Severity.INFO, metavar="LEVEL",
+                      help="hide findings below LEVEL (info, warning, error); the exit code is unaffected")
+    lint.add_argument("--select", action="append", metavar="RULE_OR_AREA",
+                      help="only report these rules or areas (repeatable), e.g. stream or errors.status-type")
+    lint.set_defaults(func=cmd_lint)
+
+    diff = sub.add_parser("diff", help="what changed between two API-version profiles")
+    diff.add_argument("old", metavar="V1")
+    diff.add_argument("new", metavar="V2")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.set_defaults(func=cmd_diff)
+
+    versions = sub.add_parser("versions", help="list the API-version table")
+    versions.set_defaults(func=cmd_versions)
+
+    rules = sub.add_parser("rules", help="list every rule id the suite can report")
+    rules.set_defaults(func=cmd_rules)
+
+    check = sub.add_parser("check-schemas", help="meta-validate every schema file and profile")
+    check.add_argument("root", nargs="?", help="schema tree (default: the one the suite ships)")
+    check.set_defaults(func=cmd_check_schemas)
+
+    serve = sub.add_parser("serve", help="run the reference server until stopped")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
+    serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument("--keys", metavar="FILE", help="API keys and their tiers (JSON)")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    func: Command = args.func
+    try:
+        return func(args)
+    except UsageError as exc:
+        parser.error(str(exc))  # exits 2 with the usage line
+    except ConformanceError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed: not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

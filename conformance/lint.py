@@ -1,0 +1,90 @@
+"""``conformance lint``: check recorded traffic against the contract.
+
+Reads each recording (any supported format), runs the rule tables over its
+exchanges and collects findings. Rendering is in :mod:`conformance.reports`;
+this module only produces data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from conformance.cassettes import iter_recording_files, read_recording
+from conformance.engine import check_exchanges, endpoint_of
+from conformance.errors import InputError
+from conformance.exchange import Exchange
+from conformance.findings import Finding, Severity
+from conformance.profiles import Profiles, load_profiles
+
+ProgressFn = Callable[[int, int, Path], None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Skipped:
+    file: str | None
+    interaction: int | None
+    reason: str
+
+
+@dataclasses.dataclass
+class LintResult:
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+    files: int = 0
+    interactions: int = 0
+    skipped: list[Skipped] = dataclasses.field(default_factory=list)
+    input_errors: list[InputError] = dataclasses.field(default_factory=list)
+    formats: Counter[str] = dataclasses.field(default_factory=Counter)
+    labels: dict[tuple[str | None, int | None], str] = dataclasses.field(default_factory=dict)
+    """A short human label per interaction: ``POST /v1/messages -> 200 (stream)``."""
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def exit_code(self) -> int:
+        if self.input_errors:
+            return 2
+        return 1 if self.count(Severity.ERROR) else 0
+
+
+def label(exchange: Exchange) -> str:
+    parts = []
+    if exchange.request is not None and exchange.request.url:
+        parts.append(f"{exchange.request.method} {exchange.request.path}")
+    if exchange.response is not None and exchange.response.status is not None:
+        parts.append(f"-> {exchange.response.status}")
+    if exchange.is_stream:
+        parts.append("(stream)")
+    return " ".join(parts) or "capture"
+
+
+def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
+               profiles: Profiles | None = None, progress: ProgressFn | None = None) -> LintResult:
+    """Lint every recording under ``paths``. Bad files are collected as input errors, not raised."""
+    profiles = profiles or load_profiles()
+    if api_version is not None:
+        profiles.get(api_version)  # fail early, naming the known versions
+    files = list(iter_recording_files(paths))
+    result = LintResult()
+    for n, path in enumerate(files, 1):
+        if progress is not None:
+            progress(n, len(files), path)
+        try:
+            recording = read_recording(path)
+        except InputError as exc:
+            result.input_errors.append(exc)
+            continue
+        result.files += 1
+        result.formats[recording.format] += 1
+        for ex in recording.exchanges:
+            result.labels[(ex.file, ex.interaction)] = label(ex)
+            if endpoint_of(ex) is None:
+                result.skipped.append(Skipped(ex.file, ex.interaction,
+                                              f"not a Messages API endpoint: {label(ex)}"))
+        checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select)
+        result.interactions += checked.checked
+        result.findings.extend(checked.findings)
+    return result

@@ -1,0 +1,67 @@
+"""Human-readable report: findings grouped by file and interaction."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from conformance.findings import Finding, Severity
+from conformance.lint import LintResult
+
+_WIDTH = 7
+
+
+def _value(v: Any) -> str:
+    text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _finding_lines(f: Finding) -> list[str]:
+    where = f.part
+    if f.event is not None:
+        where += f" event {f.event}"
+    head = f"    {str(f.severity):<{_WIDTH}} {f.rule}  {where} {f.path}"
+    lines = [head, f"    {'':<{_WIDTH}} {f.message}"]
+    if f.expected is not None or f.actual is not None:
+        lines.append(f"    {'':<{_WIDTH}} expected: {_value(f.expected)}   actual: {_value(f.actual)}")
+    return lines
+
+
+def render(result: LintResult, min_severity: Severity = Severity.INFO) -> str:
+    shown = [f for f in result.findings if f.severity >= min_severity]
+    by_file: dict[str | None, dict[int | None, list[Finding]]] = defaultdict(lambda: defaultdict(list))
+    for f in shown:
+        by_file[f.file][f.interaction].append(f)
+    out: list[str] = []
+    for err in result.input_errors:
+        out.append(f"input error: {err}")
+    for file, by_interaction in by_file.items():
+        out.append(file or "<no file>")
+        for interaction, findings in sorted(by_interaction.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+            if interaction is None:
+                out.append("  across interactions")
+            else:
+                lbl = result.labels.get((file, interaction), "")
+                out.append(f"  interaction {interaction}  {lbl}".rstrip())
+            for f in sorted(findings, key=lambda f: (-f.severity, f.event or 0, f.rule)):
+                out.extend(_finding_lines(f))
+    if min_severity <= Severity.INFO:
+        for s in result.skipped:
+            out.append(f"note: {s.file} interaction {s.interaction}: skipped, {s.reason}")
+    out.append(summary_line(result))
+    return "\n".join(out) + "\n"
+
+
+def summary_line(result: LintResult) -> str:
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}" + ("" if n == 1 else "s")
+
+    parts = [plural(result.files, "file"), plural(result.interactions, "interaction"),
+             plural(result.count(Severity.ERROR), "error"), plural(result.count(Severity.WARNING), "warning"),
+             f"{result.count(Severity.INFO)} info"]
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} skipped")
+    if result.input_errors:
+        parts.append(plural(len(result.input_errors), "unreadable file"))
+    return "summary: " + ", ".join(parts)

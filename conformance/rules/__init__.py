@@ -1,0 +1,16 @@
+"""The rule tables. Every check the suite runs is listed here, explicitly.
+
+Each rules module exposes ``RULES`` (the catalogue of rule ids it can emit),
+``CHECKS`` (per-exchange checks) and optionally ``SEQUENCE_CHECKS`` (checks
+over the exchanges of one recording). Nothing registers itself on import.
+"""
+
+from __future__ import annotations
+
+from conformance.rules.base import Check, RuleInfo, SequenceCheck
+
+EXCHANGE_CHECKS: tuple[Check, ...] = ()
+SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = ()
+CATALOGUE: tuple[RuleInfo, ...] = ()
+
+__all__ = ["CATALOGUE", "EXCHANGE_CHECKS", "SEQUENCE_CHECKS", "Check", "RuleInfo", "SequenceCheck"]

@@ -1,0 +1,76 @@
+"""Sessions for the conformance suite. `nox -l` lists them; `nox -s NAME -- ARGS` forwards ARGS."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "schemas"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+EXTRAS = PYPROJECT["project"]["optional-dependencies"]
+ROOT = Path(__file__).parent
+CORPUS_DEFAULT = ROOT.parent / "shared" / "corpus"
+
+
+def _corpus_env() -> dict[str, str]:
+    """Point the real-traffic tests at ../shared/corpus when it exists and nothing else was set."""
+    if "CONFORMANCE_CORPUS" in os.environ or not CORPUS_DEFAULT.is_dir():
+        return {}
+    return {"CONFORMANCE_CORPUS": str(CORPUS_DEFAULT)}
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """Run the project's own tests (unit, property, server, SDK, CLI) on 2 workers."""
+    session.install("-e", ".[test]")
+    args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
+    session.run("pytest", *args, env={"HYPOTHESIS_PROFILE": "ci", **_corpus_env()})
+
+
+@nox.session(python="3.11")
+def corpus(session: nox.Session) -> None:
+    """Lint the real recorded traffic (CONFORMANCE_CORPUS or ../shared/corpus): zero errors expected."""
+    path = os.environ.get("CONFORMANCE_CORPUS") or _corpus_env().get("CONFORMANCE_CORPUS")
+    if not path:
+        session.skip("no corpus: set CONFORMANCE_CORPUS or place it at ../shared/corpus")
+    session.install("-e", ".")
+    session.run("conformance", "lint", "--min-severity", "warning", path, *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """Lint the code with ruff."""
+    session.install(*EXTRAS["lint"])
+    session.run("ruff", "check", "conformance", "tests", "noxfile.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """Type-check the package with mypy --strict."""
+    session.install("-e", ".", *EXTRAS["typecheck"])
+    session.run("mypy", *session.posargs)
+
+
+@nox.session(python="3.11")
+def schemas(session: nox.Session) -> None:
+    """Meta-validate every schema file, $ref and profile under schemas/."""
+    session.install("-e", ".")
+    session.run("conformance", "check-schemas", "schemas")
+
+
+@nox.session(python="3.11")
+def conformance(session: nox.Session) -> None:
+    """The main job: the conformance checks against the embedded reference server, reports in reports/."""
+    session.install("-e", ".")
+    session.run("conformance", "lint", "--format", "json", "cassettes", *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (opt-in): lint throughput vs bare SSE+orjson parsing, and reference-server throughput."""
+    session.install("-e", ".")
+    session.run("python", "-m", "conformance.bench", *session.posargs)
