@@ -1,0 +1,440 @@
+"""The stream grammar: one pass of a state machine over the events of a streamed response.
+
+Grammar (the API's, with the real world's allowances)::
+
+    stream  = ping* message_start (ping | block)* message_delta+ message_stop
+            | ... error                    (an error event ends a stream anywhere)
+    block   = content_block_start(i) content_block_delta(i)* content_block_stop(i)
+
+Blocks are numbered 0, 1, 2 ... and one is open at a time; each delta type
+belongs to its block type; ``signature_delta`` comes last in a thinking block;
+``message_delta`` usage is cumulative; unknown event, block and delta types are
+forward-compatible (info). ``ping`` may come anywhere, even before
+``message_start``: the Python SDK drops pings before they reach its accumulator
+(``_streaming.py``), the TypeScript SDK ignores them likewise.
+
+Speed: this is the hot path of the product. One pass, dict lookups, no finding
+allocated unless something is wrong, ``jsonschema-rs`` ``is_valid`` first and the
+pure-Python detail only for an event already known to be invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from conformance.accumulate import accumulate_message, join_tool_input
+from conformance.exchange import MISSING, Exchange, StreamEvent
+from conformance.findings import Finding, Severity, warning
+from conformance.profiles import Profile
+from conformance.rules.base import RuleInfo
+from conformance.sse import unterminated_event
+
+FIRST_EVENT = "stream.first-event"
+EVENT_NAME = "stream.event-name"
+DATA_JSON = "stream.data-json"
+EVENT_SCHEMA = "stream.event-schema"
+BLOCK_INDEX = "stream.block-index"
+BLOCK_ORDER = "stream.block-order"
+DELTA_AFTER_STOP = "stream.delta-after-stop"
+DELTA_TYPE = "stream.delta-type"
+SIGNATURE_ORDER = "stream.signature-order"
+MESSAGE_DELTA_ORDER = "stream.message-delta-order"
+USAGE_MONOTONIC = "stream.usage-monotonic"
+MESSAGE_STOP = "stream.message-stop"
+ERROR_EVENT = "stream.error-event"
+TOOL_INPUT_JSON = "stream.tool-input-json"
+ACCUMULATED_MESSAGE = "stream.accumulated-message"
+UNKNOWN_EVENT = "stream.unknown-event"
+UNTERMINATED_EVENT = "stream.unterminated-event"
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+RULES: tuple[RuleInfo, ...] = (
+    RuleInfo(FIRST_EVENT, _E, "message_start comes first (after pings) and only once"),
+    RuleInfo(EVENT_NAME, _E, "the SSE event: name equals data.type"),
+    RuleInfo(DATA_JSON, _E, "every data payload is a JSON object"),
+    RuleInfo(EVENT_SCHEMA, _E, "every known event matches the profile's stream_event schema"),
+    RuleInfo(BLOCK_INDEX, _E, "content blocks are numbered 0, 1, 2 ... in start order, each started once"),
+    RuleInfo(BLOCK_ORDER, _E, "one block open at a time; start before its deltas and stop; stop once"),
+    RuleInfo(DELTA_AFTER_STOP, _E, "no delta for a block after its content_block_stop"),
+    RuleInfo(DELTA_TYPE, _E, "the delta type belongs to the block type"),
+    RuleInfo(SIGNATURE_ORDER, _W, "signature_delta is the last delta of a thinking block"),
+    RuleInfo(MESSAGE_DELTA_ORDER, _E, "message_delta comes after every block stopped, before message_stop"),
+    RuleInfo(USAGE_MONOTONIC, _E, "usage counts never decrease across message_start and message_delta"),
+    RuleInfo(MESSAGE_STOP, _E, "message_stop ends the stream, exactly once, with nothing after it"),
+    RuleInfo(ERROR_EVENT, _E, "an error event carries a known error type and ends the stream"),
+    RuleInfo(TOOL_INPUT_JSON, _E, "the input_json_delta fragments of a block join into a JSON object"),
+    RuleInfo(ACCUMULATED_MESSAGE, _E, "the message accumulated from the stream is a valid Message"),
+    RuleInfo(UNKNOWN_EVENT, _I, "event, block or delta type unknown to this suite (forward-compatible)"),
+    RuleInfo(UNTERMINATED_EVENT, _W, "the last event is followed by the blank line that dispatches it"),
+)
+
+KNOWN_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
+                          "message_delta", "message_stop", "ping", "error"})
+_TOOL_DELTAS = frozenset({"input_json_delta"})
+#: block type -> the delta types it may receive. ``*_tool_use`` types take input_json_delta too.
+DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
+    "text": frozenset({"text_delta", "citations_delta"}),
+    "thinking": frozenset({"thinking_delta", "signature_delta"}),
+    "redacted_thinking": frozenset(),
+    "tool_use": _TOOL_DELTAS,
+    "server_tool_use": _TOOL_DELTAS,
+}
+KNOWN_DELTAS = frozenset().union(*DELTAS_FOR_BLOCK.values())
+_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def _is_tool_block(block_type: str | None) -> bool:
+    return block_type is not None and (block_type == "tool_use" or block_type.endswith("_tool_use"))
+
+
+def _allowed_deltas(block_type: str | None) -> frozenset[str] | None:
+    allowed = DELTAS_FOR_BLOCK.get(block_type or "")
+    if allowed is None and _is_tool_block(block_type):
+        return _TOOL_DELTAS
+    return allowed
+
+
+def _f(severity: Severity, rule: str, message: str, event: int | None, path: str = "$", **kw: Any) -> Finding:
+    return Finding(rule, severity, message, path=path, part="stream", event=event, **kw)
+
+
+class _Grammar:
+    """The state of one stream while its events go by; ``out`` collects findings."""
+
+    def __init__(self, profile: Profile | None) -> None:
+        self.profile = profile
+        schemas = profile.schemas if profile is not None else None
+        self.schemas = schemas if schemas is not None and schemas.has("stream_event") else None
+        self.out: list[Finding] = []
+        self.started: int | None = None
+        self.early_reported = False
+        self.stopped_at: int | None = None
+        self.error_at: int | None = None
+        self.block_types: dict[int, str | None] = {}
+        self.open: set[int] = set()
+        self.closed: set[int] = set()
+        self.next_index = 0
+        self.json_parts: dict[int, list[str]] = {}
+        self.signed: set[int] = set()
+        self.reported_open: set[int] = set()
+        self.message_deltas = 0
+        self.stop_reason: Any = None
+        self.usage: dict[str, int] = {}
+        self.seen_unknown: set[tuple[str, str]] = set()
+
+    def unknown(self, kind: str, name: str, event: int, path: str) -> None:
+        if (kind, name) not in self.seen_unknown:
+            self.seen_unknown.add((kind, name))
+            self.out.append(_f(_I, UNKNOWN_EVENT, f"unknown {kind} type {name!r} (tolerated: forward-compatible)",
+                               event, path, actual=name))
+
+    def before_start(self, t: str, i: int) -> None:
+        if self.started is None and not self.early_reported:
+            self.early_reported = True
+            self.out.append(_f(_E, FIRST_EVENT, f"{t} before message_start", i, "$.type",
+                               expected="message_start", actual=t))
+
+    def run(self, events: Sequence[StreamEvent]) -> None:
+        out = self.out
+        schemas = self.schemas
+        for ev in events:
+            p = ev.payload
+            i = ev.index
+            if type(p) is not dict:
+                why = ev.parse_error or f"data is JSON {type(p).__name__}, not an object"
+                if p is MISSING:
+                    why = f"data is not JSON: {ev.parse_error or 'unparsable'}"
+                out.append(_f(_E, DATA_JSON, why, i, actual=ev.data[:200]))
+                continue
+            t = p.get("type")
+            name = ev.name
+            if name is not None and name != t:
+                out.append(_f(_E, EVENT_NAME, f"event name {name!r} differs from data.type {t!r}", i, "$.type",
+                              expected=name, actual=t))
+            if self.stopped_at is not None:
+                out.append(_f(_E, MESSAGE_STOP, f"{t} event after message_stop (event {self.stopped_at})", i,
+                              "$.type", actual=t))
+                continue
+            if self.error_at is not None:
+                out.append(_f(_E, ERROR_EVENT, f"{t} event after the error event {self.error_at} that ended "
+                                               "the stream", i, "$.type", actual=t))
+                continue
+            if t == "content_block_delta":
+                self.delta(p, i)
+            elif t == "ping":
+                pass
+            elif t == "content_block_start":
+                self.block_start(p, i)
+            elif t == "content_block_stop":
+                self.block_stop(p, i)
+            elif t == "message_delta":
+                self.message_delta(p, i)
+            elif t == "message_start":
+                self.message_start(p, i)
+            elif t == "message_stop":
+                self.message_stop(i)
+            elif t == "error":
+                self.error_event(p, i)
+            elif isinstance(t, str):
+                self.unknown("event", t, i, "$.type")
+                continue
+            else:
+                out.append(_f(_E, EVENT_SCHEMA, "event data has no string 'type'", i, "$.type", actual=t))
+                continue
+            if schemas is not None and not schemas.is_valid("stream_event", p):
+                for v in schemas.violations("stream_event", p):
+                    out.append(_f(_E, EVENT_SCHEMA, f"{t}: {v.message}", i, v.path, expected=v.expected,
+                                  actual=v.actual))
+
+    def index_of(self, p: dict[str, Any], i: int) -> int | None:
+        idx = p.get("index")
+        if type(idx) is not int:
+            self.out.append(_f(_E, BLOCK_INDEX, f"{p.get('type')} index is not an integer", i, "$.index",
+                               actual=idx))
+            return None
+        return idx
+
+    def delta(self, p: dict[str, Any], i: int) -> None:
+        if self.started is None:
+            self.before_start("content_block_delta", i)
+        idx = self.index_of(p, i)
+        if idx is None:
+            return
+        if idx not in self.open:
+            if idx in self.closed:
+                self.out.append(_f(_E, DELTA_AFTER_STOP, f"delta for block {idx} after its content_block_stop",
+                                   i, "$.index", actual=idx))
+            else:
+                self.out.append(_f(_E, BLOCK_ORDER, f"delta for block {idx}, which was never started", i,
+                                   "$.index", actual=idx))
+            return
+        delta = p.get("delta")
+        dtype = delta.get("type") if type(delta) is dict else None
+        btype = self.block_types[idx]
+        allowed = _allowed_deltas(btype)
+        if allowed is None:
+            if dtype not in KNOWN_DELTAS and isinstance(dtype, str):
+                self.unknown("delta", dtype, i, "$.delta.type")
+            # An unknown block type may take any delta: forward-compatible.
+            return
+        if dtype not in allowed:
+            if dtype in KNOWN_DELTAS:
+                self.out.append(_f(_E, DELTA_TYPE, f"{dtype} in a {btype} block (allowed: {sorted(allowed)})",
+                                   i, "$.delta.type", expected=sorted(allowed), actual=dtype))
+            elif isinstance(dtype, str):
+                self.unknown("delta", dtype, i, "$.delta.type")
+            return
+        if dtype == "input_json_delta":
+            piece = delta.get("partial_json")  # type: ignore[union-attr]
+            if isinstance(piece, str):
+                self.json_parts.setdefault(idx, []).append(piece)
+        elif btype == "thinking":
+            if idx in self.signed:
+                self.out.append(_f(_W, SIGNATURE_ORDER, f"{dtype} after the signature_delta of thinking block "
+                                                        f"{idx}", i, "$.delta.type", actual=dtype))
+            if dtype == "signature_delta":
+                self.signed.add(idx)
+
+    def block_start(self, p: dict[str, Any], i: int) -> None:
+        if self.started is None:
+            self.before_start("content_block_start", i)
+        idx = self.index_of(p, i)
+        if idx is None:
+            return
+        block = p.get("content_block")
+        btype = block.get("type") if type(block) is dict else None
+        if idx in self.block_types:
+            self.out.append(_f(_E, BLOCK_INDEX, f"block {idx} started twice", i, "$.index", actual=idx))
+            return
+        if idx != self.next_index:
+            self.out.append(_f(_E, BLOCK_INDEX, f"block index {idx} where {self.next_index} was next", i,
+                               "$.index", expected=self.next_index, actual=idx))
+        if self.open:
+            still = sorted(self.open)
+            self.out.append(_f(_E, BLOCK_ORDER, f"block {idx} started while block {still[0]} is still open "
+                                                "(no content_block_stop)", i, "$.index", actual=idx))
+        self.next_index = max(self.next_index, idx + 1)
+        self.block_types[idx] = btype
+        self.open.add(idx)
+        if isinstance(btype, str) and _allowed_deltas(btype) is None:
+            self.unknown("content block", btype, i, "$.content_block.type")
+
+    def block_stop(self, p: dict[str, Any], i: int) -> None:
+        if self.started is None:
+            self.before_start("content_block_stop", i)
+        idx = self.index_of(p, i)
+        if idx is None:
+            return
+        if idx not in self.open:
+            what = "stopped twice" if idx in self.closed else "stopped but never started"
+            self.out.append(_f(_E, BLOCK_ORDER, f"block {idx} {what}", i, "$.index", actual=idx))
+            return
+        self.open.discard(idx)
+        self.closed.add(idx)
+        parts = self.json_parts.pop(idx, None)
+        if parts is not None:
+            self.check_tool_input(idx, parts, i, cut=False)
+
+    def check_tool_input(self, idx: int, parts: list[str], i: int | None, *, cut: bool) -> None:
+        value, problem = join_tool_input(parts)
+        if problem is None and type(value) is dict:
+            return
+        joined = "".join(parts)
+        why = f"does not parse ({problem})" if problem is not None else f"is JSON {type(value).__name__}"
+        if cut:
+            self.out.append(_f(_W, TOOL_INPUT_JSON, f"tool input of block {idx}, cut by max_tokens, {why}", i,
+                               actual=joined[:200]))
+        else:
+            self.out.append(_f(_E, TOOL_INPUT_JSON, f"input_json_delta fragments of block {idx} {why}, not a "
+                                                    "JSON object", i, actual=joined[:200]))
+
+    def cut_allowed(self, idx: int) -> bool:
+        # Real API: a tool_use block cut by max_tokens may end without content_block_stop.
+        return self.stop_reason == "max_tokens" and _is_tool_block(self.block_types.get(idx))
+
+    def message_start(self, p: dict[str, Any], i: int) -> None:
+        if self.started is not None:
+            self.out.append(_f(_E, FIRST_EVENT, f"second message_start (first was event {self.started})", i,
+                               "$.type"))
+            return
+        self.started = i
+        message = p.get("message")
+        usage = message.get("usage") if type(message) is dict else None
+        if type(usage) is dict:
+            for key in _USAGE_COUNTS:
+                value = usage.get(key)
+                if type(value) is int:
+                    self.usage[key] = value
+
+    def message_delta(self, p: dict[str, Any], i: int) -> None:
+        if self.started is None:
+            self.before_start("message_delta", i)
+        delta = p.get("delta")
+        if type(delta) is dict and "stop_reason" in delta:
+            self.stop_reason = delta["stop_reason"]
+        self.message_deltas += 1
+        for idx in sorted(self.open - self.reported_open):
+            self.reported_open.add(idx)
+            if self.cut_allowed(idx):
+                self.out.append(_f(_W, MESSAGE_DELTA_ORDER, f"message_delta while tool block {idx} is open "
+                                                            "(cut by max_tokens, tolerated)", i))
+            else:
+                self.out.append(_f(_E, MESSAGE_DELTA_ORDER, f"message_delta while block {idx} is still open "
+                                                            "(no content_block_stop before it)", i))
+        usage = p.get("usage")
+        if type(usage) is dict:
+            seen = self.usage
+            for key in _USAGE_COUNTS:
+                value = usage.get(key)
+                if type(value) is not int:
+                    continue
+                before = seen.get(key)
+                if before is not None and value < before:
+                    # A refusal withdraws the output, and its final usage may restate the counts
+                    # (SDK fixtures refusal_response.txt, stream-a-toolrefusal.sse): tolerated.
+                    sev, why = (_W, " (at a refusal, tolerated)") if self.stop_reason == "refusal" else (_E, "")
+                    self.out.append(_f(sev, USAGE_MONOTONIC, f"usage.{key} fell from {before} to {value}{why}", i,
+                                       f"$.usage.{key}", expected=f">= {before}", actual=value))
+                seen[key] = value
+
+    def message_stop(self, i: int) -> None:
+        if self.started is None:
+            self.before_start("message_stop", i)
+        self.stopped_at = i
+        if self.message_deltas == 0 and self.started is not None:
+            self.out.append(_f(_W, MESSAGE_DELTA_ORDER, "message_stop without a message_delta before it "
+                                                        "(no stop_reason, no final usage)", i))
+        for idx in sorted(self.open - self.reported_open):
+            sev = _W if self.cut_allowed(idx) else _E
+            self.out.append(_f(sev, BLOCK_ORDER, f"block {idx} never stopped before message_stop", i))
+
+    def error_event(self, p: dict[str, Any], i: int) -> None:
+        self.error_at = i
+        err = p.get("error")
+        if type(err) is not dict:
+            self.out.append(_f(_E, ERROR_EVENT, "error event without an 'error' object", i, "$.error",
+                               actual=err))
+            return
+        etype = err.get("type")
+        if not isinstance(etype, str):
+            self.out.append(_f(_E, ERROR_EVENT, "error event whose error.type is not a string", i,
+                               "$.error.type", actual=etype))
+        elif self.profile is not None and self.profile.error_for_type(etype) is not None:
+            return
+        elif etype.endswith("_error"):
+            self.out.append(_f(_I, ERROR_EVENT, f"error type {etype!r} is not in this profile's error table", i,
+                               "$.error.type", actual=etype))
+        else:
+            known = sorted(e.type for e in self.profile.errors) if self.profile is not None else None
+            self.out.append(_f(_E, ERROR_EVENT, f"error event with {etype!r}, which is not an error type", i,
+                               "$.error.type", expected=known, actual=etype))
+
+    def finish(self, events: Sequence[StreamEvent]) -> None:
+        if not events:
+            self.out.append(_f(_E, FIRST_EVENT, "stream has no events", None))
+            return
+        if self.stopped_at is None and self.error_at is None:
+            self.out.append(_f(_E, MESSAGE_STOP, "stream ended without message_stop (and without an error event)",
+                               None))
+        for idx in sorted(self.open):
+            parts = self.json_parts.get(idx)
+            if parts is not None and self.cut_allowed(idx):
+                self.check_tool_input(idx, parts, None, cut=True)
+        if self.stopped_at is None or self.error_at is not None or self.started is None:
+            return
+        profile = self.profile
+        if profile is None or not profile.schemas.has("message"):
+            return
+        message = accumulate_message(events)
+        if message is None or profile.schemas.is_valid("message", message):
+            return
+        for v in profile.schemas.violations("message", message):
+            self.out.append(Finding(ACCUMULATED_MESSAGE, _E, f"accumulated message: {v.message}", path=v.path,
+                                    part="message", expected=v.expected, actual=v.actual))
+
+
+def check_stream_events(events: Sequence[StreamEvent], profile: Profile | None) -> list[Finding]:
+    """Every stream-grammar finding for ``events`` (``profile`` ``None``: no schema or error-table checks)."""
+    grammar = _Grammar(profile)
+    grammar.run(events)
+    grammar.finish(events)
+    return grammar.out
+
+
+def recovered_tail(exchange: Exchange, index: int) -> StreamEvent | None:
+    """The last event of a body that lacks its final blank line (WHATWG discards it), as event ``index``."""
+    if exchange.raw_events is not None or exchange.response is None or not exchange.response.body:
+        return None
+    body = exchange.response.body
+    if body.endswith((b"\n\n", b"\r\r", b"\r\n\r\n", b"\n\r\n")):
+        return None
+    ev = unterminated_event(body)
+    if ev is None:
+        return None
+    try:
+        return StreamEvent(index, ev.event, ev.data, orjson.loads(ev.data))
+    except orjson.JSONDecodeError as exc:
+        return StreamEvent(index, ev.event, ev.data, MISSING, str(exc))
+
+
+def stream_grammar(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    """The whole stream grammar in one pass (see the module docstring)."""
+    events = exchange.events
+    if events is None:
+        return
+    tail = recovered_tail(exchange, len(events))
+    if tail is not None:
+        yield warning(UNTERMINATED_EVENT, f"stream ended without the blank line after its last event "
+                                          f"({tail.name or tail.type}); a WHATWG client drops that event",
+                      part="stream", event=tail.index)
+        events = [*events, tail]
+    yield from check_stream_events(events, profile)
+
+
+CHECKS = (stream_grammar,)
+
+__all__ = ["CHECKS", "DELTAS_FOR_BLOCK", "KNOWN_DELTAS", "KNOWN_EVENTS", "RULES", "check_stream_events",
+           "recovered_tail", "stream_grammar"]
