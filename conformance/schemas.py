@@ -10,15 +10,22 @@ Two validators per shape, for two jobs:
 
 Both are built from the same schema documents, so they cannot disagree on data
 the suite ships; ``tests/test_schemas.py`` checks that they agree on generated data.
+The schemas use no ``format`` keyword (RFC 3339 is a ``pattern``) because the two
+libraries treat ``format`` differently by default.
+
+Enums that may grow in responses (stop reasons, error types, block and event
+types) are plain strings annotated with ``"x-known-values": [...]``.
+:meth:`SchemaSet.unknown_values` walks schema and instance together and returns
+each such string that the profile does not list, so a rule can report it as info.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jsonschema
 import jsonschema_rs
@@ -26,6 +33,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from conformance.errors import ProfileError
+
+if TYPE_CHECKING:
+    from referencing._core import Resolver  # not re-exported by referencing, but the public return type
 
 #: shape name -> file name under ``schemas/<version>/``
 SHAPES: Mapping[str, str] = {
@@ -76,16 +86,35 @@ def _violation(err: jsonschema.ValidationError) -> Violation:
                      err.instance if not isinstance(err.instance, (dict, list)) else None)
 
 
+def _branch_relevance(err: jsonschema.ValidationError) -> tuple[int, bool]:
+    # In an anyOf/oneOf the branch that got furthest into the instance is the one the
+    # author meant ("content is an array of blocks, block 2 is wrong"), not the
+    # "is not of type 'string'" of the branch that never applied.
+    return len(err.absolute_path), err.validator != "type"
+
+
 def _leaf_errors(errors: list[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:
-    """Replace ``oneOf``/``anyOf``/``if`` wrappers by their most relevant inner error."""
+    """Replace ``oneOf``/``anyOf`` wrappers by their most relevant inner error."""
     out = []
     for err in errors:
         if err.context:
-            best = jsonschema.exceptions.best_match(err.context)
-            out.extend(_leaf_errors([best]) if best is not None else [err])
+            best = max(err.context, key=_branch_relevance)
+            out.extend(_leaf_errors([best]))
         else:
             out.append(err)
     return out
+
+
+class UnknownValue(NamedTuple):
+    """A string in an instance that its schema marks ``x-known-values`` but does not list."""
+
+    path: str
+    """JSON path, same style as :attr:`Violation.path`."""
+    value: str
+    known: tuple[str, ...]
+
+
+_MAX_DEPTH = 64
 
 
 class SchemaSet:
@@ -146,6 +175,28 @@ class SchemaSet:
             self._slow[shape] = v
         return v
 
+    @property
+    def registry(self) -> Registry[Any]:
+        """Every schema of this profile (and ``shared/``) by ``$id``, for tools that walk schemas."""
+        return self._registry
+
+    def resolver(self, shape: str) -> Resolver[Any]:
+        """A resolver whose base is ``shape``'s ``$id``, so its relative ``$ref`` values resolve."""
+        return self._registry.resolver(base_uri=str(self.schema(shape).get("$id", "")))
+
+    def unknown_values(self, shape: str, instance: Any) -> list[UnknownValue]:
+        """Each string in ``instance`` annotated ``x-known-values`` whose value is not listed.
+
+        Cheap (no validation): follows ``properties``, ``items``, ``$ref``, ``allOf``,
+        the ``if``/``then``/``else`` type dispatch and the ``anyOf``/``oneOf`` branches
+        whose discriminating keywords (``type``, ``const``, ``enum``, ``required``)
+        the instance satisfies. Call it on valid instances; on invalid ones it reports
+        what it can.
+        """
+        out: dict[str, UnknownValue] = {}
+        _walk_known(self.schema(shape), instance, "$", self.resolver(shape), out, 0)
+        return list(out.values())
+
     def is_valid(self, shape: str, instance: Any) -> bool:
         return bool(self._fast_validator(shape).is_valid(instance))
 
@@ -161,3 +212,102 @@ class SchemaSet:
             found = [Violation("$", f"rejected by jsonschema-rs but accepted by jsonschema ({shape})",
                                "", "disagreement")]
         return found
+
+
+def _json_path(parent: str, key: str | int) -> str:
+    return f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
+
+
+def _deref(schema: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
+    ref = schema.get("$ref") if isinstance(schema, Mapping) else None
+    if not isinstance(ref, str):
+        return schema, resolver
+    try:
+        resolved = resolver.lookup(ref)
+    except Exception:  # an unresolvable $ref is schemacheck's to report, not this walk's
+        return True, resolver
+    return resolved.contents, resolved.resolver
+
+
+_JSON_TYPES: Mapping[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,), "null": (type(None),),
+    "integer": (int,), "number": (int, float),
+}
+
+
+def _is_type(instance: Any, name: str) -> bool:
+    if name in ("integer", "number") and isinstance(instance, bool):
+        return False
+    if name == "integer" and isinstance(instance, float):
+        return instance.is_integer()
+    return isinstance(instance, _JSON_TYPES.get(name, (object,)))
+
+
+def _matches(schema: Any, instance: Any, resolver: Resolver[Any], depth: int) -> bool:
+    """Whether ``instance`` passes the discriminating keywords of ``schema`` (others are ignored).
+
+    Enough for the ``if`` conditions and union branches our schemas use, which all
+    discriminate on ``type``/``const``/``enum``/``required``; schemacheck keeps it so.
+    """
+    schema, resolver = _deref(schema, resolver)
+    if isinstance(schema, bool) or not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+        return schema is not False
+    if "const" in schema and instance != schema["const"]:
+        return False
+    if isinstance(schema.get("enum"), list) and instance not in schema["enum"]:
+        return False
+    t = schema.get("type")
+    if t is not None and not any(_is_type(instance, n) for n in ([t] if isinstance(t, str) else t)):
+        return False
+    if isinstance(instance, dict):
+        if any(k not in instance for k in schema.get("required", ())):
+            return False
+        for key, sub in (schema.get("properties") or {}).items():
+            if key in instance and not _matches(sub, instance[key], resolver, depth + 1):
+                return False
+    if "not" in schema and _matches(schema["not"], instance, resolver, depth + 1):
+        return False
+    if not all(_matches(s, instance, resolver, depth + 1) for s in schema.get("allOf", ())):
+        return False
+    for key in ("anyOf", "oneOf"):
+        if key in schema and not any(_matches(s, instance, resolver, depth + 1) for s in schema[key]):
+            return False
+    return True
+
+
+def _walk_known(schema: Any, instance: Any, path: str, resolver: Resolver[Any],
+                out: dict[str, UnknownValue], depth: int) -> None:
+    schema, resolver = _deref(schema, resolver)
+    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+        return
+    known = schema.get("x-known-values")
+    if isinstance(known, list) and isinstance(instance, str) and instance not in known:
+        out.setdefault(path, UnknownValue(path, instance, tuple(str(k) for k in known)))
+    for sub in _applicable(schema, instance, resolver, depth):
+        _walk_known(sub, instance, path, resolver, out, depth + 1)
+    if isinstance(instance, dict):
+        props = schema.get("properties") or {}
+        for key, sub in props.items():
+            if key in instance:
+                _walk_known(sub, instance[key], _json_path(path, key), resolver, out, depth + 1)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            for key, value in instance.items():
+                if key not in props:
+                    _walk_known(extra, value, _json_path(path, key), resolver, out, depth + 1)
+    elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
+        for i, item in enumerate(instance):
+            _walk_known(schema["items"], item, _json_path(path, i), resolver, out, depth + 1)
+
+
+def _applicable(schema: Mapping[str, Any], instance: Any, resolver: Resolver[Any], depth: int) -> Iterator[Any]:
+    """The in-place subschemas that apply to ``instance``."""
+    yield from schema.get("allOf", ())
+    for key in ("anyOf", "oneOf"):
+        for sub in schema.get(key, ()):
+            if _matches(sub, instance, resolver, depth + 1):
+                yield sub
+    if "if" in schema:
+        branch = "then" if _matches(schema["if"], instance, resolver, depth + 1) else "else"
+        if branch in schema:
+            yield schema[branch]
