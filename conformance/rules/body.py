@@ -1,0 +1,203 @@
+"""Bodies against the profile's schemas, with paths copied from :class:`conformance.schemas.Violation`.
+
+Responses: ``message`` for a 2xx ``/v1/messages`` JSON body, ``error`` for any
+status >= 400, ``count_tokens_response``, ``models_list`` and ``model``.
+Requests: ``request`` and ``count_tokens_request``. Streams are the stream
+rules' business. Response schemas are open (unknown fields and block types are
+forward-compatible); a string the schema annotates with ``x-known-values`` but
+whose value it does not list is reported as info ``response.unknown-value``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jsonschema
+
+from conformance.exchange import Exchange
+from conformance.findings import Finding, Severity, error, info
+from conformance.profiles import Profile
+from conformance.rules.base import Check, RuleInfo
+from conformance.schemas import SchemaSet
+
+RULES: tuple[RuleInfo, ...] = (
+    RuleInfo("body.not-json", Severity.ERROR, "a JSON response body is JSON"),
+    RuleInfo("body.response-schema", Severity.ERROR, "the response body matches the profile's schema"),
+    RuleInfo("body.request-not-json", Severity.ERROR, "a JSON request body is JSON"),
+    RuleInfo("body.request-schema", Severity.ERROR, "the request body matches the profile's schema"),
+    RuleInfo("response.unknown-value", Severity.INFO,
+             "a response value the profile does not know yet (forward compatible)"),
+)
+
+_ENDPOINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("messages", re.compile(r"^(?:/v1)?/messages/?$")),
+    ("count_tokens", re.compile(r"^(?:/v1)?/messages/count_tokens/?$")),
+    ("models", re.compile(r"^(?:/v1)?/models/?$")),
+    ("model", re.compile(r"^(?:/v1)?/models/[^/]+/?$")),
+)
+
+
+def endpoint_of(exchange: Exchange) -> str | None:
+    """``messages``, ``count_tokens``, ``models``, ``model`` or None (mirrors the engine's).
+
+    Kept here, not imported from the engine, because the engine imports the rule tables.
+    """
+    if exchange.request is None or not exchange.request.url:
+        return "messages"
+    path = exchange.request.path
+    for name, pattern in _ENDPOINTS:
+        if pattern.match(path):
+            return name
+    return None
+
+
+_RESPONSE_SHAPE = {"messages": "message", "count_tokens": "count_tokens_response",
+                   "models": "models_list", "model": "model"}
+_REQUEST_SHAPE = {"messages": "request", "count_tokens": "count_tokens_request"}
+
+
+def response_shape(exchange: Exchange, profile: Profile) -> str | None:
+    """The schema shape the (non-stream) response body must match, or None."""
+    resp = exchange.response
+    if resp is None or exchange.is_stream:
+        return None
+    status = resp.status
+    if status is not None and status >= 400:
+        return "error"
+    if status is not None and not 200 <= status < 300:
+        return None
+    ep = endpoint_of(exchange)
+    return _RESPONSE_SHAPE.get(ep) if ep else None
+
+
+def _envelope_optional(profile: Profile, status: int | None) -> bool:
+    return status is not None and any(e.status == status and not e.envelope for e in profile.errors)
+
+
+def response_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    shape = response_shape(exchange, profile)
+    resp = exchange.response
+    if shape is None or resp is None:
+        return
+    body = resp.json
+    lenient = shape == "error" and _envelope_optional(profile, resp.status)
+    if resp.json_error is not None:
+        if resp.body is None or resp.body == b"":
+            # Recorders drop bodies they cannot store; an absent body is a gap in the record.
+            if exchange.response_headers_complete and not lenient and resp.status is not None:
+                yield error("body.not-json", f"the {shape} body is empty", part="response.body",
+                            expected="JSON", actual=resp.json_error)
+            return
+        make = info if lenient else error
+        yield make("body.not-json", f"the {shape} body is not JSON: {resp.json_error}", part="response.body",
+                   expected="JSON", actual=resp.body[:80].decode("utf-8", "replace"))
+        return
+    if not profile.schemas.has(shape):
+        return
+    if lenient and not (isinstance(body, dict) and body.get("type") == "error"):
+        yield info("body.not-json", f"status {resp.status} body is not the error envelope (allowed here)",
+                   part="response.body")
+        return
+    for v in profile.schemas.violations(shape, body):
+        yield error("body.response-schema", f"{v.dotted or '(root)'}: {v.message}", path=v.path,
+                    part="response.body", expected=v.expected, actual=v.actual)
+    yield from unknown_values(profile.schemas, shape, body, "response.body")
+
+
+def request_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    req = exchange.request
+    if req is None or req.method.upper() != "POST":
+        return
+    shape = _REQUEST_SHAPE.get(endpoint_of(exchange) or "")
+    if shape is None or not profile.schemas.has(shape):
+        return
+    if req.json_error is not None:
+        if req.body:  # an absent body is the recorder's doing
+            yield error("body.request-not-json", f"the request body is not JSON: {req.json_error}",
+                        part="request.body", expected="JSON", actual=req.body[:80].decode("utf-8", "replace"))
+        return
+    for v in profile.schemas.violations(shape, req.json):
+        yield error("body.request-schema", f"{v.dotted or '(root)'}: {v.message}", path=v.path,
+                    part="request.body", expected=v.expected, actual=v.actual)
+
+
+# -- x-known-values: a walk of schema and instance together -------------------------------------------
+
+_MAX_DEPTH = 40
+
+
+def unknown_values(schemas: SchemaSet, shape: str, instance: Any, part: str) -> Iterator[Finding]:
+    """Info for every string the schema marks ``x-known-values`` but does not list."""
+    doc = schemas.schema(shape)
+    try:
+        resolver = schemas._registry.resolver(base_uri=str(doc.get("$id", "")))  # same package, read-only use
+    except Exception:  # a registry problem is the schema loader's to report, not the data's
+        return
+    seen: set[str] = set()
+    for path, value, known in _walk(resolver, doc, instance, "$", 0):
+        if path in seen:
+            continue
+        seen.add(path)
+        yield info("response.unknown-value", f"{value!r} is not a value profile {schemas.version} knows",
+                   path=path, part=part, expected=list(known), actual=value)
+
+
+def _resolve(resolver: Any, node: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return resolver, node
+    try:
+        resolved = resolver.lookup(ref)
+    except Exception:  # an unresolvable ref is the schema helper's bug, not the data's
+        return resolver, {}
+    target = resolved.contents
+    return resolved.resolver, (target if isinstance(target, Mapping) else {})
+
+
+def _if_holds(condition: Any, instance: Any) -> bool:
+    # Every condition in our schemas discriminates on constant properties ("type": {"const": ...}).
+    if not isinstance(condition, Mapping):
+        return False
+    try:
+        return bool(jsonschema.Draft202012Validator(condition).is_valid(instance))
+    except Exception:  # a condition with refs we cannot follow here: take no branch
+        return False
+
+
+def _subschemas(node: Mapping[str, Any], instance: Any) -> Iterator[Any]:
+    for key in ("allOf", "anyOf", "oneOf"):
+        subs = node.get(key)
+        if isinstance(subs, list):
+            yield from subs
+    if "if" in node:
+        branch = node.get("then") if _if_holds(node["if"], instance) else node.get("else")
+        if branch is not None:
+            yield branch
+
+
+def _walk(resolver: Any, node: Any, instance: Any, path: str,
+          depth: int) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
+        return
+    resolver, node = _resolve(resolver, node)
+    known = node.get("x-known-values")
+    if isinstance(instance, str) and isinstance(known, list) and instance not in known:
+        yield path, instance, tuple(str(k) for k in known)
+    for sub in _subschemas(node, instance):
+        yield from _walk(resolver, sub, instance, path, depth + 1)
+    if isinstance(instance, dict):
+        props = node.get("properties")
+        if isinstance(props, Mapping):
+            for key, sub in props.items():
+                if key in instance:
+                    yield from _walk(resolver, sub, instance[key], f"{path}.{key}", depth + 1)
+    elif isinstance(instance, list):
+        items = node.get("items")
+        if isinstance(items, Mapping):
+            for i, item in enumerate(instance):
+                yield from _walk(resolver, items, item, f"{path}[{i}]", depth + 1)
+
+
+CHECKS: tuple[Check, ...] = (response_body_matches_schema, request_body_matches_schema)

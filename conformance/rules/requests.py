@@ -1,0 +1,334 @@
+"""Requests, for validating clients and gateways; and the request validator the reference server uses.
+
+Two pure functions answer "would the API reject this?" exactly as the API words it:
+
+* :func:`request_problems` — the body: schema violations plus the cross-field rules no
+  schema can express (first turn from the user, ``tool_result`` ids, ``tool_choice``,
+  thinking budget, the version's own rejections), most useful first, each message in
+  the API's style (``messages.0.role: Input should be 'user' or 'assistant'``).
+* :func:`header_problems` — ``anthropic-version`` and auth, with the API's messages.
+  ``keyword`` tells the status: ``authentication`` -> 401, anything else -> 400.
+
+The Checks turn them into findings. Recorders filter auth (and sometimes every
+request header), so a missing header in a recording is info, never an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from conformance.exchange import Exchange, Headers
+from conformance.findings import Finding, Severity, error, info
+from conformance.profiles import Profile, Profiles, load_profiles
+from conformance.rules.base import Check, RuleInfo
+from conformance.rules.body import endpoint_of
+from conformance.schemas import Violation
+
+RULES: tuple[RuleInfo, ...] = (
+    RuleInfo("request.auth", Severity.ERROR, "the request authenticates with x-api-key or Authorization: Bearer"),
+    RuleInfo("request.version-missing", Severity.ERROR, "the request sends anthropic-version"),
+    RuleInfo("request.version-unknown", Severity.ERROR, "anthropic-version is a version in the table"),
+    RuleInfo("request.version-duplicated", Severity.ERROR, "exactly one anthropic-version value"),
+    RuleInfo("request.content-type", Severity.ERROR, "a request with a body declares application/json"),
+    RuleInfo("request.cross-field", Severity.ERROR,
+             "the request obeys the rules across fields (first turn, tool ids, tool_choice, thinking, version)"),
+    RuleInfo("request.accepted-invalid", Severity.ERROR, "the server does not answer 2xx to an invalid request"),
+)
+
+_SHAPES = {"messages": "request", "count_tokens": "count_tokens_request"}
+
+_TYPE_WORDS = {"integer": "a valid integer", "string": "a valid string", "object": "a valid dictionary",
+               "array": "a valid list", "boolean": "a valid boolean", "number": "a valid number",
+               "null": "None"}
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _words(values: list[Any]) -> str:
+    shown = [repr(v) if isinstance(v, str) else str(v) for v in values]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else f"{path}[{key!r}]"
+
+
+def _api_style(v: Violation) -> list[Violation]:
+    """Re-word one jsonschema violation as the API words it (paths copied, only extended by a key name)."""
+    kw, exp = v.keyword, v.expected
+    if kw in ("required", "additionalProperties", "unevaluatedProperties"):
+        names = _QUOTED.findall(v.message)
+        if kw == "required":
+            names = names[:1]
+        text = "Field required" if kw == "required" else "Extra inputs are not permitted"
+        out = []
+        for name in names or [""]:
+            path = _child(v.path, name) if name else v.path
+            out.append(Violation(path, "", v.schema_path, kw, v.expected, v.actual))
+        return [_prefixed(o, text) for o in out]
+    if kw == "enum" and isinstance(exp, list):
+        text = f"Input should be {_words(exp)}"
+    elif kw == "const":
+        text = f"Input should be {_words([exp])}"
+    elif kw == "type":
+        types = exp if isinstance(exp, list) else [exp]
+        text = "Input should be " + " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
+    elif kw == "minimum":
+        text = f"Input should be greater than or equal to {exp}"
+    elif kw == "exclusiveMinimum":
+        text = f"Input should be greater than {exp}"
+    elif kw == "maximum":
+        text = f"Input should be less than or equal to {exp}"
+    elif kw == "exclusiveMaximum":
+        text = f"Input should be less than {exp}"
+    elif kw == "minItems":
+        text = f"List should have at least {exp} item{'s' if exp != 1 else ''} after validation"
+    elif kw == "maxItems":
+        text = f"List should have at most {exp} item{'s' if exp != 1 else ''} after validation"
+    elif kw == "minLength":
+        text = f"String should have at least {exp} character{'s' if exp != 1 else ''}"
+    elif kw == "maxLength":
+        text = f"String should have at most {exp} character{'s' if exp != 1 else ''}"
+    elif kw == "pattern":
+        text = f"String should match pattern '{exp}'"
+    else:
+        text = v.message
+    return [_prefixed(v, text)]
+
+
+def _prefixed(v: Violation, text: str) -> Violation:
+    where = v.dotted
+    return Violation(v.path, f"{where}: {text}" if where else text, v.schema_path, v.keyword, v.expected, v.actual)
+
+
+_KEYWORD_RANK = {"type": 0, "required": 1, "const": 2, "enum": 2, "additionalProperties": 3}
+
+
+def _rank(v: Violation) -> tuple[int, int, str]:
+    # Shallow before deep (a missing "messages" explains everything under it), then by keyword.
+    return (v.path.count(".") + v.path.count("["), _KEYWORD_RANK.get(v.keyword, 4), v.path)
+
+
+def _cross(path: str, text: str, keyword: str = "cross-field", expected: Any = None, actual: Any = None) -> Violation:
+    v = Violation(path, "", "", keyword, expected, actual)
+    return _prefixed(v, text)
+
+
+def _blocks(message: Any) -> list[Any]:
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, list) else []
+
+
+def _conversation_problems(messages: list[Any]) -> Iterator[Violation]:
+    first = messages[0] if messages else None
+    if isinstance(first, dict) and first.get("role") not in ("user", None) and isinstance(first.get("role"), str):
+        if first["role"] == "assistant":
+            yield _cross("$.messages[0].role", 'first message must use the "user" role', expected="user",
+                         actual=first["role"])
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict) or msg.get("role") != "user":
+            continue
+        results = [(j, b) for j, b in enumerate(_blocks(msg)) if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if not results:
+            continue
+        prev = messages[i - 1] if i > 0 else None
+        ids: set[Any] = set()
+        if isinstance(prev, dict) and prev.get("role") == "assistant":
+            ids = {b.get("id") for b in _blocks(prev) if isinstance(b, dict) and b.get("type") == "tool_use"}
+        for j, block in results:
+            tid = block.get("tool_use_id")
+            if tid not in ids:
+                yield _cross(f"$.messages[{i}].content[{j}].tool_use_id",
+                             f"unexpected `tool_use_id` found in `tool_result` blocks: {tid}. Each `tool_result` "
+                             "block must have a corresponding `tool_use` block in the previous message.",
+                             expected=sorted(str(x) for x in ids), actual=tid)
+
+
+def _tool_choice_problems(body: Mapping[str, Any]) -> Iterator[Violation]:
+    choice = body.get("tool_choice")
+    if not isinstance(choice, dict):
+        return
+    tools = body.get("tools")
+    names = {t.get("name") for t in tools if isinstance(t, dict)} if isinstance(tools, list) else set()
+    ctype = choice.get("type")
+    if ctype in ("any", "tool") and not names:
+        yield _cross("$.tool_choice", "tool_choice may only be specified while providing tools",
+                     expected="tools", actual=ctype)
+    elif ctype == "tool" and isinstance(choice.get("name"), str) and choice["name"] not in names:
+        yield _cross("$.tool_choice.name", f"Tool '{choice['name']}' not found in tools",
+                     expected=sorted(str(n) for n in names), actual=choice["name"])
+
+
+def _rules(profile: Profile) -> Mapping[str, Any]:
+    rules = profile.data.get("request_rules")
+    return rules if isinstance(rules, Mapping) else {}
+
+
+def _thinking_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return
+    budget, max_tokens = thinking.get("budget_tokens"), body.get("max_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        return
+    rules = _rules(profile)
+    floor = rules.get("thinking_budget_tokens_min", 1024)
+    if isinstance(floor, int) and budget < floor and "$.thinking.budget_tokens" not in already:
+        yield _cross("$.thinking.budget_tokens", f"Input should be greater than or equal to {floor}", "minimum",
+                     expected=floor, actual=budget)
+    if rules.get("thinking_budget_below_max_tokens", True) and isinstance(max_tokens, int) \
+            and not isinstance(max_tokens, bool) and budget >= max_tokens:
+        yield _cross("$.max_tokens", "`max_tokens` must be greater than `thinking.budget_tokens`",
+                     expected=f"> {budget}", actual=max_tokens)
+
+
+def _version_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
+    """The version's own rejections (``request_rules`` in profile.json) when the schema did not catch them."""
+    rules = _rules(profile)
+    for param in rules.get("rejected_parameters") or ():
+        path = f"$.{param}"
+        if param in body and path not in already:
+            yield _cross(path, f"`{param}` is not supported in API version {profile.version}",
+                         "version", actual=body[param])
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    rejected_assistant = set(rules.get("rejected_assistant_blocks") or ())
+    citations_ok = rules.get("citations_on_user_text", True)
+    for i, msg in enumerate(messages):
+        role = msg.get("role") if isinstance(msg, dict) else None
+        for j, block in enumerate(_blocks(msg)):
+            if not isinstance(block, dict):
+                continue
+            base = f"$.messages[{i}].content[{j}]"
+            btype = block.get("type")
+            if role == "assistant" and btype in rejected_assistant and base not in already \
+                    and f"{base}.type" not in already:
+                yield _cross(f"{base}.type", f"{btype} blocks are not allowed in assistant turns "
+                             f"in API version {profile.version}", "version", actual=btype)
+            if role == "user" and btype == "text" and block.get("citations") is not None and not citations_ok \
+                    and f"{base}.citations" not in already:
+                yield _cross(f"{base}.citations",
+                             f"citations are not allowed on user text blocks in API version {profile.version}",
+                             "version")
+
+
+def request_problems(body: Any, profile: Profile, endpoint: str = "messages") -> list[Violation]:
+    """Why the API would reject ``body`` on ``endpoint`` (``messages`` or ``count_tokens``); [] if it would not.
+
+    Schema violations (API-style messages, most useful first), then the cross-field rules.
+    """
+    shape = _SHAPES.get(endpoint)
+    if shape is None:
+        raise ValueError(f"endpoint must be one of {sorted(_SHAPES)}, not {endpoint!r}")
+    found: list[Violation] = []
+    if profile.schemas.has(shape):
+        for v in profile.schemas.violations(shape, body):
+            found.extend(_api_style(v))
+    found.sort(key=_rank)
+    if not isinstance(body, dict):
+        return found
+    already = {v.path for v in found}
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        found.extend(_conversation_problems(messages))
+    found.extend(_tool_choice_problems(body))
+    if endpoint == "messages":
+        found.extend(_thinking_problems(body, profile, already))
+    found.extend(_version_problems(body, profile, already))
+    return found
+
+
+def header_problems(headers: Headers, profiles: Profiles) -> list[Violation]:
+    """``anthropic-version`` and auth problems, worded as the API words them.
+
+    ``keyword`` is ``authentication`` for a missing key (401); the rest are 400s.
+    Whether a present key is *valid* is the server's business, not this function's.
+    """
+    out: list[Violation] = []
+    values = headers.get_all("anthropic-version")
+    if not values:
+        out.append(Violation("$.anthropic-version", "anthropic-version: header is required", "", "required"))
+    elif len(values) > 1 or "," in values[0]:
+        joined = ", ".join(values)
+        out.append(Violation("$.anthropic-version", f'anthropic-version: "{joined}" is not a valid version', "",
+                             "duplicated", expected="one version", actual=joined))
+    elif values[0].strip() not in profiles:
+        out.append(Violation("$.anthropic-version", f'anthropic-version: "{values[0]}" is not a valid version', "",
+                             "enum", expected=list(profiles.versions), actual=values[0]))
+    sent = values[0].strip() if len(values) == 1 and "," not in values[0] else None
+    profile = profiles.get(sent) if sent is not None and sent in profiles else profiles.default
+    schemes = profile.data.get("request_headers", {}).get("auth") or ["x-api-key", "authorization-bearer"]
+    auth = headers.get("authorization") or ""
+    bearer = "authorization-bearer" in schemes and auth.lower().startswith("bearer ") and auth[7:].strip() != ""
+    if not headers.get("x-api-key") and not bearer:
+        out.append(Violation("$.x-api-key", "x-api-key header is required", "", "authentication"))
+    return out
+
+
+# -- Checks ------------------------------------------------------------------------------------------
+
+
+def _recorded(exchange: Exchange) -> bool:
+    return exchange.file is not None or not exchange.request_headers_complete
+
+
+def request_headers_are_valid(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    req = exchange.request
+    if req is None or not req.url:
+        return
+    lenient = _recorded(exchange)
+    for v in header_problems(req.headers, load_profiles()):
+        rule = {"authentication": "request.auth", "required": "request.version-missing",
+                "duplicated": "request.version-duplicated"}.get(v.keyword, "request.version-unknown")
+        absent = v.keyword in ("authentication", "required")
+        make = info if absent and lenient else error
+        note = " (recorders usually filter it)" if absent and lenient else ""
+        yield make(rule, v.message + note, path=v.path, part="request.headers", expected=v.expected,
+                   actual=v.actual)
+    if req.body and req.method.upper() == "POST":
+        ctype = req.content_type
+        if ctype and ctype != "application/json":
+            yield error("request.content-type", "the request body is not declared application/json",
+                        path="$.content-type", part="request.headers", expected="application/json",
+                        actual=req.headers.get("content-type"))
+        elif not ctype:
+            make = info if lenient else error
+            yield make("request.content-type", "the request declares no content-type", path="$.content-type",
+                       part="request.headers", expected="application/json")
+
+
+def request_obeys_cross_field_rules(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    req = exchange.request
+    endpoint = endpoint_of(exchange)
+    if req is None or req.method.upper() != "POST" or endpoint not in _SHAPES or not isinstance(req.json, dict):
+        return
+    for v in request_problems(req.json, profile, endpoint or "messages"):
+        if v.schema_path == "":  # schema violations are body.request-schema's findings
+            yield error("request.cross-field", v.message, path=v.path, part="request.body",
+                        expected=v.expected, actual=v.actual)
+
+
+def server_rejects_invalid_requests(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    req, resp = exchange.request, exchange.response
+    endpoint = endpoint_of(exchange)
+    if req is None or resp is None or resp.status is None or not 200 <= resp.status < 300:
+        return
+    if req.method.upper() != "POST" or endpoint not in _SHAPES:
+        return
+    problems = request_problems(req.json, profile, endpoint or "messages") if req.json_error is None else []
+    if req.json_error is not None and req.body:
+        problems = [Violation("$", f"request body is not JSON: {req.json_error}", "", "json")]
+    if not _recorded(exchange):
+        problems += [v for v in header_problems(req.headers, load_profiles()) if v.keyword != "authentication"]
+    if problems:
+        first = problems[0]
+        yield error("request.accepted-invalid",
+                    f"status {resp.status} for a request the API rejects: {first.message}"
+                    + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                    path=first.path, part="exchange", expected="400 invalid_request_error", actual=resp.status)
+
+
+CHECKS: tuple[Check, ...] = (request_headers_are_valid, request_obeys_cross_field_rules,
+                             server_rejects_invalid_requests)

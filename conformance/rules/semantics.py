@@ -1,0 +1,173 @@
+"""Semantic invariants of a Message that no schema can state.
+
+Each ``message_*`` function is pure over ``(message, request, profile)`` so the
+runner and the reference server can reuse it; ``request`` is the JSON request
+body when known. The Check wrappers apply them to the JSON body of a 2xx
+``/v1/messages`` response (part ``response.body``) and to the message a client
+accumulates from a stream (part ``message``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.exchange import Exchange
+from conformance.findings import Finding, Severity, error, warning
+from conformance.profiles import Profile
+from conformance.rules.base import Check, RuleInfo
+
+RULES: tuple[RuleInfo, ...] = (
+    RuleInfo("message.stop-sequence", Severity.ERROR,
+             "stop_sequence is set exactly when stop_reason is stop_sequence, to one the request gave"),
+    RuleInfo("message.max-tokens", Severity.ERROR,
+             "output_tokens never exceeds the request's max_tokens; a max_tokens stop reaches it"),
+    RuleInfo("message.tool-use-last", Severity.ERROR, "a tool_use stop ends with a tool_use block"),
+    RuleInfo("message.id-prefix", Severity.ERROR, "the message id starts with msg_"),
+    RuleInfo("message.type", Severity.ERROR, "type is message"),
+    RuleInfo("message.role", Severity.ERROR, "role is assistant"),
+    RuleInfo("message.usage", Severity.ERROR, "usage token counts are non-negative integers"),
+    RuleInfo("count-tokens.input-tokens", Severity.ERROR, "count_tokens input_tokens is a non-negative integer"),
+)
+
+_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def _is_count(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def message_stop_sequence_is_consistent(message: dict[str, Any], request: dict[str, Any] | None,
+                                        profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    reason, seq = message.get("stop_reason"), message.get("stop_sequence")
+    if reason == "stop_sequence":
+        if not isinstance(seq, str):
+            yield error("message.stop-sequence", "stop_reason is stop_sequence but stop_sequence is not set",
+                        path="$.stop_sequence", part=part, expected="one of the request's stop_sequences",
+                        actual=seq)
+            return
+        asked = request.get("stop_sequences") if isinstance(request, dict) else None
+        if isinstance(asked, list) and seq not in asked:
+            yield error("message.stop-sequence", f"stop_sequence {seq!r} is not one the request gave",
+                        path="$.stop_sequence", part=part, expected=asked, actual=seq)
+    elif seq is not None and reason is not None:
+        yield error("message.stop-sequence", f"stop_sequence is set while stop_reason is {reason!r}",
+                    path="$.stop_sequence", part=part, expected=None, actual=seq)
+
+
+def message_respects_max_tokens(message: dict[str, Any], request: dict[str, Any] | None,
+                                profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    usage = message.get("usage")
+    out = usage.get("output_tokens") if isinstance(usage, dict) else None
+    limit = request.get("max_tokens") if isinstance(request, dict) else None
+    if not isinstance(out, int) or not isinstance(limit, int) or not _is_count(out) or not _is_count(limit):
+        return
+    if out > limit:
+        # Thinking tokens count toward both max_tokens and output_tokens, so the bound holds with thinking too.
+        yield error("message.max-tokens", f"output_tokens {out} exceeds the request's max_tokens {limit}",
+                    path="$.usage.output_tokens", part=part, expected=f"<= {limit}", actual=out)
+    elif message.get("stop_reason") == "max_tokens" and out < limit:
+        # Real traffic counts tokens in ways a client cannot reproduce; a short count is odd, not a breach.
+        yield warning("message.max-tokens", f"stop_reason max_tokens with output_tokens {out} below {limit}",
+                      path="$.usage.output_tokens", part=part, expected=limit, actual=out)
+
+
+def message_tool_use_stop_ends_with_tool_use(message: dict[str, Any], request: dict[str, Any] | None,
+                                             profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    if message.get("stop_reason") != "tool_use":
+        return
+    content = message.get("content")
+    if not isinstance(content, list):
+        return
+    last = content[-1] if content else None
+    last_type = last.get("type") if isinstance(last, dict) else None
+    if last_type != "tool_use":
+        yield error("message.tool-use-last", "stop_reason tool_use but the last content block is not tool_use",
+                    path=f"$.content[{len(content) - 1}].type" if content else "$.content", part=part,
+                    expected="tool_use", actual=last_type)
+
+
+def message_identity_is_valid(message: dict[str, Any], request: dict[str, Any] | None,
+                              profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    mid = message.get("id")
+    if isinstance(mid, str) and not mid.startswith("msg_"):
+        yield error("message.id-prefix", "the message id does not start with msg_", path="$.id", part=part,
+                    expected="msg_...", actual=mid)
+    if "type" in message and message["type"] != "message":
+        yield error("message.type", "type is not message", path="$.type", part=part,
+                    expected="message", actual=message["type"])
+    if "role" in message and message["role"] != "assistant":
+        yield error("message.role", "role is not assistant", path="$.role", part=part,
+                    expected="assistant", actual=message["role"])
+
+
+def message_usage_counts_are_valid(message: dict[str, Any], request: dict[str, Any] | None,
+                                   profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return
+    for key in _USAGE_COUNTS:
+        if key not in usage or (usage[key] is None and key.startswith("cache_")):
+            continue  # cache counts are null on older responses
+        if not _is_count(usage[key]):
+            yield error("message.usage", f"usage.{key} is not a non-negative integer", path=f"$.usage.{key}",
+                        part=part, expected="integer >= 0", actual=usage[key])
+
+
+MESSAGE_RULES = (
+    message_stop_sequence_is_consistent,
+    message_respects_max_tokens,
+    message_tool_use_stop_ends_with_tool_use,
+    message_identity_is_valid,
+    message_usage_counts_are_valid,
+)
+
+
+def message_problems(message: dict[str, Any], request: dict[str, Any] | None, profile: Profile,
+                     part: str = "response.body") -> list[Finding]:
+    """Every semantic finding for one Message (the runner and server call this)."""
+    return [f for rule in MESSAGE_RULES for f in rule(message, request, profile, part)]
+
+
+def _request_body(exchange: Exchange) -> dict[str, Any] | None:
+    req = exchange.request
+    body = req.json if req is not None else None
+    return body if isinstance(body, dict) else None
+
+
+def _is_messages(exchange: Exchange) -> bool:
+    # Raw captures have no request: a body that looks like a Message is one.
+    return exchange.request is None or exchange.path == "/v1/messages"
+
+
+def message_semantics_hold(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    resp = exchange.response
+    if resp is None or not _is_messages(exchange):
+        return
+    if resp.status is not None and not 200 <= resp.status < 300:
+        return
+    if exchange.is_stream:
+        try:
+            message: Any = exchange.accumulated
+        except ImportError:  # accumulate.py not installed yet: nothing to check against
+            return
+        part = "message"
+    else:
+        message, part = resp.json, "response.body"
+    if not isinstance(message, dict) or message.get("type") == "error" or "content" not in message:
+        return  # not a Message (an error body, a legacy completion): other rules' business
+    yield from message_problems(message, _request_body(exchange), profile, part)
+
+
+def count_tokens_is_valid(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+    resp = exchange.response
+    if resp is None or exchange.path != "/v1/messages/count_tokens" or resp.status != 200:
+        return
+    body = resp.json
+    if isinstance(body, dict) and "input_tokens" in body and not _is_count(body["input_tokens"]):
+        yield error("count-tokens.input-tokens", "input_tokens is not a non-negative integer",
+                    path="$.input_tokens", part="response.body", expected="integer >= 0",
+                    actual=body["input_tokens"])
+
+
+CHECKS: tuple[Check, ...] = (message_semantics_hold, count_tokens_is_valid)
