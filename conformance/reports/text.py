@@ -13,7 +13,8 @@ _WIDTH = 7
 
 
 def _value(v: Any) -> str:
-    text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+    plain = isinstance(v, str) and "\n" not in v and "\r" not in v
+    text = v if plain else json.dumps(v, ensure_ascii=False, default=str)
     return text if len(text) <= 200 else text[:197] + "..."
 
 

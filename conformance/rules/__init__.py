@@ -7,10 +7,27 @@ over the exchanges of one recording). Nothing registers itself on import.
 
 from __future__ import annotations
 
+from conformance.rules import body, errors, ratelimit, requests, semantics, stream
 from conformance.rules.base import Check, RuleInfo, SequenceCheck
 
-EXCHANGE_CHECKS: tuple[Check, ...] = ()
-SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = ()
-CATALOGUE: tuple[RuleInfo, ...] = ()
+EXCHANGE_CHECKS: tuple[Check, ...] = (
+    *stream.CHECKS,
+    *body.CHECKS,
+    *errors.CHECKS,
+    *ratelimit.CHECKS,
+    *semantics.CHECKS,
+    *requests.CHECKS,
+)
+SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = (
+    *ratelimit.SEQUENCE_CHECKS,
+)
+CATALOGUE: tuple[RuleInfo, ...] = (
+    *stream.RULES,
+    *body.RULES,
+    *errors.RULES,
+    *ratelimit.RULES,
+    *semantics.RULES,
+    *requests.RULES,
+)
 
 __all__ = ["CATALOGUE", "EXCHANGE_CHECKS", "SEQUENCE_CHECKS", "Check", "RuleInfo", "SequenceCheck"]
