@@ -161,8 +161,12 @@ class SchemaSet:
         v = self._fast.get(shape)
         if v is None:
             resources = [(uri, res.contents) for uri, res in self._registry.items()]
-            rs_registry = jsonschema_rs.Registry(resources)
-            v = jsonschema_rs.validator_for(dict(self.schema(shape)), registry=rs_registry)
+            try:
+                rs_registry = jsonschema_rs.Registry(resources)
+                v = jsonschema_rs.validator_for(dict(self.schema(shape)), registry=rs_registry)
+            except ValueError as exc:
+                raise ProfileError(f"schema does not compile: {exc}", file=str(self.directory / SHAPES[shape]),
+                                   fix="run python -m conformance.schemacheck") from None
             self._fast[shape] = v
         return v
 
