@@ -229,19 +229,18 @@ class _Compiler:
             raise UnsupportedSchemaError(f"unsupported format {fmt!r}", where=_child(loc, "format"),
                                          fix="supported: " + ", ".join(sorted(_FORMATS)))
 
-    def _build(self, schema: Mapping[str, Any], resolver: Any, loc: str | None) -> st.SearchStrategy[Any]:
+    def _build(self, schema: Mapping[str, Any], resolver: Any, loc: str | None,
+               depth: int = 0) -> st.SearchStrategy[Any]:
+        if depth > 40:
+            raise UnsupportedSchemaError("combinators nest too deeply to merge", where=loc or "<merged schema>")
+        self._check_keywords(schema, loc)
         if "$ref" in schema:
             target, target_resolver, target_loc = self._resolve(schema["$ref"], resolver, loc)
             rest = {k: v for k, v in schema.items() if k != "$ref" and k not in _ANNOTATIONS}
             if not rest:
                 return self.compile(target, target_resolver, target_loc)
             # $ref beside other keywords means "both": merge (the node filter checks the result).
-            return self._build(_merge(self._inline(target, target_resolver), rest), resolver, None)
-        if "allOf" in schema:
-            merged: Mapping[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-            for branch in schema["allOf"]:
-                merged = _merge(merged, self._inline(branch, resolver))
-            return self._build(merged, resolver, None)
+            return self._build(_merge(self._inline(target, target_resolver), rest), resolver, None, depth + 1)
         for key in ("oneOf", "anyOf"):
             if key in schema:
                 rest = {k: v for k, v in schema.items() if k != key}
@@ -250,15 +249,55 @@ class _Compiler:
                     return st.one_of([self.compile(b, resolver, _child(_child(loc, key), str(i)))
                                       for i, b in enumerate(schema[key])])
                 branches = [self._inline(b, resolver) for b in schema[key]]
-                return st.one_of([self._build(_merge(rest, b), resolver, None) for b in branches])
-        if "if" in schema:
-            rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
-            cond = self._inline(schema["if"], resolver)
-            yes = _merge(_merge(rest, cond), self._inline(schema.get("then", True), resolver))
-            no = _merge(rest, self._inline(schema.get("else", True), resolver))
-            # The enclosing node filter rejects an "else" value that happens to satisfy "if" but not "then".
-            return st.one_of(self._build(yes, resolver, None), self._build(no, resolver, None))
+                return st.one_of([self._build(_merge(rest, b), resolver, None, depth + 1) for b in branches])
+        conditionals, base = self._split_conditionals(schema, resolver)
+        if conditionals:
+            return self._conditional(base, conditionals, resolver, depth)
+        if "allOf" in schema:
+            merged: Mapping[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+            for branch in schema["allOf"]:
+                merged = _merge(merged, self._inline(branch, resolver))
+            return self._build(merged, resolver, None, depth + 1)
         return self._typed(schema, resolver, loc)
+
+    def _split_conditionals(self, schema: Mapping[str, Any], resolver: Any) -> tuple[list[tuple[Any, Any, Any]],
+                                                                                       dict[str, Any]]:
+        """``if``/``then``/``else`` triples of the node and of its pure-conditional ``allOf`` branches."""
+        found: list[tuple[Any, Any, Any]] = []
+        base = dict(schema)
+        if "if" in base:
+            found.append((base.pop("if"), base.pop("then", True), base.pop("else", True)))
+        else:
+            base.pop("then", None)
+            base.pop("else", None)
+        kept = []
+        for branch in base.get("allOf", []):
+            if isinstance(branch, Mapping) and "if" in branch and not set(branch) - _ANNOTATIONS - {"if", "then", "else"}:
+                found.append((branch["if"], branch.get("then", True), branch.get("else", True)))
+            else:
+                kept.append(branch)
+        if "allOf" in base:
+            base["allOf"] = kept
+            if not kept:
+                del base["allOf"]
+        return [(self._inline(i, resolver), self._inline(t, resolver), self._inline(e, resolver))
+                for i, t, e in found], base
+
+    def _conditional(self, base: dict[str, Any], conditionals: list[tuple[Any, Any, Any]], resolver: Any,
+                     depth: int) -> st.SearchStrategy[Any]:
+        """One alternative per condition holding, plus one where none holds.
+
+        Conditions usually discriminate on a property's ``const`` (``type: "url"``); the
+        "none holds" alternative then drops those constants from the property's ``enum``
+        so it does not keep generating values the node filter must throw away.
+        """
+        alternatives = [_merge(_merge(base, cond), then) for cond, then, _ in conditionals]
+        otherwise: Any = base
+        for cond, _, other in conditionals:
+            otherwise = _merge(_exclude_const(otherwise, cond), other)
+        if otherwise is not None:
+            alternatives.append(otherwise)
+        return st.one_of([self._build(a, resolver, None, depth + 1) for a in alternatives if a is not False])
 
     def _resolve(self, ref: str, resolver: Any, loc: str | None) -> tuple[Any, Any, str]:
         try:
@@ -464,6 +503,11 @@ def _merge(a: Any, b: Any) -> Any:
     if a is False or b is False:
         return False
     out = dict(a)
+    if "if" in a and "if" in b:
+        # Two conditionals: keep b's as one allOf branch so its then/else stay attached to its if.
+        group = {k: b[k] for k in ("if", "then", "else") if k in b}
+        b = {k: v for k, v in b.items() if k not in group}
+        out["allOf"] = [*out.get("allOf", []), group]
     for key, value in b.items():
         if key not in out:
             out[key] = value
@@ -495,13 +539,35 @@ def _merge(a: Any, b: Any) -> Any:
             out["allOf"] = [*out["allOf"], {key: value}]
         elif key in ("items", "additionalProperties", "not", "contains", "propertyNames"):
             out[key] = _merge(mine, value) if key != "not" else {"anyOf": [mine, value]}
-        elif mine != value:
-            # const vs const, pattern vs pattern...: keep one, combine the other as a nested conjunction.
-            out.setdefault("allOf", [])
-            out["allOf"] = [*out["allOf"], {key: value}]
+        # Otherwise (const vs const, pattern vs pattern, annotations) keep ours: the enclosing
+        # node's validator filters out what the dropped constraint would have rejected.
     if "const" in out and "enum" in out:
         del out["enum"]
     return out
+
+
+def _exclude_const(schema: Any, cond: Any) -> Any:
+    """``schema`` narrowed so a discriminating ``cond`` (``{"properties": {p: {"const": c}}}``) fails.
+
+    Returns ``None`` when nothing is left, and ``schema`` unchanged when ``cond`` is not of that form.
+    """
+    if schema is None or not isinstance(schema, Mapping) or not isinstance(cond, Mapping):
+        return schema
+    props = cond.get("properties", {})
+    if set(cond) - {"properties", "required"} or len(props) != 1:
+        return schema
+    (name, test), = props.items()
+    if not isinstance(test, Mapping) or set(test) != {"const"}:
+        return schema
+    mine = schema.get("properties", {}).get(name)
+    if isinstance(mine, Mapping) and "enum" in mine:
+        left = [v for v in mine["enum"] if v != test["const"]]
+        if not left:
+            return None
+        return {**schema, "properties": {**schema["properties"], name: {**mine, "enum": left}}}
+    if isinstance(mine, Mapping) and mine.get("const", object()) == test["const"]:
+        return None
+    return schema
 
 
 def _child(loc: str | None, key: str) -> str:
