@@ -272,7 +272,8 @@ class _Compiler:
             base.pop("else", None)
         kept = []
         for branch in base.get("allOf", []):
-            if isinstance(branch, Mapping) and "if" in branch and not set(branch) - _ANNOTATIONS - {"if", "then", "else"}:
+            pure = isinstance(branch, Mapping) and not set(branch) - _ANNOTATIONS - {"if", "then", "else"}
+            if pure and "if" in branch:
                 found.append((branch["if"], branch.get("then", True), branch.get("else", True)))
             else:
                 kept.append(branch)
