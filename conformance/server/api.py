@@ -1,0 +1,319 @@
+"""The API endpoints: gates (size, auth, version, body, model), faults, rate limits, answers.
+
+Each gate returns an error response or ``None``; the order is the one clients observe:
+413, then 401, 400 for the version, 401 for an auth scheme the version lacks, 403,
+402, 400 for the body, 404 for the model, then scripted faults, then 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import random
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from conformance.errors import ProfileError
+from conformance.profiles import Profile, Tier
+from conformance.server.generate import generate, request_digest
+from conformance.server.responses import JSONBody, error_response, error_type_for_status, status_for_error_type
+from conformance.server.scenarios import Step
+from conformance.server.state import ConnectionDropped, RequestContext, ServerState, state_of
+from conformance.server.streaming import StreamPlan, cut_chunks, encode_event, message_events
+from conformance.server.tokens import count_input_tokens
+from conformance.server.validation import request_problems
+
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+
+
+@dataclasses.dataclass
+class Admitted:
+    """A request that passed every gate."""
+
+    profile: Profile
+    tier: Tier
+    key: str
+    body: Any
+    headers: dict[str, str]
+    """Rate-limit headers at admission."""
+
+
+def _error(state: ServerState, ctx: RequestContext, profile: Profile, status: int, message: str,
+           headers: Mapping[str, str] | None = None, error_type: str | None = None,
+           should_retry: bool | None = None) -> Response:
+    return error_response(profile, status, error_type, message, ctx.request_id, headers, should_retry)
+
+
+def _tier(profile: Profile, name: str) -> Tier:
+    try:
+        return profile.tier(name)
+    except ProfileError:
+        return profile.tiers[0]
+
+
+def _version(state: ServerState, ctx: RequestContext) -> tuple[Profile | None, str | None]:
+    """The profile the request asks for, or the real API's 400 message."""
+    default = state.profiles.default
+    errors = default.data.get("version_errors") or {}
+    values = ctx.request.headers.getlist("anthropic-version")
+    if not values:
+        return None, str((errors.get("missing") or {}).get("message", "anthropic-version: header is required"))
+    # Two header lines, or one value listing several versions, are both invalid (a known gateway bug).
+    value = ", ".join(v.strip() for v in values)
+    if len(values) == 1 and value in state.profiles:
+        return state.profiles.get(value), None
+    template = str((errors.get("unknown") or {}).get("message_template",
+                                                     'anthropic-version: "{version}" is not a valid version'))
+    return None, template.replace("{version}", value)
+
+
+def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | Response:
+    profile = state.profile_named(None)
+    if ctx.too_large:
+        status, etype = status_for_error_type(profile, "request_too_large")
+        limit_mb = state.config.max_body_bytes // (1024 * 1024)
+        return _error(state, ctx, profile, status, f"Request exceeds the maximum size of {limit_mb} MB",
+                      error_type=etype)
+    if ctx.key is None:
+        return _error(state, ctx, profile, 401, "x-api-key header is required")
+    if ctx.key_spec is None:
+        return _error(state, ctx, profile, 401,
+                      "invalid x-api-key" if ctx.auth_scheme == "x-api-key" else "invalid bearer token")
+    asked, problem = _version(state, ctx)
+    tier = _tier(asked or profile, ctx.key_spec.tier)
+    now = state.config.clock()
+    headers = state.limiter.headers(ctx.key, tier, asked or profile, now)
+    if asked is None:
+        return _error(state, ctx, profile, 400, problem or "", headers)
+    profile = asked
+    schemes = (profile.data.get("request_headers") or {}).get("auth") or ["x-api-key", "authorization-bearer"]
+    if ctx.auth_scheme == "bearer" and "authorization-bearer" not in schemes:
+        return _error(state, ctx, profile, 401, "x-api-key header is required", headers)
+    if ctx.key_spec.forbidden:
+        return _error(state, ctx, profile, 403,
+                      "Your API key does not have permission to use the specified resource.", headers)
+    body: Any = None
+    if endpoint in ("messages", "count_tokens"):
+        if ctx.key_spec.out_of_credit:
+            status, etype = status_for_error_type(profile, "billing_error")
+            return _error(state, ctx, profile, status,
+                          "Your credit balance is too low to access the Anthropic API. "
+                          "Please go to Plans & Billing to upgrade or purchase credits.", headers, etype)
+        ctype = ctx.request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json" and not ctype.endswith("+json"):
+            shown = ctype or "none"
+            return _error(state, ctx, profile, 400,
+                          f"content-type: expected application/json, got {shown}", headers)
+        try:
+            body = orjson.loads(ctx.body)
+        except orjson.JSONDecodeError as exc:
+            return _error(state, ctx, profile, 400, f"The request body is not valid JSON: {exc}", headers)
+        problems = request_problems(body, profile, endpoint)
+        if problems:
+            return _error(state, ctx, profile, 400, problems[0].render(), headers)
+        model = body.get("model")
+        aliases = profile.data.get("model_aliases") or {}
+        if model not in profile.model_ids and model not in aliases:
+            unknown = profile.data.get("unknown_model") or {}
+            template = str(unknown.get("message_template", "model: {model}"))
+            return _error(state, ctx, profile, int(unknown.get("status", 404)),
+                          template.replace("{model}", str(model)), headers, unknown.get("type"))
+    return Admitted(profile, tier, ctx.key, body, headers)
+
+
+def _retry_headers(step: Step, status: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if step.retry_after_ms is not None:
+        out["retry-after-ms"] = f"{step.retry_after_ms:g}"
+    if step.retry_after is not None:
+        out["retry-after"] = f"{step.retry_after:g}"
+    elif status == 429 or step.retry_after_ms is not None:
+        ms = step.retry_after_ms if step.retry_after_ms is not None else 1000
+        out["retry-after"] = str(max(0, math.ceil(ms / 1000)))
+    return out
+
+
+async def _scripted(state: ServerState, ctx: RequestContext, ok: Admitted, step: Step,
+                    streaming: bool) -> Response | None:
+    """A scripted HTTP-level fault, or ``None`` when the step shapes a normal answer."""
+    profile = ok.profile
+    if step.status is not None:
+        headers = {**ok.headers, **_retry_headers(step, step.status)}
+        etype = step.error_type or error_type_for_status(profile, step.status)
+        return _error(state, ctx, profile, step.status, step.message or "", headers, etype, step.should_retry)
+    if streaming:
+        return None
+    if step.stream_error_after is not None:
+        status, etype = status_for_error_type(profile, step.error_type or "overloaded_error")
+        return _error(state, ctx, profile, status, step.message or "", ok.headers, etype, step.should_retry)
+    if step.drop_after is not None:
+        return StreamingResponse(_dropped(), media_type="application/json",
+                                 headers={**ok.headers, "request-id": ctx.request_id})
+    if step.delay_ms:
+        await asyncio.sleep(step.delay_ms / 1000)
+    return None
+
+
+async def _dropped() -> AsyncIterator[bytes]:
+    yield b'{"type":"message",'
+    raise ConnectionDropped("scripted: connection dropped before the body was complete")
+
+
+def _rate_limited(state: ServerState, ctx: RequestContext, ok: Admitted, input_tokens: int) -> Response | None:
+    now = state.config.clock()
+    decision = state.limiter.admit(ok.key, ok.tier, input_tokens, now)
+    if decision.allowed:
+        return None
+    headers = state.limiter.headers(ok.key, ok.tier, ok.profile, now)
+    headers[ok.profile.rate_limits.retry_after] = str(max(1, math.ceil(decision.retry_after)))
+    what = {"requests": "requests", "input_tokens": "input tokens",
+            "output_tokens": "output tokens"}[decision.limited]
+    return _error(state, ctx, ok.profile, 429,
+                  f"This request would exceed your organization's rate limit of {what} per minute. "
+                  "Please retry after the time in the retry-after header.",
+                  headers, error_type_for_status(ok.profile, 429), True)
+
+
+async def _sse(plan: StreamPlan, rng: random.Random, chunking: bool) -> AsyncIterator[bytes]:
+    """Write the plan's events; with chunking, cuts fall anywhere (leftovers travel with the next event)."""
+    pending = b""
+    for payload in plan.final_events():
+        if plan.delay:
+            await asyncio.sleep(plan.delay)
+        pending += encode_event(payload)
+        if not chunking:
+            yield pending
+            pending = b""
+            continue
+        pieces = list(cut_chunks(pending, rng, 256))
+        # Hold back the last piece so a chunk can end mid-event and continue with the next one.
+        for piece in pieces[:-1]:
+            yield piece
+        pending = pieces[-1] if pieces else b""
+    if plan.drop_after is not None:
+        if len(pending) > 1:
+            yield pending[: len(pending) // 2]
+        raise ConnectionDropped("scripted: connection dropped mid-stream")
+    if pending:
+        yield pending
+
+
+async def messages(request: Request) -> Response:
+    state = state_of(request)
+    ctx = await state.begin(request)
+    return state.finish(ctx, await _messages(state, ctx))
+
+
+async def _messages(state: ServerState, ctx: RequestContext) -> Response:
+    ok = _gate(state, ctx, "messages")
+    if isinstance(ok, Response):
+        return ok
+    body = ok.body
+    streaming = body.get("stream") is True
+    step = state.scenarios.next_step(ok.key)
+    if step is not None:
+        scripted = await _scripted(state, ctx, ok, step, streaming)
+        if scripted is not None:
+            return scripted
+    input_tokens = count_input_tokens(body)
+    limited = _rate_limited(state, ctx, ok, input_tokens)
+    if limited is not None:
+        return limited
+    gen = generate(state.config.seed, body, str(body["model"]))
+    now = state.config.clock()
+    state.limiter.charge_output(ok.key, ok.tier, gen.message["usage"]["output_tokens"], now)
+    headers = state.limiter.headers(ok.key, ok.tier, ok.profile, now)
+    headers["request-id"] = ctx.request_id
+    if not streaming:
+        return JSONBody(gen.message, headers=headers)
+    plan = StreamPlan(message_events(gen, ping_every=state.config.ping_every))
+    if step is not None:
+        plan = dataclasses.replace(
+            plan, error_after=step.stream_error_after, error_type=step.error_type or "overloaded_error",
+            error_message=step.message or "Overloaded", drop_after=step.drop_after,
+            delay=step.delay_ms / 1000, unknown_events=step.unknown_events)
+    headers["cache-control"] = "no-cache"
+    rng = random.Random(request_digest(state.config.seed, body) + b"chunks")
+    return StreamingResponse(_sse(plan, rng, state.config.chunking), headers=headers, media_type=SSE_CONTENT_TYPE)
+
+
+async def count_tokens(request: Request) -> Response:
+    state = state_of(request)
+    ctx = await state.begin(request)
+    ok = _gate(state, ctx, "count_tokens")
+    if isinstance(ok, Response):
+        return state.finish(ctx, ok)
+    step = state.scenarios.next_step(ok.key)
+    if step is not None:
+        scripted = await _scripted(state, ctx, ok, step, False)
+        if scripted is not None:
+            return state.finish(ctx, scripted)
+    headers = {**ok.headers, "request-id": ctx.request_id}
+    return state.finish(ctx, JSONBody({"input_tokens": count_input_tokens(ok.body)}, headers=headers))
+
+
+def _models(profile: Profile) -> list[dict[str, Any]]:
+    models = [dict(m) for m in profile.models]
+    for m in models:
+        m.setdefault("type", "model")
+    return sorted(models, key=lambda m: str(m.get("created_at", "")), reverse=True)
+
+
+async def list_models(request: Request) -> Response:
+    state = state_of(request)
+    ctx = await state.begin(request)
+    ok = _gate(state, ctx, "models")
+    if isinstance(ok, Response):
+        return state.finish(ctx, ok)
+    step = state.scenarios.next_step(ok.key)
+    if step is not None:
+        scripted = await _scripted(state, ctx, ok, step, False)
+        if scripted is not None:
+            return state.finish(ctx, scripted)
+    params = request.query_params
+    raw_limit = params.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        return state.finish(ctx, _error(state, ctx, ok.profile, 400,
+                                        "limit: Input should be greater than or equal to 1 and at most 1000",
+                                        ok.headers))
+    limit = int(raw_limit)
+    models = _models(ok.profile)
+    ids = [m["id"] for m in models]
+    after, before = params.get("after_id"), params.get("before_id")
+    if after is not None and after in ids:
+        models = models[ids.index(after) + 1:]
+    if before is not None and before in ids:
+        models = models[:ids.index(before)]
+        has_more = len(models) > limit
+        models = models[-limit:]
+    else:
+        has_more = len(models) > limit
+        models = models[:limit]
+    page = {"data": models, "has_more": has_more,
+            "first_id": models[0]["id"] if models else None, "last_id": models[-1]["id"] if models else None}
+    return state.finish(ctx, JSONBody(page, headers={**ok.headers, "request-id": ctx.request_id}))
+
+
+async def get_model(request: Request) -> Response:
+    state = state_of(request)
+    ctx = await state.begin(request)
+    ok = _gate(state, ctx, "models")
+    if isinstance(ok, Response):
+        return state.finish(ctx, ok)
+    step = state.scenarios.next_step(ok.key)
+    if step is not None:
+        scripted = await _scripted(state, ctx, ok, step, False)
+        if scripted is not None:
+            return state.finish(ctx, scripted)
+    model_id = request.path_params["model_id"]
+    aliases = ok.profile.data.get("model_aliases") or {}
+    wanted = aliases.get(model_id, model_id)
+    for m in _models(ok.profile):
+        if m["id"] == wanted:
+            return state.finish(ctx, JSONBody(m, headers={**ok.headers, "request-id": ctx.request_id}))
+    return state.finish(ctx, _error(state, ctx, ok.profile, 404, f"model: {model_id}", ok.headers))

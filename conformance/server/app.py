@@ -1,0 +1,121 @@
+"""The Starlette application: routing, per-request context, the control API.
+
+    POST /v1/messages                 JSON, or SSE when ``stream: true``
+    POST /v1/messages/count_tokens
+    GET  /v1/models, /v1/models/{id}
+    POST /_conformance/scenarios      script the next responses of a key (see scenarios.py)
+    GET  /_conformance/requests?key=  what each key sent (keys redacted), with arrival times
+    POST /_conformance/reset          forget scenarios, the log and rate-limit state (``{"key": ...}`` for one)
+
+Unknown paths answer 404 and wrong methods 405, both in the error envelope with a
+``request-id``. Everything version-dependent comes from the profiles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from conformance.server import api
+from conformance.server.config import ServerConfig
+from conformance.server.responses import JSONBody, error_response
+from conformance.server.scenarios import ScenarioError, parse_step
+from conformance.server.state import ServerState, state_of
+
+# -- control API --------------------------------------------------------------------------------------------
+
+async def _control_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return {}
+    return orjson.loads(raw)
+
+
+def _control_error(message: str) -> Response:
+    return JSONBody({"type": "error", "error": {"type": "invalid_request_error", "message": message}},
+                    status_code=400)
+
+
+async def control_scenarios(request: Request) -> Response:
+    try:
+        data = await _control_body(request)
+    except orjson.JSONDecodeError as exc:
+        return _control_error(f"body is not JSON: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+        return _control_error("key: Field required (the API key whose next responses to script)")
+    raw_steps = data.get("responses")
+    if not isinstance(raw_steps, list):
+        return _control_error("responses: Input should be a valid list of steps")
+    try:
+        steps = []
+        for i, raw in enumerate(raw_steps):
+            step, repeat = parse_step(raw, f"responses.{i}")
+            steps.extend([step] * repeat)
+    except ScenarioError as exc:
+        return _control_error(str(exc))
+    pending = state_of(request).scenarios.script(data["key"], steps, append=bool(data.get("append", False)))
+    return JSONBody({"key": data["key"], "pending": pending})
+
+
+async def control_requests(request: Request) -> Response:
+    key = request.query_params.get("key")
+    logs = state_of(request).scenarios.requests(key)
+    return JSONBody({"requests": {k: [e.to_json() for e in v] for k, v in logs.items()}})
+
+
+async def control_reset(request: Request) -> Response:
+    try:
+        data = await _control_body(request)
+    except orjson.JSONDecodeError as exc:
+        return _control_error(f"body is not JSON: {exc}")
+    key = data.get("key") if isinstance(data, dict) else None
+    state = state_of(request)
+    state.scenarios.reset(key)
+    state.limiter.reset(key)
+    return JSONBody({"reset": key or "all"})
+
+
+# -- 404 / 405 / 500 in the envelope --------------------------------------------------------------------------
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    state = state_of(request)
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    ctx = await state.begin(request)
+    profile = state.profile_named(request.headers.get("anthropic-version"))
+    if status == 404:
+        message = f"Not found: {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"Method {request.method} is not allowed for {request.url.path}"
+    else:
+        message = "Internal server error"
+    extra = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    return state.finish(ctx, error_response(profile, status, None, message, ctx.request_id, extra))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    state = state_of(request)
+    profile = state.profile_named(request.headers.get("anthropic-version"))
+    return error_response(profile, 500, None, "Internal server error", state.new_request_id())
+
+
+def create_app(config: ServerConfig | None = None) -> Starlette:
+    """The reference server as an ASGI app (serve it with uvicorn, or call it through httpx.ASGITransport)."""
+    config = config or ServerConfig()
+    routes = [
+        Route("/v1/messages", api.messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", api.count_tokens, methods=["POST"]),
+        Route("/v1/models", api.list_models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", api.get_model, methods=["GET"]),
+        Route("/_conformance/scenarios", control_scenarios, methods=["POST"]),
+        Route("/_conformance/requests", control_requests, methods=["GET"]),
+        Route("/_conformance/reset", control_reset, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception, Exception: _server_error})
+    app.state.conformance = ServerState(config)
+    return app

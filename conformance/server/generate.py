@@ -1,0 +1,254 @@
+"""Deterministic generation: (seed, request) -> a complete Message plus how to stream it.
+
+No model: text is drawn from a fixed vocabulary by a PRNG seeded from the server
+seed and the request body (without ``stream``), so a streamed and a non-streamed
+request produce the same message. Each generated piece is one output token, which
+makes ``max_tokens`` exact; ``stop_sequences`` cut the text where they first occur.
+The stream is derived from the finished message (never generated separately), so
+the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from conformance.server.tokens import count_input_tokens, count_text
+
+_WORDS = (
+    "the reference server answers every request deterministically so that suites can compare "
+    "streams with messages and clients can rely on stable output across runs while tokens are "
+    "counted one word at a time and nothing here is a real model only a careful simulator of "
+    "its contract with blocks events usage and stop reasons"
+).split()
+_PUNCT = (".", ",", ";", "!", "?")
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclasses.dataclass
+class Generated:
+    """A finished message and the delta payloads that stream each of its blocks."""
+
+    message: dict[str, Any]
+    deltas: list[list[dict[str, Any]]]
+    """``deltas[i]`` are the ``delta`` objects of block ``i``, in order."""
+    start_blocks: list[dict[str, Any]]
+    """``content_block`` of each ``content_block_start`` (the empty form of the block)."""
+
+
+def request_digest(seed: int, body: Mapping[str, Any]) -> bytes:
+    canonical = {k: v for k, v in body.items() if k != "stream"}
+    return hashlib.sha256(str(seed).encode() + b"\0" + orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).digest()
+
+
+def make_id(prefix: str, digest: bytes, salt: str = "") -> str:
+    h = hashlib.sha256(digest + salt.encode()).digest()
+    n = int.from_bytes(h[:18], "big")
+    chars = []
+    for _ in range(24):
+        n, r = divmod(n, 62)
+        chars.append(_ALPHABET[r])
+    return prefix + "01" + "".join(chars)
+
+
+class _Budget:
+    def __init__(self, max_tokens: int) -> None:
+        self.left = max_tokens
+        self.used = 0
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        self.used += 1
+        return True
+
+
+def _pieces(rng: random.Random, count: int) -> list[str]:
+    out: list[str] = []
+    for i in range(count):
+        if i and rng.random() < 0.12:
+            out.append(rng.choice(_PUNCT))
+        word = rng.choice(_WORDS)
+        out.append(word.capitalize() if i == 0 else " " + word)
+    return out[:count]
+
+
+def _split(rng: random.Random, text: str, max_len: int) -> list[str]:
+    """Cut ``text`` into non-empty fragments of 1..max_len characters."""
+    parts, i = [], 0
+    while i < len(text):
+        n = rng.randint(1, max_len)
+        parts.append(text[i:i + n])
+        i += n
+    return parts
+
+
+def _text_block(rng: random.Random, budget: _Budget, stop_sequences: Sequence[str]) -> tuple[str, str | None]:
+    """Generate text token by token; returns (text, the stop sequence that ended it or None)."""
+    wanted = rng.randint(12, 60)
+    pieces = _pieces(rng, wanted)
+    if stop_sequences and rng.random() < 0.5:
+        # Let the "model" emit a stop sequence sometimes, so the cut is exercised.
+        pieces.insert(rng.randint(1, len(pieces)), rng.choice(list(stop_sequences)))
+    text = ""
+    for piece in pieces:
+        if not budget.take():
+            break
+        text += piece
+        hits = [(text.find(s), s) for s in stop_sequences if s and s in text]
+        if hits:
+            pos, seq = min(hits)
+            return text[:pos], seq
+    return text, None
+
+
+# -- tool input from a JSON Schema (the subset tools use) ------------------------------------------------
+
+def schema_instance(schema: Any, rng: random.Random, depth: int = 0) -> Any:
+    """A value valid against ``schema`` (objects, arrays, scalars, enum/const, any/oneOf, bounds)."""
+    if not isinstance(schema, Mapping):
+        return {}
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return rng.choice(schema["enum"])
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            return schema_instance(options[0], rng, depth + 1)
+    if isinstance(schema.get("allOf"), list) and schema["allOf"]:
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            if isinstance(part, Mapping):
+                merged.update(part)
+        return schema_instance(merged, rng, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), kind[0] if kind else "object")
+    if kind is None:
+        kind = "object" if "properties" in schema else "string"
+    if kind == "object":
+        raw_props = schema.get("properties")
+        props: Mapping[str, Any] = raw_props if isinstance(raw_props, Mapping) else {}
+        required = [r for r in schema.get("required", []) if isinstance(r, str)]
+        out: dict[str, Any] = {}
+        for name in required:
+            out[name] = schema_instance(props.get(name, {}), rng, depth + 1) if depth < 8 else None
+        return out
+    if kind == "array":
+        n = int(schema.get("minItems", 1 if depth < 8 else 0))
+        return [schema_instance(schema.get("items", {}), rng, depth + 1) for _ in range(n)]
+    if kind == "integer":
+        lo = int(schema.get("minimum", 0))
+        hi = int(schema.get("maximum", lo + 100))
+        return rng.randint(lo, max(lo, hi))
+    if kind == "number":
+        flo = float(schema.get("minimum", 0))
+        fhi = float(schema.get("maximum", flo + 100))
+        return round(rng.uniform(flo, max(flo, fhi)), 2)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    word = rng.choice(_WORDS)
+    shortest, longest = int(schema.get("minLength", 0)), schema.get("maxLength")
+    while len(word) < shortest:
+        word += rng.choice(_WORDS)
+    return word[:longest] if isinstance(longest, int) else word
+
+
+def _chosen_tool(rng: random.Random, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    tools = [t for t in body.get("tools") or () if isinstance(t, Mapping) and "name" in t]
+    # Server tools (web_search ...) carry a "type" and no input_schema: the simulator never calls them.
+    tools = [t for t in tools if "input_schema" in t]
+    if not tools:
+        return None
+    raw_choice = body.get("tool_choice")
+    choice: Mapping[str, Any] = raw_choice if isinstance(raw_choice, Mapping) else {"type": "auto"}
+    kind = choice.get("type", "auto")
+    if kind == "none":
+        return None
+    if kind == "tool":
+        return next((t for t in tools if t["name"] == choice.get("name")), None)
+    if kind == "any":
+        return rng.choice(tools)
+    return rng.choice(tools) if rng.random() < 0.6 else None
+
+
+def _thinking_budget(body: Mapping[str, Any]) -> int | None:
+    thinking = body.get("thinking")
+    if isinstance(thinking, Mapping) and thinking.get("type") in ("enabled", "adaptive"):
+        budget = thinking.get("budget_tokens")
+        return int(budget) if isinstance(budget, int) else 1024
+    return None
+
+
+def generate(seed: int, body: Mapping[str, Any], model: str) -> Generated:
+    """The complete response to a valid messages request."""
+    digest = request_digest(seed, body)
+    rng = random.Random(digest)
+    budget = _Budget(int(body.get("max_tokens", 1024)))
+    stops = [s for s in body.get("stop_sequences") or () if isinstance(s, str) and s]
+    content: list[dict[str, Any]] = []
+    deltas: list[list[dict[str, Any]]] = []
+    starts: list[dict[str, Any]] = []
+    stop_reason, stop_sequence = "end_turn", None
+
+    thinking_budget = _thinking_budget(body)
+    if thinking_budget is not None:
+        want = min(rng.randint(8, 40), thinking_budget)
+        pieces = [p for p in _pieces(rng, want) if budget.take()]
+        thought = "".join(pieces)
+        signature = base64.b64encode(hashlib.sha256(digest + b"sig").digest() * 2).decode()
+        content.append({"type": "thinking", "thinking": thought, "signature": signature})
+        starts.append({"type": "thinking", "thinking": "", "signature": ""})
+        deltas.append([{"type": "thinking_delta", "thinking": f} for f in _split(rng, thought, 24)]
+                      + [{"type": "signature_delta", "signature": signature}])
+
+    tool = _chosen_tool(rng, body)
+    forced = isinstance(body.get("tool_choice"), Mapping) and body["tool_choice"].get("type") in ("any", "tool")
+    tool_input: Any = None
+    if tool is not None:
+        tool_input = schema_instance(tool.get("input_schema", {}), rng)
+    tool_cost = 0 if tool is None else count_text(orjson.dumps(tool_input).decode()) + 1
+
+    if budget.left > 0 and not (forced and tool is not None and budget.left >= tool_cost):
+        text, stop_sequence = _text_block(rng, budget, stops)
+        if stop_sequence is not None:
+            stop_reason = "stop_sequence"
+        if text or not content:
+            content.append({"type": "text", "text": text})
+            starts.append({"type": "text", "text": ""})
+            deltas.append([{"type": "text_delta", "text": f} for f in _split(rng, text, 16)])
+
+    if stop_reason == "end_turn" and tool is not None and budget.left >= tool_cost:
+        budget.left -= tool_cost
+        budget.used += tool_cost
+        tool_id = make_id("toolu_", digest, "tool")
+        content.append({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": tool_input})
+        starts.append({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}})
+        raw = orjson.dumps(tool_input).decode()
+        deltas.append([{"type": "input_json_delta", "partial_json": ""}]
+                      + [{"type": "input_json_delta", "partial_json": f} for f in _split(rng, raw, 10)])
+        stop_reason = "tool_use"
+    elif stop_reason == "end_turn" and budget.left <= 0:
+        stop_reason = "max_tokens"
+
+    message = {
+        "id": make_id("msg_", digest),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
+        "usage": {"input_tokens": count_input_tokens(body), "output_tokens": budget.used},
+    }
+    return Generated(message, deltas, starts)

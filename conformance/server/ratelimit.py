@@ -1,0 +1,134 @@
+"""Per-key rate limits: one bucket per resource (requests, input tokens, output tokens) and tier.
+
+Each bucket holds a tier's per-minute capacity and is refilled *in full* at its
+``reset`` instant (60 s after the window opened). Refilling in one step rather than
+continuously keeps ``remaining`` from rising before the advertised reset, which is
+what clients pace on and what the cross-response rule checks. Header names come
+from the profile (``anthropic-ratelimit-*`` or the reference document's
+``x-ratelimit-*``); the values are computed here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import threading
+
+from conformance.profiles import Profile, Tier
+
+WINDOW_SECONDS = 60.0
+
+
+@dataclasses.dataclass
+class Bucket:
+    capacity: int
+    used: int = 0
+    window_start: float | None = None
+
+    def roll(self, now: float) -> None:
+        if self.window_start is None or now >= self.window_start + WINDOW_SECONDS:
+            self.window_start = now
+            self.used = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.capacity - self.used)
+
+    def reset_at(self, now: float) -> float:
+        return (self.window_start if self.window_start is not None else now) + WINDOW_SECONDS
+
+
+@dataclasses.dataclass
+class KeyLimits:
+    requests: Bucket
+    input_tokens: Bucket
+    output_tokens: Bucket
+
+    def all(self) -> tuple[Bucket, ...]:
+        return (self.requests, self.input_tokens, self.output_tokens)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: float = 0.0
+    """Seconds until the exhausted bucket refills (when not allowed)."""
+    limited: str = ""
+    """Which resource ran out."""
+
+
+def _rfc3339(ts: float) -> str:
+    return dt.datetime.fromtimestamp(math.ceil(ts), tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RateLimiter:
+    """Thread-safe buckets per (key, tier)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[tuple[str, str], KeyLimits] = {}
+
+    def reset(self, key: str | None = None) -> None:
+        with self._lock:
+            if key is None:
+                self._keys.clear()
+            else:
+                for k in [k for k in self._keys if k[0] == key]:
+                    del self._keys[k]
+
+    def _limits(self, key: str, tier: Tier) -> KeyLimits:
+        lim = self._keys.get((key, tier.name))
+        if lim is None:
+            lim = KeyLimits(Bucket(tier.requests_per_minute), Bucket(tier.input_tokens_per_minute),
+                            Bucket(tier.output_tokens_per_minute))
+            self._keys[(key, tier.name)] = lim
+        return lim
+
+    def admit(self, key: str, tier: Tier, input_tokens: int, now: float) -> Decision:
+        """Take one request and its input tokens, or say why not (nothing is taken then)."""
+        with self._lock:
+            lim = self._limits(key, tier)
+            for b in lim.all():
+                b.roll(now)
+            for name, bucket, need in (("requests", lim.requests, 1), ("input_tokens", lim.input_tokens, input_tokens),
+                                       ("output_tokens", lim.output_tokens, 1)):
+                if bucket.remaining < need:
+                    return Decision(False, max(0.0, bucket.reset_at(now) - now), name)
+            lim.requests.used += 1
+            lim.input_tokens.used += input_tokens
+            return Decision(True)
+
+    def charge_output(self, key: str, tier: Tier, output_tokens: int, now: float) -> None:
+        with self._lock:
+            b = self._limits(key, tier).output_tokens
+            b.roll(now)
+            b.used += output_tokens
+
+    def headers(self, key: str, tier: Tier, profile: Profile, now: float) -> dict[str, str]:
+        """The profile's rate-limit headers with this key's current state."""
+        with self._lock:
+            lim = self._limits(key, tier)
+            for b in lim.all():
+                b.roll(now)
+            out: dict[str, str] = {}
+            for res in profile.rate_limits.resources:
+                name = res.name.replace("_", "-")
+                if name == "requests":
+                    limit, remaining, reset = lim.requests.capacity, lim.requests.remaining, lim.requests.reset_at(now)
+                elif name == "input-tokens":
+                    b = lim.input_tokens
+                    limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
+                elif name == "output-tokens":
+                    b = lim.output_tokens
+                    limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
+                else:
+                    # "tokens" (and anything else): input and output together.
+                    i, o = lim.input_tokens, lim.output_tokens
+                    limit, remaining = i.capacity + o.capacity, i.remaining + o.remaining
+                    reset = max(i.reset_at(now), o.reset_at(now))
+                out[res.limit] = str(limit)
+                out[res.remaining] = str(min(remaining, limit))
+                if res.reset:
+                    out[res.reset] = _rfc3339(reset)
+            return out

@@ -1,0 +1,89 @@
+"""Response building: the error envelope, JSON bodies, and the headers every response carries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from conformance.profiles import Profile
+
+#: Error types for statuses a profile's table does not list (scripted faults, edge answers).
+_FALLBACK_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                   403: "permission_error", 404: "not_found_error", 405: "invalid_request_error",
+                   408: "timeout_error", 409: "conflict_error", 413: "request_too_large",
+                   429: "rate_limit_error", 500: "api_error", 503: "overloaded_error", 504: "timeout_error",
+                   529: "overloaded_error"}
+
+_DEFAULT_MESSAGES = {
+    "invalid_request_error": "Invalid request",
+    "authentication_error": "invalid x-api-key",
+    "billing_error": "Your credit balance is too low to access the Anthropic API. "
+                     "Please go to Plans & Billing to upgrade or purchase credits.",
+    "permission_error": "Your API key does not have permission to use the specified resource.",
+    "not_found_error": "Not found",
+    "conflict_error": "Conflict: the request conflicts with another in progress",
+    "request_too_large": "Request exceeds the maximum allowed number of bytes.",
+    "rate_limit_error": "Number of requests has exceeded your per-minute rate limit",
+    "api_error": "Internal server error",
+    "timeout_error": "Request timed out",
+    "overloaded_error": "Overloaded",
+}
+
+
+class JSONBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_type_for_status(profile: Profile, status: int) -> str:
+    """The profile's error type for ``status`` (its first entry), else the real API's."""
+    for e in profile.errors:
+        if e.status == status:
+            return e.type
+    return _FALLBACK_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def status_for_error_type(profile: Profile, error_type: str) -> tuple[int, str]:
+    """(status, type) to answer ``error_type`` with; a type the profile lacks degrades to what it has.
+
+    ``billing_error`` under a profile without it becomes 400 ``invalid_request_error``, which is
+    what the API answered before 402 existed; others map through the fallback table.
+    """
+    known = profile.error_for_type(error_type)
+    if known is not None:
+        return known.status, known.type
+    if error_type == "billing_error":
+        return 400, error_type_for_status(profile, 400)
+    for status, etype in _FALLBACK_TYPES.items():
+        if etype == error_type:
+            return status, error_type_for_status(profile, status)
+    return 500, error_type_for_status(profile, 500)
+
+
+def is_retryable(profile: Profile, status: int) -> bool:
+    for e in profile.errors:
+        if e.status == status:
+            return e.retryable
+    return status in (408, 409, 429) or status >= 500
+
+
+def default_message(error_type: str) -> str:
+    return _DEFAULT_MESSAGES.get(error_type, error_type.replace("_", " "))
+
+
+def error_response(profile: Profile, status: int, error_type: str | None, message: str | None, request_id: str,
+                   headers: Mapping[str, str] | None = None, should_retry: bool | None = None) -> Response:
+    """An error in the Anthropic envelope, with ``request_id`` in body and header and ``x-should-retry``."""
+    etype = error_type or error_type_for_status(profile, status)
+    body = {"type": "error", "error": {"type": etype, "message": message or default_message(etype)},
+            "request_id": request_id}
+    out = dict(headers or {})
+    out["request-id"] = request_id
+    retry = is_retryable(profile, status) if should_retry is None else should_retry
+    out["x-should-retry"] = "true" if retry else "false"
+    return JSONBody(body, status_code=status, headers=out)

@@ -1,0 +1,133 @@
+"""Per-app shared state and the per-request context the API handlers work from."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import threading
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from conformance.profiles import Profile, Profiles
+from conformance.server.config import KeySpec, ServerConfig
+from conformance.server.generate import make_id
+from conformance.server.ratelimit import RateLimiter
+from conformance.server.scenarios import LoggedRequest, Scenarios, redact_headers
+
+
+class ConnectionDropped(Exception):
+    """Raised inside a response on purpose: the server breaks the connection (a scripted fault)."""
+
+
+class _DropFilter(logging.Filter):
+    """Keep uvicorn quiet about connections the server drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and _is_drop(record.exc_info[1]))
+
+
+def _is_drop(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, ConnectionDropped):
+            return True
+        if isinstance(exc, BaseExceptionGroup) and any(_is_drop(e) for e in exc.exceptions):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+logging.getLogger("uvicorn.error").addFilter(_DropFilter())
+
+
+@dataclasses.dataclass
+class RequestContext:
+    """What the server knows about one API request after reading it."""
+
+    request: Request
+    request_id: str
+    key: str | None
+    key_spec: KeySpec | None
+    auth_scheme: str | None
+    """``x-api-key`` or ``bearer``."""
+    body: bytes
+    too_large: bool
+    arrived: float
+    log_index: int
+
+
+class ServerState:
+    """Shared state of one app: config, profiles, rate limiter, scenarios and request log."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.profiles: Profiles = config.load_profiles()
+        self.limiter = RateLimiter()
+        self.scenarios = Scenarios()
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def new_request_id(self) -> str:
+        with self._lock:
+            n = next(self._counter)
+        return make_id("req_", f"{self.config.seed}:{n}".encode())
+
+    def profile_named(self, version: str | None) -> Profile:
+        if version is not None and version in self.profiles:
+            return self.profiles.get(version)
+        return self.profiles.default
+
+    async def begin(self, request: Request) -> RequestContext:
+        """Read the body (up to the size limit), identify the key and log the arrival."""
+        arrived = self.config.clock()
+        limit = self.config.max_body_bytes
+        too_large = False
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            too_large = True
+        chunks: list[bytes] = []
+        size = 0
+        if not too_large:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    too_large = True
+                    break
+                chunks.append(chunk)
+        body = b"" if too_large else b"".join(chunks)
+        key, scheme = api_key_of(request)
+        spec = self.config.key_table.get(key) if key is not None else None
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in request.headers.raw]
+        try:
+            logged: Any = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            logged = body.decode("utf-8", "replace")
+        entry = LoggedRequest(request.method, request.url.path, request.url.query, redact_headers(headers),
+                              logged if not too_large else {"too_large": True}, arrived)
+        index = self.scenarios.record(key or "", entry)
+        return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, index)
+
+    def finish(self, ctx: RequestContext, response: Response) -> Response:
+        self.scenarios.set_status(ctx.key or "", ctx.log_index, response.status_code)
+        return response
+
+
+def api_key_of(request: Request) -> tuple[str | None, str | None]:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key, "x-api-key"
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), "bearer"
+    return None, None
+
+
+def state_of(request: Request) -> ServerState:
+    state: ServerState = request.app.state.conformance
+    return state
