@@ -14,6 +14,7 @@ import gzip
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -190,6 +191,15 @@ def _looks_textual(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def checked_url(src: Source, url: str, where: str) -> str:
+    """The URL as recorded (query kept); rules split it later, so refuse one that cannot be split."""
+    try:
+        urlsplit(url)
+    except ValueError as exc:
+        raise src.error(f"request URL {url!r} is malformed: {exc}", where, "fix the URL in the recording") from None
+    return url
 
 
 def has_auth_header(headers: Headers) -> bool:

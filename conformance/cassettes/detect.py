@@ -93,7 +93,15 @@ def read_recording(path: Path) -> Recording:
         raise src.error("is a directory, not a recording file", fix="use iter_recording_files to walk it") from None
     except OSError as exc:
         raise src.error(f"cannot read: {exc.strerror or exc}", fix="check the path and its permissions") from None
-    return _detect(src, raw, path.name.lower())
+    try:
+        return _detect(src, raw, path.name.lower())
+    except InputError:
+        raise
+    except (ValueError, TypeError, LookupError, RecursionError) as exc:
+        # Last line of defence for shapes no reader anticipated (e.g. a self-referencing YAML
+        # anchor in a parsed_body): still one clear line naming the file, never a traceback.
+        raise src.error(f"damaged recording ({type(exc).__name__}: {exc})",
+                        fix="re-record it; if the file is a valid recording, report this as a reader bug") from None
 
 
 def _detect(src: Source, raw: bytes, name: str) -> Recording:
@@ -161,7 +169,8 @@ def _load_yaml(src: Source, text: str, name: str) -> Any:
             raise src.error("YAML !!python/... tag refused: recordings are read with a safe loader, "
                             "never executed", where, "remove the tag; a cassette needs only plain YAML and !!binary"
                             ) from None
-        raise src.error(f"unsupported YAML: {exc.problem}", where, "use plain YAML types") from None
+        raise src.error(f"unreadable YAML value: {exc.problem}", where,
+                        "the file is damaged or uses a YAML tag other than !!binary; re-record it") from None
     except yaml.YAMLError as exc:
         if name.endswith((".yaml", ".yml")) or "interactions:" in text:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

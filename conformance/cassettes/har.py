@@ -16,6 +16,7 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
+    checked_url,
     expect_mapping,
     has_auth_header,
     headers_from_pairs,
@@ -70,7 +71,8 @@ def _exchange(src: Source, entry: Any, index: int) -> Exchange:
         notes.append("HAR status 0: no response was received")
         status = None
     return Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(), url=url),
+        request=HttpRequest(req_headers, req_body, method=method.upper(),
+                            url=checked_url(src, url, f"{where}.request.url")),
         response=HttpResponse(resp_headers, resp_body, status=status),
         file=src.file,
         interaction=index,
@@ -92,7 +94,8 @@ def _text(src: Source, part: Mapping[str, Any], where: str, notes: list[str], si
         if not isinstance(text, str):
             raise src.error("base64 `text` must be a string", f"{where}.text", _FIX)
         try:
-            out = base64.b64decode(text, validate=False)
+            # Some exporters wrap base64 at 76 columns; anything else outside the alphabet is damage.
+            out = base64.b64decode("".join(text.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise src.error(f"`text` is marked base64 but does not decode: {exc}", f"{where}.text",
                             "re-export the HAR with content saved") from None

@@ -17,6 +17,7 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
+    checked_url,
     expect_mapping,
     has_auth_header,
     headers_from_flat_list,
@@ -66,7 +67,8 @@ def _exchange(src: Source, item: Any, index: int) -> Exchange:
         status = 200
         notes.append("no status recorded; nock replays such a definition as 200")
     return Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(), url=scope.rstrip("/") + path),
+        request=HttpRequest(req_headers, req_body, method=method.upper(),
+                            url=checked_url(src, scope.rstrip("/") + path, f"{where}.path")),
         response=HttpResponse(resp_headers, resp_body, status=status),
         file=src.file,
         interaction=index,

@@ -17,6 +17,7 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
+    checked_url,
     expect_mapping,
     has_auth_header,
     headers_from_mapping,
@@ -64,7 +65,7 @@ def read_ddtrace(src: Source, data: Mapping[str, Any]) -> Recording:
     resp_body = undo_compression(body_bytes(rs.get("body")), resp_headers, notes)
     status = status_code(src, rs.get("status"), "response.status")
     ex = Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(), url=url),
+        request=HttpRequest(req_headers, req_body, method=method.upper(), url=checked_url(src, url, "request.url")),
         response=HttpResponse(resp_headers, resp_body, status=status),
         file=src.file,
         interaction=0,

@@ -17,6 +17,7 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
+    checked_url,
     expect_mapping,
     has_auth_header,
     headers_from_mapping,
@@ -25,7 +26,8 @@ from conformance.cassettes._common import (
 )
 from conformance.exchange import Exchange, HttpRequest, HttpResponse
 
-_FIX = "a cassette needs `interactions:` with a `request` and a `response` mapping each; re-record it"
+_FIX = ("a cassette needs `interactions:` with a `request` and a `response` mapping each; "
+        "the file may be truncated: re-record it")
 
 
 def is_vcr(data: Any) -> bool:
@@ -97,7 +99,8 @@ def _exchange(src: Source, item: Any, index: int, *, go: bool, filtered: bool) -
     if not len(resp_headers):
         notes.append("response headers not recorded (stripped by the recorder)")
     return Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(), url=url),
+        request=HttpRequest(req_headers, req_body, method=method.upper(),
+                            url=checked_url(src, url, f"{where}.request.uri")),
         response=HttpResponse(resp_headers, resp_body, status=status),
         file=src.file,
         interaction=index,

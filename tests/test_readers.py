@@ -1,0 +1,464 @@
+"""Recording readers: every format to Exchanges, each quirk undone, bad input as InputError only.
+
+Samples under tests/data/recordings are small hand-written files, one per format and quirk; the
+real-traffic test reads every file of the corpus named by CONFORMANCE_CORPUS (skipped, visibly,
+when it is not set).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import gzip
+import os
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+
+from conformance.cassettes import FORMATS, Recording, iter_recording_files, read_recording
+from conformance.errors import InputError
+from conformance.exchange import MISSING
+
+DATA = Path(__file__).parent / "data" / "recordings"
+
+
+def read(name: str) -> Recording:
+    return read_recording(DATA / name)
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+# --- each format ---------------------------------------------------------------------------------
+
+
+def test_vcrpy_yaml_reads_json_and_stream_exchanges_keeping_the_query() -> None:
+    rec = read("vcrpy_plain.yaml")
+    assert rec.format == "vcrpy-yaml"
+    assert rec.file == str(DATA / "vcrpy_plain.yaml")
+    first, second = rec.exchanges
+    assert [first.interaction, second.interaction] == [0, 1]
+    assert first.file == rec.file
+    assert first.request is not None and first.response is not None
+    assert first.request.url == "https://api.anthropic.com/v1/messages?beta=true"
+    assert first.request.path == "/v1/messages"
+    assert first.request.method == "POST"
+    assert first.request.json["messages"][0]["content"] == "Hi"
+    assert first.response.status == 200
+    assert first.response.json["id"] == "msg_01sample"
+    assert first.response.headers.get("REQUEST-ID") == "req_sample1"
+    assert not first.is_stream
+    assert second.is_stream
+    assert second.events is not None
+    assert [e.type for e in second.events] == ["message_start", "message_stop"]
+    # The padded payload is kept byte for byte; parsing it is the validators' business.
+    assert second.events[0].data.endswith("}   }")
+
+
+def test_request_headers_without_auth_are_marked_incomplete() -> None:
+    first, second = read("vcrpy_plain.yaml").exchanges
+    assert first.request_headers_complete is True
+    assert second.request_headers_complete is False
+
+
+def test_vcrpy_json_serializer() -> None:
+    rec = read("vcrpy.json")
+    assert rec.format == "vcrpy-json"
+    (ex,) = rec.exchanges
+    assert ex.response is not None and ex.response.status == 529
+    assert ex.response.json["error"]["type"] == "overloaded_error"
+    assert ex.request is not None and ex.request.headers.get("authorization") == "Bearer REDACTED"
+
+
+def test_gzip_base64_binary_body_is_decoded_and_gunzipped() -> None:
+    rec = read("vcrpy_gzip_binary.yaml")
+    (ex,) = rec.exchanges
+    assert ex.request is not None and ex.request.json["max_tokens"] == 8
+    assert ex.response is not None
+    assert ex.response.body is not None and ex.response.body.startswith(b"event: message_start\n")
+    assert ex.events is not None and [e.type for e in ex.events] == ["message_start", "message_stop"]
+    assert ex.response.headers.get("content-encoding") == "gzip"  # headers stay as recorded
+    assert any("gzip" in n for n in ex.notes)
+    assert any("!!binary" in n for n in rec.notes)
+
+
+def test_parsed_body_is_reserialised_to_json_bytes() -> None:
+    rec = read("vcrpy_parsed_body.yaml")
+    (ex,) = rec.exchanges
+    assert ex.request is not None and ex.response is not None
+    assert orjson.loads(ex.request.body or b"") == {
+        "max_tokens": 8, "messages": [{"content": "hello", "role": "user"}], "model": "claude-does-not-exist"}
+    assert ex.request.url.endswith("/v1/messages/count_tokens?beta=true")
+    assert ex.response.status == 404
+    assert ex.response.json["error"]["type"] == "not_found_error"
+    assert ex.response_headers_complete is False
+    assert any("parsed_body" in n for n in rec.notes)
+
+
+def test_go_vcr_title_case_headers_status_string_and_url() -> None:
+    rec = read("govcr.yaml")
+    assert rec.format == "go-vcr"
+    (ex,) = rec.exchanges
+    assert ex.request is not None and ex.response is not None
+    assert ex.request.url == "https://api.anthropic.com/v1/messages?beta=true"
+    assert ex.request.headers.get("anthropic-version") == "2023-06-01"
+    assert ex.response.status == 429
+    assert ex.response.headers.get("retry-after") == "7"
+    assert ("Retry-After", "7") in list(ex.response.headers)  # original name kept
+    assert ex.response.json["id"] == "msg_01go"
+
+
+def test_go_vcr_status_string_alone_gives_the_code(tmp_path: Path) -> None:
+    text = (DATA / "govcr.yaml").read_text().replace("    code: 429\n", "").replace("429 Too Many", "503 Too Many")
+    (ex,) = read_recording(write(tmp_path, "g.yaml", text)).exchanges
+    assert ex.response is not None and ex.response.status == 503
+
+
+def test_nock_raw_headers_flat_list_object_response_and_hex_chunks() -> None:
+    rec = read("nock.json")
+    assert rec.format == "nock"
+    first, second, third = rec.exchanges
+    assert first.request is not None and first.response is not None
+    assert first.request.url == "https://api.anthropic.com:443/v1/messages?beta=true"
+    assert first.request.path == "/v1/messages"
+    assert first.request.json["max_tokens"] == 4
+    assert first.response.headers.get_all("set-cookie") == ["a=1", "b=2"]
+    assert first.response.headers.get("request-id") == "req_n1"
+    assert first.response.json["id"] == "msg_nock"
+    assert first.request_headers_complete is False
+    assert second.is_stream and second.events is not None and second.events[0].type == "ping"
+    assert second.request is not None and second.request.headers.get("x-api-key") == "k"
+    assert second.request_headers_complete is True
+    assert third.response is not None and third.response.json["id"] == "msg_nock"
+
+
+def test_har_base64_content_query_and_missing_response() -> None:
+    rec = read("sample.har")
+    assert rec.format == "har"
+    first, second = rec.exchanges
+    assert first.request is not None and first.response is not None
+    assert first.request.url.endswith("/v1/messages?beta=true")
+    assert first.request.json == {"max_tokens": 1}
+    assert first.response.json["id"] == "msg_nock"
+    assert second.request is not None and second.request.method == "GET" and second.request.body is None
+    assert second.response is not None and second.response.status is None and second.response.body is None
+
+
+def test_ddtrace_gzip_header_kept_but_body_decoded() -> None:
+    rec = read("ddtrace.json")
+    assert rec.format == "ddtrace-json"
+    (ex,) = rec.exchanges
+    assert ex.response is not None and ex.response.status == 200
+    assert ex.response.json["id"] == "msg_dd1"
+    assert "Content-Encoding: gzip kept but body stored decoded" in ex.notes
+
+
+def test_openinference_json_is_a_response_only() -> None:
+    rec = read("openinference.json")
+    assert rec.format == "openinference-json"
+    (ex,) = rec.exchanges
+    assert ex.request is None
+    assert ex.response is not None and ex.response.status == 200
+    assert ex.events is not None and [e.type for e in ex.events] == ["message_start", "message_stop"]
+
+
+def test_bare_message_body() -> None:
+    rec = read("message.json")
+    assert rec.format == "json-message"
+    (ex,) = rec.exchanges
+    assert ex.request is None and ex.response is not None and ex.response.status is None
+    assert ex.response.json["id"] == "msg_bare"
+    assert not ex.is_stream
+
+
+def test_raw_sse_with_crlf() -> None:
+    rec = read("crlf_stream.sse")
+    assert rec.format == "sse"
+    (ex,) = rec.exchanges
+    assert ex.request is None
+    assert ex.response is not None and ex.response.status is None
+    assert ex.response.content_type == "text/event-stream"
+    assert ex.events is not None
+    assert [(e.name, e.type) for e in ex.events] == [
+        ("message_start", "message_start"), ("ping", "ping"), ("message_stop", "message_stop")]
+    assert all(e.parse_error is None for e in ex.events)
+
+
+def test_raw_sse_with_bom() -> None:
+    rec = read("bom_stream.txt")
+    assert rec.format == "sse"
+    assert "UTF-8 BOM removed" in rec.notes
+    (ex,) = rec.exchanges
+    assert ex.events is not None and [e.name for e in ex.events] == ["ping", "message_stop"]
+
+
+def test_json_lines_become_raw_events_without_names() -> None:
+    rec = read("sample.chunks.txt")
+    assert rec.format == "jsonl-events"
+    (ex,) = rec.exchanges
+    assert ex.raw_events is not None
+    assert [e.event for e in ex.raw_events] == [None, None, None]  # the blank line carries no event
+    assert ex.events is not None and [e.type for e in ex.events] == ["message_start", "ping", "message_stop"]
+
+
+def test_a_bad_json_line_stays_an_event_for_the_rules(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.chunks.txt", '{"type":"ping"}\n{"type":"message_stop"\n')
+    (ex,) = read_recording(path).exchanges
+    assert ex.events is not None
+    assert ex.events[0].parse_error is None
+    assert ex.events[1].payload is MISSING and ex.events[1].parse_error
+
+
+def test_bom_before_json(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.json", b"\xef\xbb\xbf" + (DATA / "message.json").read_bytes())
+    rec = read_recording(path)
+    assert rec.format == "json-message"
+    assert rec.exchanges[0].response is not None and rec.exchanges[0].response.json["id"] == "msg_bare"
+
+
+def test_detection_is_by_content_not_extension(tmp_path: Path) -> None:
+    cassette = (DATA / "vcrpy_plain.yaml").read_text()
+    assert read_recording(write(tmp_path, "cassette.txt", cassette)).format == "vcrpy-yaml"
+    assert read_recording(write(tmp_path, "stream.json", (DATA / "crlf_stream.sse").read_bytes())).format == "sse"
+    assert read_recording(write(tmp_path, "noext", (DATA / "nock.json").read_bytes())).format == "nock"
+
+
+def test_gzip_magic_wins_over_a_missing_header(tmp_path: Path) -> None:
+    body = base64.b64encode(gzip.compress(b'{"type":"message","id":"msg_z"}')).decode()
+    text = (DATA / "vcrpy_parsed_body.yaml").read_text().replace(
+        "    parsed_body:\n      error:",
+        f"    body:\n      string: !!binary |\n        {body}\n    x_old:\n      error:")
+    (ex,) = read_recording(write(tmp_path, "z.yaml", text)).exchanges
+    assert ex.response is not None and ex.response.json == {"type": "message", "id": "msg_z"}
+
+
+def test_formats_constant_lists_every_detected_format() -> None:
+    seen = {read_recording(p).format for p in iter_recording_files([DATA])}
+    assert seen == set(FORMATS)
+
+
+# --- bad input: InputError only, naming file, place and fix --------------------------------------
+
+
+def test_python_tags_are_refused_and_never_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payload = (
+        "interactions:\n- request: !!python/object/apply:os.system\n"
+        f"  - touch {marker}\n  response: {{}}\nversion: 1\n"
+    )
+    path = write(tmp_path, "evil.yaml", payload)
+    with pytest.raises(InputError) as info:
+        read_recording(path)
+    assert not marker.exists()
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message and "line 2" in message and "python" in message
+
+
+def test_python_name_tag_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="python"):
+        read_recording(write(tmp_path, "evil2.yaml", "interactions: !!python/name:os.system\n"))
+
+
+def test_truncated_yaml_names_the_line(tmp_path: Path) -> None:
+    text = (DATA / "vcrpy_plain.yaml").read_text()
+    cut = text[: text.index("Hello") + 2]  # inside a quoted scalar
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "cut.yaml", cut))
+    err = info.value
+    assert err.file == str(tmp_path / "cut.yaml")
+    assert err.where is not None and re.match(r"line \d+", err.where)
+    assert err.fix
+
+
+def test_yaml_cut_at_a_line_boundary_names_the_missing_key(tmp_path: Path) -> None:
+    text = (DATA / "vcrpy_plain.yaml").read_text()
+    second = text.index("- request:", text.index("- request:") + 1)
+    cut = text[: text.index("  response:", second)]
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "cut2.yaml", cut))
+    assert info.value.where == "interactions[1].response"
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n"], ids=["empty", "blank"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(InputError, match="empty file"):
+        read_recording(write(tmp_path, "e.yaml", content))
+
+
+def test_truncated_json_names_line_and_column(tmp_path: Path) -> None:
+    raw = (DATA / "vcrpy.json").read_bytes()[:200]
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "t.json", raw))
+    assert info.value.where is not None and info.value.where.startswith("line ")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.txt", "just some words\nnothing to see"),
+        ("package.json", '{"name": "x", "version": "1.0.0"}'),
+        ("list.json", "[1, 2, 3]"),
+        ("conf.yaml", "a: 1\nb: [2]\n"),
+    ],
+)
+def test_unrecognised_content_lists_the_formats(tmp_path: Path, name: str, content: str) -> None:
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, name, content))
+    assert "not a recording this tool can read" in str(info.value)
+    assert info.value.fix is not None and "HAR" in info.value.fix and "nock" in info.value.fix
+
+
+def test_non_utf8_and_compressed_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="UTF-8"):
+        read_recording(write(tmp_path, "b.txt", b"event: x\n\xff\xfe\xfa"))
+    with pytest.raises(InputError, match="gzip"):
+        read_recording(write(tmp_path, "c.yaml.gz", gzip.compress(b"interactions: []")))
+
+
+def test_bad_status_and_structure_name_the_key(tmp_path: Path) -> None:
+    text = (DATA / "vcrpy_plain.yaml").read_text().replace("code: 200", "code: two hundred", 1)
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "s.yaml", text))
+    assert info.value.where == "interactions[0].response.status"
+    with pytest.raises(InputError) as info2:
+        read_recording(write(tmp_path, "i.yaml", "interactions:\n- 5\n"))
+    assert info2.value.where == "interactions[0]"
+
+
+def test_bad_har_base64_and_bad_url(tmp_path: Path) -> None:
+    har = orjson.loads((DATA / "sample.har").read_bytes())
+    har["log"]["entries"][0]["response"]["content"]["text"] = "!!!"
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "b.har", orjson.dumps(har)))
+    assert info.value.where == "log.entries[0].response.content.text"
+    text = (DATA / "vcrpy.json").read_text().replace("https://api.anthropic.com/v1/messages", "http://[::1/v1")
+    with pytest.raises(InputError, match="malformed"):
+        read_recording(write(tmp_path, "u.json", text))
+
+
+def test_a_directory_or_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="directory"):
+        read_recording(tmp_path)
+    with pytest.raises(InputError, match="cannot read"):
+        read_recording(tmp_path / "absent.yaml")
+
+
+def test_self_referencing_yaml_anchor_is_an_input_error(tmp_path: Path) -> None:
+    text = (DATA / "vcrpy_parsed_body.yaml").read_text().replace(
+        "    parsed_body:\n      max_tokens: 8", "    parsed_body: &loop\n      self: *loop\n      max_tokens: 8")
+    with pytest.raises(InputError):
+        read_recording(write(tmp_path, "loop.yaml", text))
+
+
+# --- iter_recording_files ------------------------------------------------------------------------
+
+
+def test_iter_recording_files_walks_sorted_and_skips_non_recordings(tmp_path: Path) -> None:
+    for rel in ["b/z.yaml", "b/a.json", "a.sse", "README.md", "MANIFEST.tsv", "notes.md", "tool.py",
+                ".hidden/x.yaml", "b/.secret.yaml", "c/d/e.chunks.txt", "img.png"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_recording_files([tmp_path])]
+    assert found == ["a.sse", "b/a.json", "b/z.yaml", "c/d/e.chunks.txt"]
+
+
+def test_iter_recording_files_yields_named_files_as_given(tmp_path: Path) -> None:
+    named = tmp_path / "README.md"
+    named.write_text("x")
+    assert list(iter_recording_files([named, DATA / "message.json"])) == [named, DATA / "message.json"]
+
+
+def test_iter_recording_files_missing_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(InputError) as info:
+        list(iter_recording_files([missing]))
+    assert info.value.file == str(missing)
+
+
+# --- the real corpus -------------------------------------------------------------------------------
+
+CORPUS_ENV = "CONFORMANCE_CORPUS"
+
+
+def _corpus_rows() -> list[object]:
+    root = os.environ.get(CORPUS_ENV)
+    if not root:
+        return [pytest.param(None, marks=pytest.mark.skip(
+            reason=f"{CORPUS_ENV} is not set: point it at ../shared/corpus to read the real recordings"),
+            id="corpus-not-configured")]
+    with open(Path(root) / "MANIFEST.tsv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    return [pytest.param(row, id=f"{row['repo']}:{row['path']}") for row in rows]
+
+
+def _expected_format(notes: str) -> str:
+    first = notes.split(";")[0]
+    table = [
+        ("go-vcr", "go-vcr"),
+        ("nock recorder JSON", "nock"),
+        ("dd-trace test-agent JSON", "ddtrace-json"),
+        ("openinference JS JSON", "openinference-json"),
+        ("raw SSE", "sse"),
+        ("one SSE data JSON per line", "jsonl-events"),
+        ("non-streaming response body", "json-message"),
+        ("vcrpy YAML", "vcrpy-yaml"),
+    ]
+    for needle, fmt in table:
+        if needle in first:
+            return fmt
+    raise AssertionError(f"MANIFEST notes name no known format: {first!r}")
+
+
+def _expected_count(path: Path, fmt: str) -> int:
+    if fmt in ("vcrpy-yaml", "go-vcr"):
+        return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("- request:"))
+    if fmt == "nock":
+        return len(orjson.loads(path.read_bytes()))
+    return 1
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("row", _corpus_rows())
+def test_corpus_file_reads(row: dict[str, str]) -> None:
+    root = Path(os.environ[CORPUS_ENV])
+    path = root / row["repo"].replace("/", "__") / row["path"].replace("/", "__")
+    notes = row["notes"]
+    rec = read_recording(path)
+    fmt = _expected_format(notes)
+    assert rec.format == fmt, f"{path}: read as {rec.format}, MANIFEST says {fmt}"
+    assert len(rec.exchanges) == _expected_count(path, fmt)
+    assert [ex.interaction for ex in rec.exchanges] == list(range(len(rec.exchanges)))
+
+    statuses = {ex.response.status for ex in rec.exchanges if ex.response is not None}
+    match = re.search(r"(?:^|; )status ([\d/]+)", notes)
+    if match:
+        assert statuses == {int(s) for s in match.group(1).split("/")}
+    else:
+        assert statuses == {None}
+
+    if "streaming" in notes.split("; "):
+        assert any(ex.is_stream for ex in rec.exchanges)
+    if "gzip-compressed" in notes:
+        assert any("gzip-compressed" in n for n in rec.notes)
+    if "header/body mismatch" in notes:
+        assert "Content-Encoding: gzip kept but body stored decoded" in rec.notes
+
+    for ex in rec.exchanges:
+        for part in (ex.request, ex.response):
+            if part is None or not part.body or (part is ex.response and ex.is_stream):
+                continue
+            if part.content_type.endswith("json") or part.body.lstrip()[:1] in (b"{", b"["):
+                assert part.json is not MISSING, f"{path} #{ex.interaction}: {part.json_error}"
+        if ex.is_stream:
+            assert ex.events, f"{path} #{ex.interaction}: a stream with no events"
+            bad = [e.index for e in ex.events if e.parse_error]
+            assert not bad, f"{path} #{ex.interaction}: events {bad} are not JSON"
