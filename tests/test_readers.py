@@ -140,6 +140,15 @@ def test_nock_raw_headers_flat_list_object_response_and_hex_chunks() -> None:
     assert third.response is not None and third.response.json["id"] == "msg_nock"
 
 
+def test_nock_text_chunks_and_single_hex_string(tmp_path: Path) -> None:
+    defs = orjson.loads((DATA / "nock.json").read_bytes())
+    defs[1]["response"] = ["event: ping\ndata: {\"type\": ", "\"ping\"}\n\n"]
+    defs[2]["response"] = "".join(defs[2]["response"])
+    _, second, third = read_recording(write(tmp_path, "n.json", orjson.dumps(defs))).exchanges
+    assert second.events is not None and [e.type for e in second.events] == ["ping"]
+    assert third.response is not None and third.response.json["id"] == "msg_nock"
+
+
 def test_har_base64_content_query_and_missing_response() -> None:
     rec = read("sample.har")
     assert rec.format == "har"

@@ -96,6 +96,10 @@ def _response_body(d: Mapping[str, Any], notes: list[str]) -> bytes | None:
         # Older nock stored compressed responses as a list of hex-encoded chunks.
         notes.append("response stored as hex-encoded chunks by nock; decoded")
         return b"".join(bytes.fromhex(c) for c in resp)
+    if isinstance(resp, list) and resp and all(isinstance(c, str) for c in resp):
+        # Text chunks (e.g. an SSE stream recorded chunk by chunk): the body is their concatenation.
+        notes.append("response stored as a list of text chunks by nock; joined")
+        return "".join(resp).encode("utf-8", "surrogatepass")
     if isinstance(resp, str):
         if binary and _HEX.match(resp):
             notes.append("response stored hex-encoded (responseIsBinary); decoded")
