@@ -11,10 +11,8 @@ whose value it does not list is reported as info ``response.unknown-value``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
-
-import jsonschema
 
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity, error, info
@@ -123,81 +121,11 @@ def request_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterato
                     part="request.body", expected=v.expected, actual=v.actual)
 
 
-# -- x-known-values: a walk of schema and instance together -------------------------------------------
-
-_MAX_DEPTH = 40
-
-
 def unknown_values(schemas: SchemaSet, shape: str, instance: Any, part: str) -> Iterator[Finding]:
     """Info for every string the schema marks ``x-known-values`` but does not list."""
-    doc = schemas.schema(shape)
-    try:
-        resolver = schemas._registry.resolver(base_uri=str(doc.get("$id", "")))  # same package, read-only use
-    except Exception:  # a registry problem is the schema loader's to report, not the data's
-        return
-    seen: set[str] = set()
-    for path, value, known in _walk(resolver, doc, instance, "$", 0):
-        if path in seen:
-            continue
-        seen.add(path)
-        yield info("response.unknown-value", f"{value!r} is not a value profile {schemas.version} knows",
-                   path=path, part=part, expected=list(known), actual=value)
-
-
-def _resolve(resolver: Any, node: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
-    ref = node.get("$ref")
-    if not isinstance(ref, str):
-        return resolver, node
-    try:
-        resolved = resolver.lookup(ref)
-    except Exception:  # an unresolvable ref is the schema helper's bug, not the data's
-        return resolver, {}
-    target = resolved.contents
-    return resolved.resolver, (target if isinstance(target, Mapping) else {})
-
-
-def _if_holds(condition: Any, instance: Any) -> bool:
-    # Every condition in our schemas discriminates on constant properties ("type": {"const": ...}).
-    if not isinstance(condition, Mapping):
-        return False
-    try:
-        return bool(jsonschema.Draft202012Validator(condition).is_valid(instance))
-    except Exception:  # a condition with refs we cannot follow here: take no branch
-        return False
-
-
-def _subschemas(node: Mapping[str, Any], instance: Any) -> Iterator[Any]:
-    for key in ("allOf", "anyOf", "oneOf"):
-        subs = node.get(key)
-        if isinstance(subs, list):
-            yield from subs
-    if "if" in node:
-        branch = node.get("then") if _if_holds(node["if"], instance) else node.get("else")
-        if branch is not None:
-            yield branch
-
-
-def _walk(resolver: Any, node: Any, instance: Any, path: str,
-          depth: int) -> Iterator[tuple[str, str, tuple[str, ...]]]:
-    if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
-        return
-    resolver, node = _resolve(resolver, node)
-    known = node.get("x-known-values")
-    if isinstance(instance, str) and isinstance(known, list) and instance not in known:
-        yield path, instance, tuple(str(k) for k in known)
-    for sub in _subschemas(node, instance):
-        yield from _walk(resolver, sub, instance, path, depth + 1)
-    if isinstance(instance, dict):
-        props = node.get("properties")
-        if isinstance(props, Mapping):
-            for key, sub in props.items():
-                if key in instance:
-                    yield from _walk(resolver, sub, instance[key], f"{path}.{key}", depth + 1)
-    elif isinstance(instance, list):
-        items = node.get("items")
-        if isinstance(items, Mapping):
-            for i, item in enumerate(instance):
-                yield from _walk(resolver, items, item, f"{path}[{i}]", depth + 1)
+    for u in schemas.unknown_values(shape, instance):
+        yield info("response.unknown-value", f"{u.value!r} is not a value profile {schemas.version} knows",
+                   path=u.path, part=part, expected=list(u.known), actual=u.value)
 
 
 CHECKS: tuple[Check, ...] = (response_body_matches_schema, request_body_matches_schema)

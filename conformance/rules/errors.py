@@ -16,7 +16,7 @@ from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity, error, info
 from conformance.profiles import Profile
 from conformance.rules.base import Check, RuleInfo
-from conformance.rules.ratelimit import is_redacted
+from conformance.rules.ratelimit import header_path, is_redacted
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("error.status-type", Severity.ERROR,
@@ -109,7 +109,7 @@ def request_ids_agree(exchange: Exchange, profile: Profile) -> Iterator[Finding]
     header = resp.headers.get("request-id")
     if header is None and exchange.response_headers_complete:
         yield error("error.request-id-missing", "the response has no request-id header",
-                    path="$.request-id", part="response.headers", expected="req_...")
+                    path=header_path("request-id"), part="response.headers", expected="req_...")
     if resp.status < 400 or exchange.is_stream:
         return
     body = resp.json

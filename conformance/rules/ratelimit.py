@@ -43,6 +43,11 @@ _RFC3339 = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$")
 
 
+def header_path(name: str) -> str:
+    """The JSON path of a header in the ``*.headers`` part (names hold hyphens, so bracket form)."""
+    return f"$['{name.lower()}']"
+
+
 def is_redacted(value: str) -> bool:
     """A placeholder a recorder wrote in place of the real value (``REQUEST-ID-XXX``)."""
     return bool(_REDACTED.search(value.strip()))
@@ -90,7 +95,7 @@ def rate_limit_headers_are_well_formed(exchange: Exchange, profile: Profile) -> 
         if present and len(present) != sum(1 for n in names.values() if n is not None):
             missing = sorted(n for k, n in names.items() if n is not None and k not in present)
             yield warning("ratelimit.partial", f"rate-limit resource {res.name!r} lacks {', '.join(missing)}",
-                          path="$." + missing[0], part="response.headers", expected=missing)
+                          path=header_path(missing[0]), part="response.headers", expected=missing)
         counts: dict[str, int] = {}
         for key in ("limit", "remaining"):
             name = names[key]
@@ -101,26 +106,26 @@ def rate_limit_headers_are_well_formed(exchange: Exchange, profile: Profile) -> 
                 counts[key] = int(raw.strip())
             else:
                 yield error("ratelimit.integer", f"{name} is not a non-negative integer",
-                            path="$." + name, part="response.headers", expected="integer >= 0", actual=raw)
+                            path=header_path(name), part="response.headers", expected="integer >= 0", actual=raw)
         if "limit" in counts and "remaining" in counts and counts["remaining"] > counts["limit"]:
             yield error("ratelimit.remaining-above-limit",
                         f"{res.remaining} ({counts['remaining']}) exceeds {res.limit} ({counts['limit']})",
-                        path="$." + res.remaining, part="response.headers",
+                        path=header_path(res.remaining), part="response.headers",
                         expected=f"<= {counts['limit']}", actual=counts["remaining"])
         reset = value(res.reset)
         if reset is not None and res.reset is not None and not is_rfc3339(reset):
             yield error("ratelimit.reset-format", f"{res.reset} is not an RFC 3339 timestamp",
-                        path="$." + res.reset, part="response.headers", expected="RFC 3339", actual=reset)
+                        path=header_path(res.reset), part="response.headers", expected="RFC 3339", actual=reset)
 
     retry_name = rl.retry_after
     retry = value(retry_name)
     if retry is not None and not _SECONDS.match(retry.strip()):
         yield error("ratelimit.retry-after-format", f"{retry_name} is not a non-negative number of seconds",
-                    path="$." + retry_name, part="response.headers", expected="seconds >= 0", actual=retry)
+                    path=header_path(retry_name), part="response.headers", expected="seconds >= 0", actual=retry)
     if resp.status == 429 and exchange.response_headers_complete:
         if retry_name not in headers:
             yield error("ratelimit.retry-after-missing", f"a 429 without {retry_name}",
-                        path="$." + retry_name, part="response.headers", expected="seconds >= 0")
+                        path=header_path(retry_name), part="response.headers", expected="seconds >= 0")
         if not any_present and rl.resources:
             yield error("ratelimit.missing-on-429", f"a 429 without any {rl.family} rate-limit header",
                         path="$", part="response.headers",
@@ -129,10 +134,10 @@ def rate_limit_headers_are_well_formed(exchange: Exchange, profile: Profile) -> 
     if others:
         yield info("ratelimit.other-family",
                    f"rate-limit headers outside profile {profile.version}'s {rl.family} naming",
-                   path="$." + others[0], part="response.headers", actual=others)
+                   path=header_path(others[0]), part="response.headers", actual=others)
     if redacted:
         yield info("ratelimit.redacted", f"{len(redacted)} rate-limit value(s) scrubbed by the recorder",
-                   path="$." + redacted[0], part="response.headers", actual=redacted)
+                   path=header_path(redacted[0]), part="response.headers", actual=redacted)
 
 
 def _sequence_key(exchange: Exchange) -> tuple[str | None, str | None]:
@@ -164,7 +169,7 @@ def remaining_does_not_rise_within_a_window(exchanges: Sequence[Exchange], profi
             if before is not None and before[0] == now[0] and now[1] > before[1]:
                 yield error("ratelimit.remaining-rises",
                             f"{res.remaining} rose from {before[1]} to {now[1]} within the window ending {now[0]}",
-                            path="$." + res.remaining, part="sequence",
+                            path=header_path(res.remaining), part="sequence",
                             expected=f"<= {before[1]}", actual=now[1]).located(ex.file, ex.interaction)
             last[k] = now
 

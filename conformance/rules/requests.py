@@ -24,6 +24,7 @@ from conformance.findings import Finding, Severity, error, info
 from conformance.profiles import Profile, Profiles, load_profiles
 from conformance.rules.base import Check, RuleInfo
 from conformance.rules.body import endpoint_of
+from conformance.rules.ratelimit import header_path
 from conformance.schemas import Violation
 
 RULES: tuple[RuleInfo, ...] = (
@@ -247,15 +248,16 @@ def header_problems(headers: Headers, profiles: Profiles) -> list[Violation]:
     Whether a present key is *valid* is the server's business, not this function's.
     """
     out: list[Violation] = []
+    where = header_path("anthropic-version")
     values = headers.get_all("anthropic-version")
     if not values:
-        out.append(Violation("$.anthropic-version", "anthropic-version: header is required", "", "required"))
+        out.append(Violation(where, "anthropic-version: header is required", "", "required"))
     elif len(values) > 1 or "," in values[0]:
         joined = ", ".join(values)
-        out.append(Violation("$.anthropic-version", f'anthropic-version: "{joined}" is not a valid version', "",
+        out.append(Violation(where, f'anthropic-version: "{joined}" is not a valid version', "",
                              "duplicated", expected="one version", actual=joined))
     elif values[0].strip() not in profiles:
-        out.append(Violation("$.anthropic-version", f'anthropic-version: "{values[0]}" is not a valid version', "",
+        out.append(Violation(where, f'anthropic-version: "{values[0]}" is not a valid version', "",
                              "enum", expected=list(profiles.versions), actual=values[0]))
     sent = values[0].strip() if len(values) == 1 and "," not in values[0] else None
     profile = profiles.get(sent) if sent is not None and sent in profiles else profiles.default
@@ -263,7 +265,7 @@ def header_problems(headers: Headers, profiles: Profiles) -> list[Violation]:
     auth = headers.get("authorization") or ""
     bearer = "authorization-bearer" in schemes and auth.lower().startswith("bearer ") and auth[7:].strip() != ""
     if not headers.get("x-api-key") and not bearer:
-        out.append(Violation("$.x-api-key", "x-api-key header is required", "", "authentication"))
+        out.append(Violation(header_path("x-api-key"), "x-api-key header is required", "", "authentication"))
     return out
 
 
@@ -291,11 +293,11 @@ def request_headers_are_valid(exchange: Exchange, profile: Profile) -> Iterator[
         ctype = req.content_type
         if ctype and ctype != "application/json":
             yield error("request.content-type", "the request body is not declared application/json",
-                        path="$.content-type", part="request.headers", expected="application/json",
+                        path=header_path("content-type"), part="request.headers", expected="application/json",
                         actual=req.headers.get("content-type"))
         elif not ctype:
             make = info if lenient else error
-            yield make("request.content-type", "the request declares no content-type", path="$.content-type",
+            yield make("request.content-type", "the request declares no content-type", path=header_path("content-type"),
                        part="request.headers", expected="application/json")
 
 
