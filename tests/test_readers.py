@@ -78,6 +78,29 @@ def test_vcrpy_json_serializer() -> None:
     assert ex.request is not None and ex.request.headers.get("authorization") == "Bearer REDACTED"
 
 
+@pytest.mark.parametrize(
+    ("serializer", "fmt", "suffix"), [("yaml", "vcrpy-yaml", ".yaml"), ("json", "vcrpy-json", ".json")])
+def test_reads_what_vcrpy_itself_writes(tmp_path: Path, serializer: str, fmt: str, suffix: str) -> None:
+    from vcr.request import Request
+    from vcr.serialize import serialize
+    from vcr.serializers import jsonserializer, yamlserializer
+
+    url = "https://api.anthropic.com/v1/messages?beta=true"
+    request = Request("POST", url, b'{"max_tokens":1}', {"content-type": "application/json", "x-api-key": "k"})
+    body = b'{"type":"message","id":"msg_v"}'
+    # vcrpy's YAML keeps bytes as !!binary; its JSON serializer can only hold text.
+    stored = gzip.compress(body) if serializer == "yaml" else body
+    response = {"status": {"code": 201, "message": "Created"}, "body": {"string": stored},
+                "headers": {"Content-Encoding": ["gzip"], "content-type": ["application/json"]}}
+    text = serialize({"requests": [request], "responses": [response]},
+                     yamlserializer if serializer == "yaml" else jsonserializer)
+    rec = read_recording(write(tmp_path, "c" + suffix, text))
+    assert rec.format == fmt
+    (ex,) = rec.exchanges
+    assert ex.request is not None and ex.request.url == url and ex.request.json == {"max_tokens": 1}
+    assert ex.response is not None and ex.response.status == 201 and ex.response.body == body
+
+
 def test_gzip_base64_binary_body_is_decoded_and_gunzipped() -> None:
     rec = read("vcrpy_gzip_binary.yaml")
     (ex,) = rec.exchanges
