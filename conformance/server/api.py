@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from conformance.errors import ProfileError
+from conformance.exchange import Headers
 from conformance.profiles import Profile, Tier
 from conformance.server.generate import generate, request_digest
 from conformance.server.responses import JSONBody, error_response, error_type_for_status, status_for_error_type
@@ -26,7 +27,7 @@ from conformance.server.scenarios import Step
 from conformance.server.state import ConnectionDropped, RequestContext, ServerState, state_of
 from conformance.server.streaming import StreamPlan, cut_chunks, encode_event, message_events
 from conformance.server.tokens import count_input_tokens
-from conformance.server.validation import request_problems
+from conformance.server.validation import request_problems, version_problem
 
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
@@ -58,18 +59,11 @@ def _tier(profile: Profile, name: str) -> Tier:
 
 def _version(state: ServerState, ctx: RequestContext) -> tuple[Profile | None, str | None]:
     """The profile the request asks for, or the real API's 400 message."""
-    default = state.profiles.default
-    errors = default.data.get("version_errors") or {}
-    values = ctx.request.headers.getlist("anthropic-version")
-    if not values:
-        return None, str((errors.get("missing") or {}).get("message", "anthropic-version: header is required"))
-    # Two header lines, or one value listing several versions, are both invalid (a known gateway bug).
-    value = ", ".join(v.strip() for v in values)
-    if len(values) == 1 and value in state.profiles:
-        return state.profiles.get(value), None
-    template = str((errors.get("unknown") or {}).get("message_template",
-                                                     'anthropic-version: "{version}" is not a valid version'))
-    return None, template.replace("{version}", value)
+    raw = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in ctx.request.headers.raw]
+    problem = version_problem(Headers(raw), state.profiles)
+    if problem is not None:
+        return None, problem
+    return state.profiles.get(ctx.request.headers["anthropic-version"].strip()), None
 
 
 def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | Response:
@@ -115,7 +109,7 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
             return _error(state, ctx, profile, 400, f"The request body is not valid JSON: {exc}", headers)
         problems = request_problems(body, profile, endpoint)
         if problems:
-            return _error(state, ctx, profile, 400, problems[0].render(), headers)
+            return _error(state, ctx, profile, 400, problems[0].message, headers)
         model = body.get("model")
         aliases = profile.data.get("model_aliases") or {}
         if model not in profile.model_ids and model not in aliases:
