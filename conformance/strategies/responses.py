@@ -365,3 +365,33 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("no auth header", "request.auth", "any", _drop_auth),
     Mutation("request body declared text/plain", "request.content-type", "any", _text_plain),
 )
+
+
+# -- fixed examples (for unit tests and docs: one known-good case to change one thing in) ------------
+
+
+def example_message_case(profile: Profile) -> Case:
+    """A fixed, valid request and 200 Message (stop_reason ``end_turn``), every header present."""
+    request = {"model": profile.model_ids[0], "max_tokens": 256, "stop_sequences": ["END"],
+               "messages": [{"role": "user", "content": "Hello"}]}
+    message = {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
+               "model": profile.model_ids[0], "content": [{"type": "text", "text": "Hi!"}],
+               "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 5}}
+    headers = {"content-type": "application/json", "request-id": "req_011CVEA3SF7rnb3DuBZytqQa"}
+    for res in profile.rate_limits.resources:
+        headers[res.limit], headers[res.remaining] = "1000", "999"
+        if res.reset is not None:
+            headers[res.reset] = "2026-01-01T00:00:30Z"
+    return Case(request, request_headers(profile), 200, message, headers)
+
+
+def example_error_case(profile: Profile, status: int = 400) -> Case:
+    """A fixed, valid error response for ``status`` (the profile's type for it; retry-after on 429)."""
+    err = next(e for e in profile.errors if e.status == status)
+    case = example_message_case(profile)
+    case.status = status
+    case.response_body = {"type": "error", "error": {"type": err.type, "message": "something went wrong"},
+                          "request_id": case.response_headers["request-id"]}
+    if status == 429:
+        case.response_headers[profile.rate_limits.retry_after] = "12"
+    return case

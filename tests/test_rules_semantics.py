@@ -1,0 +1,131 @@
+"""semantics.py: invariants of a Message, as pure functions and through the Check wrappers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.profiles import load_profiles
+from conformance.rules.semantics import count_tokens_is_valid, message_problems, message_semantics_hold
+from conformance.strategies.responses import example_message_case
+
+P = load_profiles().get("2023-06-01")
+
+
+def message(**changes: Any) -> dict[str, Any]:
+    msg: dict[str, Any] = example_message_case(P).response_body
+    msg.update(changes)
+    return msg
+
+
+REQUEST = {"model": "m", "max_tokens": 100, "stop_sequences": ["END", "###"], "messages": []}
+
+
+def rules_of(msg: dict[str, Any], request: dict[str, Any] | None = REQUEST) -> list[str]:
+    return [f.rule for f in message_problems(msg, request, P)]
+
+
+def test_a_plain_message_passes() -> None:
+    assert rules_of(message()) == []
+
+
+def test_stop_sequence_reason_with_a_requested_sequence_passes() -> None:
+    assert rules_of(message(stop_reason="stop_sequence", stop_sequence="###")) == []
+
+
+@pytest.mark.parametrize("changes", [
+    {"stop_reason": "end_turn", "stop_sequence": "END"},
+    {"stop_reason": "stop_sequence", "stop_sequence": None},
+    {"stop_reason": "stop_sequence", "stop_sequence": "STOP"},
+])
+def test_inconsistent_stop_sequence_fails(changes: dict[str, Any]) -> None:
+    assert rules_of(message(**changes)) == ["message.stop-sequence"]
+
+
+def test_stop_sequence_without_the_request_is_checked_only_for_presence() -> None:
+    assert rules_of(message(stop_reason="stop_sequence", stop_sequence="anything"), None) == []
+
+
+def test_output_tokens_above_max_tokens_fails() -> None:
+    found = message_problems(message(usage={"input_tokens": 1, "output_tokens": 101}), REQUEST, P)
+    assert [(f.rule, f.path, f.actual) for f in found] == [("message.max-tokens", "$.usage.output_tokens", 101)]
+
+
+def test_max_tokens_stop_at_the_limit_passes_and_below_it_warns() -> None:
+    assert rules_of(message(stop_reason="max_tokens", usage={"input_tokens": 1, "output_tokens": 100})) == []
+    (f,) = message_problems(message(stop_reason="max_tokens", usage={"input_tokens": 1, "output_tokens": 7}),
+                            REQUEST, P)
+    assert (f.rule, str(f.severity)) == ("message.max-tokens", "warning")
+
+
+def test_tool_use_stop_needs_a_tool_use_block_last() -> None:
+    tool = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
+    text = {"type": "text", "text": "x"}
+    assert rules_of(message(stop_reason="tool_use", content=[text, tool])) == []
+    found = message_problems(message(stop_reason="tool_use", content=[tool, text]), REQUEST, P)
+    assert [(f.rule, f.path, f.actual) for f in found] == [("message.tool-use-last", "$.content[1].type", "text")]
+    assert rules_of(message(stop_reason="tool_use", content=[])) == ["message.tool-use-last"]
+
+
+@pytest.mark.parametrize("mid", ["msg_01XFDUDYJgAACzvnptvVoYEL", "msg_fixture_0001", "msg_4QpJur2dWWDjF6C758FbBw5vm"])
+def test_message_ids_with_the_prefix_pass(mid: str) -> None:
+    assert rules_of(message(id=mid)) == []
+
+
+def test_identity_violations_fail() -> None:
+    assert rules_of(message(id="chatcmpl-123")) == ["message.id-prefix"]
+    assert rules_of(message(type="completion")) == ["message.type"]
+    assert rules_of(message(role="user")) == ["message.role"]
+
+
+def test_usage_counts_must_be_non_negative_integers() -> None:
+    ok = {"input_tokens": 0, "output_tokens": 3, "cache_creation_input_tokens": None, "cache_read_input_tokens": 0}
+    assert rules_of(message(usage=ok)) == []
+    bad = {"input_tokens": -1, "output_tokens": 2.5, "cache_read_input_tokens": True}
+    found = message_problems(message(usage=bad), REQUEST, P)
+    assert sorted(f.path for f in found) == ["$.usage.cache_read_input_tokens", "$.usage.input_tokens",
+                                             "$.usage.output_tokens"]
+    assert {f.rule for f in found} == {"message.usage"}
+
+
+def _exchange(path: str, status: int, body: bytes, content_type: str = "application/json",
+              request: dict[str, Any] | None = None) -> Exchange:
+    import orjson
+    req = HttpRequest(Headers({"content-type": "application/json"}), orjson.dumps(request or REQUEST),
+                      url="https://api.anthropic.com" + path)
+    return Exchange(req, HttpResponse(Headers({"content-type": content_type}), body, status=status))
+
+
+def test_check_wrapper_reads_the_request_and_skips_errors() -> None:
+    import orjson
+    bad = message(usage={"input_tokens": 1, "output_tokens": 500})
+    assert [f.rule for f in message_semantics_hold(_exchange("/v1/messages", 200, orjson.dumps(bad)), P)] == [
+        "message.max-tokens"]
+    err = {"type": "error", "error": {"type": "api_error", "message": "x"}}
+    assert list(message_semantics_hold(_exchange("/v1/messages", 500, orjson.dumps(err)), P)) == []
+
+
+def test_check_wrapper_checks_the_accumulated_stream_message() -> None:
+    stream = (
+        'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
+        '"role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,'
+        '"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
+        'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+        '"content_block":{"type":"text","text":""}}\n\n'
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        '"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+        'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
+        'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn",'
+        '"stop_sequence":"END"},"usage":{"output_tokens":5}}\n\n'
+        'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+    ).encode()
+    found = list(message_semantics_hold(_exchange("/v1/messages", 200, stream, "text/event-stream"), P))
+    assert [(f.rule, f.part) for f in found] == [("message.stop-sequence", "message")]
+
+
+def test_count_tokens_input_tokens() -> None:
+    assert list(count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": 14}'), P)) == []
+    (f,) = count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": -2}'), P)
+    assert (f.rule, f.path, f.actual) == ("count-tokens.input-tokens", "$.input_tokens", -2)
