@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -70,10 +71,17 @@ class Violation:
         return _dotted(self.path)
 
 
+# One step of a jsonschema json_path: .name, [3] or ['any name'] (with \\ and \' escaped).
+_STEP = re.compile(r"\.([A-Za-z][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
+_IDENTIFIER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # the same rule as jsonschema's json_path
+
+
 def _dotted(json_path: str) -> str:
     out = json_path[1:] if json_path.startswith("$") else json_path
-    out = out.replace("[", ".").replace("]", "")
-    return out.lstrip(".")
+    steps = []
+    for name, index, quoted in _STEP.findall(out):
+        steps.append(name or index or re.sub(r"\\(.)", r"\1", quoted))
+    return ".".join(steps)
 
 
 def _violation(err: jsonschema.ValidationError) -> Violation:
@@ -219,7 +227,12 @@ class SchemaSet:
 
 
 def _json_path(parent: str, key: str | int) -> str:
-    return f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if _IDENTIFIER.match(key):
+        return f"{parent}.{key}"
+    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{parent}['{escaped}']"
 
 
 def _deref(schema: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
