@@ -74,13 +74,17 @@ RULES: tuple[RuleInfo, ...] = (
 KNOWN_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
                           "message_delta", "message_stop", "ping", "error"})
 _TOOL_DELTAS = frozenset({"input_json_delta"})
+_NO_DELTAS: frozenset[str] = frozenset()
 #: block type -> the delta types it may receive. ``*_tool_use`` types take input_json_delta too.
 DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
     "text": frozenset({"text_delta", "citations_delta"}),
     "thinking": frozenset({"thinking_delta", "signature_delta"}),
-    "redacted_thinking": frozenset(),
+    "redacted_thinking": _NO_DELTAS,
     "tool_use": _TOOL_DELTAS,
     "server_tool_use": _TOOL_DELTAS,
+    "compaction": frozenset({"compaction_delta"}),
+    # Result blocks arrive whole in content_block_start; no delta belongs in them.
+    "container_upload": _NO_DELTAS,
 }
 KNOWN_DELTAS = frozenset().union(*DELTAS_FOR_BLOCK.values())
 _USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -92,8 +96,11 @@ def _is_tool_block(block_type: str | None) -> bool:
 
 def _allowed_deltas(block_type: str | None) -> frozenset[str] | None:
     allowed = DELTAS_FOR_BLOCK.get(block_type or "")
-    if allowed is None and _is_tool_block(block_type):
-        return _TOOL_DELTAS
+    if allowed is None and block_type is not None:
+        if _is_tool_block(block_type):
+            return _TOOL_DELTAS
+        if block_type.endswith("_tool_result"):
+            return _NO_DELTAS
     return allowed
 
 
