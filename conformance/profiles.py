@@ -98,6 +98,44 @@ class Profile:
     def model_ids(self) -> tuple[str, ...]:
         return tuple(str(m["id"]) for m in self.models)
 
+    @property
+    def source(self) -> str:
+        """``real-api`` (recorded traffic, SDK sources) or ``reference-document``."""
+        return str(self.data.get("source", ""))
+
+    @property
+    def model_aliases(self) -> Mapping[str, str]:
+        """Alias -> dated model id (``claude-sonnet-4-5`` -> ``claude-sonnet-4-5-20250929``)."""
+        aliases = self.data.get("model_aliases")
+        return aliases if isinstance(aliases, Mapping) else {}
+
+    def knows_model(self, model: str) -> bool:
+        """Whether ``model`` is a listed id or alias (an unknown one is answered with 404 not_found_error)."""
+        return model in self.model_ids or model in self.model_aliases
+
+    @property
+    def auth_styles(self) -> tuple[str, ...]:
+        """Accepted authentication: ``x-api-key`` and/or ``authorization-bearer``."""
+        rh = self.data.get("request_headers")
+        return tuple(rh.get("auth", ("x-api-key",))) if isinstance(rh, Mapping) else ("x-api-key",)
+
+    @property
+    def retryable_statuses(self) -> frozenset[int]:
+        """HTTP statuses a client should retry, per this profile's retry guidance."""
+        retry = self.data.get("retry")
+        if isinstance(retry, Mapping) and isinstance(retry.get("statuses"), list):
+            return frozenset(int(s) for s in retry["statuses"])
+        return frozenset(e.status for e in self.errors if e.retryable)
+
+    def version_error_message(self, sent: str | None) -> str:
+        """The real API's message for a missing (``None``) or unknown ``anthropic-version``."""
+        ve = self.data.get("version_errors", {})
+        if sent is None:
+            return str(ve.get("missing", {}).get("message", "anthropic-version: header is required"))
+        template = str(ve.get("unknown", {}).get("message_template",
+                                                  'anthropic-version: "{version}" is not a valid version'))
+        return template.replace("{version}", sent)
+
     def tier(self, name: str) -> Tier:
         for t in self.tiers:
             if t.name.lower() == name.lower():
