@@ -135,8 +135,12 @@ def from_schema(schema: Mapping[str, Any] | bool, *, registry: Registry[Any] | N
     return compiler.root()
 
 
-def profile_shape(profile: Profile, shape: str, *, overrides: Overrides | None = None) -> st.SearchStrategy[Any]:
-    """A strategy for one shape of a profile (``"request"``, ``"message"``, ...), refs resolved as the validators do."""
+def profile_shape(profile: Profile, shape: str, *, pointer: str = "",
+                  overrides: Overrides | None = None) -> st.SearchStrategy[Any]:
+    """A strategy for one shape of a profile (``"request"``, ``"message"``, ...), refs resolved as the validators do.
+
+    ``pointer`` narrows it to a part of that shape's document, e.g. ``"/$defs/image_block"``.
+    """
     schemas = profile.schemas
     documents: dict[str, Mapping[str, Any]] = {}
     shape_uri = ""
@@ -147,8 +151,11 @@ def profile_shape(profile: Profile, shape: str, *, overrides: Overrides | None =
         documents[uri] = doc
         if path.parent == schemas.directory and path.name == SHAPES.get(shape):
             shape_uri = uri
-    return from_schema(schemas.schema(shape), registry=schema_registry(documents), overrides=overrides,
-                       base_uri=shape_uri or None)
+    document = schemas.schema(shape)
+    registry = schema_registry(documents)
+    if pointer:
+        return from_schema({"$ref": f"{shape_uri}#{pointer}"}, registry=registry, overrides=overrides)
+    return from_schema(document, registry=registry, overrides=overrides, base_uri=shape_uri or None)
 
 
 class _Compiler:

@@ -1,0 +1,161 @@
+"""Generated requests: valid ones pass the request validator; invalid ones fail it exactly where they say."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conformance.profiles import load_profiles
+from conformance.rules.requests import request_problems
+from conformance.strategies.requests import (
+    ENDPOINTS,
+    InvalidRequest,
+    constraints_for,
+    invalid_requests,
+    valid_requests,
+)
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROFILES = {p.version: p for p in load_profiles()}
+CASES = [(v, e) for v in PROFILES for e in ENDPOINTS]
+
+# The real API answers 400 "messages: at least one message is required"; the request schema and
+# request_problems() do not check it yet (conformance/rules/requests.py, schemas/*/request.schema.json).
+KNOWN_GAPS = {"empty-messages": "request_problems() accepts an empty messages list (no minItems in the schema)"}
+
+
+def _problems(body: Any, version: str, endpoint: str) -> list[str]:
+    return [f"{v.dotted}: {v.message}" for v in request_problems(body, PROFILES[version], endpoint)]
+
+
+@pytest.mark.parametrize(("version", "endpoint"), CASES)
+def test_valid_requests_pass_the_request_validator(version: str, endpoint: str) -> None:
+    @SETTINGS
+    @given(valid_requests(PROFILES[version], endpoint))
+    def check(body: dict[str, Any]) -> None:
+        assert _problems(body, version, endpoint) == [], json.dumps(body)[:800]
+
+    check()
+
+
+@pytest.mark.parametrize("version", sorted(PROFILES))
+def test_valid_requests_respect_realistic_limits(version: str) -> None:
+    profile = PROFILES[version]
+    rejected = set((profile.data.get("request_rules") or {}).get("rejected_parameters") or ())
+
+    @SETTINGS
+    @given(valid_requests(profile))
+    def check(body: dict[str, Any]) -> None:
+        assert body["model"] in profile.model_ids
+        thinking = body.get("thinking", {})
+        if thinking.get("type") == "enabled":
+            assert 1024 <= thinking["budget_tokens"] < body["max_tokens"] <= thinking["budget_tokens"] + 256
+        else:
+            assert 1 <= body["max_tokens"] <= 256
+        assert not rejected & body.keys()
+        choice = body.get("tool_choice")
+        if choice is not None and choice["type"] == "tool":
+            assert choice["name"] in {t["name"] for t in body["tools"]}
+        assert body["messages"][0]["role"] == "user"
+        for i, message in enumerate(body["messages"]):
+            if message["role"] != "user" or isinstance(message["content"], str):
+                continue
+            previous = body["messages"][i - 1]["content"] if i else []
+            tool_use_ids = {b["id"] for b in previous if isinstance(b, dict) and b["type"] == "tool_use"}
+            for block in message["content"]:
+                if block["type"] == "tool_result":
+                    assert block["tool_use_id"] in tool_use_ids
+
+    check()
+
+
+def _kinds(body: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(m["role"], b["type"]) for m in body["messages"] if isinstance(m["content"], list)
+            for b in m["content"]}
+
+
+@pytest.mark.parametrize("version", ["2023-06-01", "2026-10-21"])
+def test_every_block_kind_is_exercised_in_each_role(version: str) -> None:
+    seen: set[tuple[str, str]] = set()
+    params: set[str] = set()
+
+    @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(valid_requests(PROFILES[version]))
+    def collect(body: dict[str, Any]) -> None:
+        seen.update(_kinds(body))
+        params.update(body)
+
+    collect()
+    expected = {("user", k) for k in ("text", "image", "document", "tool_result")}
+    expected |= {("assistant", k) for k in ("text", "tool_use", "thinking", "redacted_thinking")}
+    if version == "2023-06-01":
+        expected.add(("assistant", "document"))
+        assert {"temperature", "top_p", "top_k"} <= params
+    else:
+        assert ("assistant", "document") not in seen
+        assert not {"temperature", "top_p", "top_k"} & params
+    assert expected <= seen, expected - seen
+    assert {"system", "tools", "tool_choice", "stop_sequences", "thinking", "metadata"} <= params
+
+
+@pytest.mark.parametrize(("version", "endpoint", "constraint"),
+                         [(v, e, c) for v, e in CASES for c in constraints_for(PROFILES[v], e)])
+def test_each_invalid_request_is_rejected_at_its_path(version: str, endpoint: str, constraint: str) -> None:
+    if constraint in KNOWN_GAPS:
+        pytest.xfail(KNOWN_GAPS[constraint])
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(invalid_requests(PROFILES[version], endpoint, constraints=(constraint,)))
+    def check(case: InvalidRequest) -> None:
+        assert case.constraint == constraint
+        found = request_problems(case.body, PROFILES[version], endpoint)
+        paths = {v.dotted for v in found}
+        # Rejected, named at the path, and nothing else broken.
+        assert paths == {case.path}, (case.path, [f"{v.dotted}: {v.message}" for v in found],
+                                      json.dumps(case.body)[:600])
+
+    check()
+
+
+@pytest.mark.parametrize(("version", "endpoint"), CASES)
+def test_every_constraint_kind_is_reachable_from_the_mixed_strategy(version: str, endpoint: str) -> None:
+    expected = set(constraints_for(PROFILES[version], endpoint))
+    seen: set[str] = set()
+
+    @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(invalid_requests(PROFILES[version], endpoint))
+    def collect(case: InvalidRequest) -> None:
+        seen.add(case.constraint)
+
+    collect()
+    assert seen == expected
+
+
+def test_version_specific_constraints_follow_the_profile() -> None:
+    newest = set(constraints_for(PROFILES["2026-10-21"]))
+    assert {"version-rejected-parameter", "version-document-in-assistant-turn",
+            "version-citations-on-user-text"} <= newest
+    assert "temperature-out-of-range" not in newest
+    default = set(constraints_for(PROFILES["2023-06-01"]))
+    assert not {c for c in default if c.startswith("version-")}
+    assert {"temperature-out-of-range", "top-p-out-of-range", "thinking-budget-above-max-tokens"} <= default
+    assert "max-tokens-out-of-range" not in constraints_for(PROFILES["2023-06-01"], "count_tokens")
+
+
+@pytest.mark.parametrize("bad", [{"endpoint": "complete"}, {"constraints": ("no-such-constraint",)}])
+def test_bad_arguments_are_refused_early(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        invalid_requests(PROFILES["2023-06-01"], **bad)
+
+
+def test_valid_requests_refuses_an_unknown_endpoint() -> None:
+    with pytest.raises(ValueError, match="endpoint"):
+        valid_requests(PROFILES["2023-06-01"], "complete")
+
+
+def test_strategies_are_plain_hypothesis_strategies() -> None:
+    assert isinstance(valid_requests(PROFILES["2023-06-01"]), st.SearchStrategy)
