@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from conformance.profiles import load_profiles
+from conformance.rules.base import Check
 from conformance.rules.errors import (
     TypeMatch,
     error_type_agrees_with_status,
     error_type_matches_status,
     request_ids_agree,
 )
-from conformance.rules.base import Check
 from conformance.strategies.responses import Case, example_error_case, example_message_case
 
 PROFILES = load_profiles()

@@ -148,7 +148,8 @@ def test_remaining_rising_within_a_window_fails_at_the_later_exchange() -> None:
     w1 = "2026-01-01T00:00:30Z"
     seq = _sequence([900, 950], [w1, w1])
     (f,) = remaining_does_not_rise_within_a_window([c.exchange() for c in seq], P)
-    assert (f.rule, f.part, f.interaction, f.file, f.actual) == ("ratelimit.remaining-rises", "sequence", 1, "c.yaml", 950)
+    assert (f.rule, f.part, f.interaction, f.file, f.actual) == (
+        "ratelimit.remaining-rises", "sequence", 1, "c.yaml", 950)
 
 
 def test_different_keys_are_different_sequences() -> None:

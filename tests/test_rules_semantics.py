@@ -109,18 +109,18 @@ def test_check_wrapper_reads_the_request_and_skips_errors() -> None:
 
 def test_check_wrapper_checks_the_accumulated_stream_message() -> None:
     stream = (
-        'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
-        '"role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,'
-        '"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
-        'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
-        '"content_block":{"type":"text","text":""}}\n\n'
-        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
-        '"delta":{"type":"text_delta","text":"Hi"}}\n\n'
-        'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
-        'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn",'
-        '"stop_sequence":"END"},"usage":{"output_tokens":5}}\n\n'
-        'event: message_stop\ndata: {"type":"message_stop"}\n\n'
-    ).encode()
+        b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
+        b'"role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,'
+        b'"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
+        b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+        b'"content_block":{"type":"text","text":""}}\n\n'
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+        b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
+        b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn",'
+        b'"stop_sequence":"END"},"usage":{"output_tokens":5}}\n\n'
+        b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+    )
     found = list(message_semantics_hold(_exchange("/v1/messages", 200, stream, "text/event-stream"), P))
     assert [(f.rule, f.part) for f in found] == [("message.stop-sequence", "message")]
 

@@ -232,6 +232,10 @@ def request_problems(body: Any, profile: Profile, endpoint: str = "messages") ->
         return found
     already = {v.path for v in found}
     messages = body.get("messages")
+    if messages == [] and "$.messages" not in already:
+        # The API refuses an empty conversation even where the schema cannot say so.
+        found.append(_cross("$.messages", "List should have at least 1 item after validation", "minItems",
+                            expected=1, actual=0))
     if isinstance(messages, list):
         found.extend(_conversation_problems(messages))
     found.extend(_tool_choice_problems(body))

@@ -1,0 +1,182 @@
+"""requests.py: request_problems / header_problems (the API's own wording) and the request Checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.exchange import Headers
+from conformance.findings import Finding
+from conformance.profiles import load_profiles
+from conformance.rules.requests import (
+    header_problems,
+    request_headers_are_valid,
+    request_obeys_cross_field_rules,
+    request_problems,
+    server_rejects_invalid_requests,
+)
+from conformance.strategies.responses import Case, example_message_case
+
+PROFILES = load_profiles()
+P = PROFILES.get("2023-06-01")
+NEWEST = PROFILES.get("2026-10-21")
+DOC = PROFILES.get("2024-01-01")
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    b: dict[str, Any] = {"model": "claude-sonnet-4-20250514", "max_tokens": 2048,
+                         "messages": [{"role": "user", "content": "Hello"}]}
+    b.update(changes)
+    return b
+
+
+TOOL_TURNS: list[dict[str, Any]] = [
+    {"role": "user", "content": "weather?"},
+    {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}]},
+    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}]},
+]
+TOOLS = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+
+
+@pytest.mark.parametrize("version", sorted(PROFILES.versions))
+def test_valid_requests_have_no_problems(version: str) -> None:
+    profile = PROFILES.get(version)
+    assert request_problems(body(), profile) == []
+    assert request_problems(body(messages=TOOL_TURNS, tools=TOOLS, tool_choice={"type": "tool", "name": "get_weather"}),
+                            profile) == []
+    assert request_problems(body(thinking={"type": "enabled", "budget_tokens": 1024}), profile) == []
+    assert request_problems({"model": "m", "messages": [{"role": "user", "content": "x"}]}, profile,
+                            "count_tokens") == []
+
+
+def test_schema_violations_are_worded_like_the_api_with_dotted_paths() -> None:
+    problems = request_problems(body(messages=[{"role": "robot", "content": "hi"}]), P)
+    assert [(v.path, v.message) for v in problems] == [
+        ("$.messages[0].role", "messages.0.role: Input should be 'user' or 'assistant'")]
+    (v,) = request_problems({"model": "m", "messages": [{"role": "user", "content": "x"}]}, P)
+    assert (v.path, v.message) == ("$.max_tokens", "max_tokens: Field required")
+    (v,) = request_problems(body(max_tokens="many"), P)
+    assert v.message == "max_tokens: Input should be a valid integer"
+    (v,) = request_problems(body(surprise=1), P)
+    assert (v.path, v.message) == ("$.surprise", "surprise: Extra inputs are not permitted")
+
+
+def test_most_useful_first() -> None:
+    problems = request_problems({"messages": [{"role": "robot", "content": 1}]}, P)
+    assert problems[0].path in ("$.max_tokens", "$.model")  # missing top-level fields before deep detail
+    assert problems[-1].path.startswith("$.messages[0]")
+
+
+def test_first_message_from_the_user() -> None:
+    (v,) = request_problems(body(messages=[{"role": "assistant", "content": "Hi"}]), P)
+    assert (v.path, v.message) == ("$.messages[0].role", 'messages.0.role: first message must use the "user" role')
+
+
+def test_empty_messages() -> None:
+    (v,) = request_problems(body(messages=[]), P)
+    assert v.path == "$.messages"
+
+
+def test_tool_result_must_answer_a_tool_use_of_the_previous_turn() -> None:
+    turns: list[dict[str, Any]] = [dict(t) for t in TOOL_TURNS]
+    turns[2] = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "x"}]}
+    (v,) = request_problems(body(messages=turns), P)
+    assert v.path == "$.messages[2].content[0].tool_use_id"
+    assert "toolu_9" in v.message and v.message.startswith("messages.2.content.0.tool_use_id: unexpected `tool_use_id`")
+
+
+def test_tool_choice_must_name_a_tool() -> None:
+    (v,) = request_problems(body(tools=TOOLS, tool_choice={"type": "tool", "name": "nope"}), P)
+    assert (v.path, v.actual) == ("$.tool_choice.name", "nope")
+    (v,) = request_problems(body(tool_choice={"type": "any"}), P)
+    assert v.path == "$.tool_choice"
+
+
+def test_thinking_budget() -> None:
+    problems = request_problems(body(thinking={"type": "enabled", "budget_tokens": 500}), P)
+    assert [v.path for v in problems] == ["$.thinking.budget_tokens"]
+    problems = request_problems(body(max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 4096}), P)
+    assert [v.path for v in problems] == ["$.max_tokens"]
+    assert "`max_tokens` must be greater than `thinking.budget_tokens`" in problems[0].message
+
+
+def test_newest_version_rejections() -> None:
+    assert request_problems(body(temperature=0.5), P) == []
+    (v,) = request_problems(body(temperature=0.5), NEWEST)
+    assert v.path == "$.temperature"
+    doc = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}
+    turns = [{"role": "user", "content": "x"}, {"role": "assistant", "content": [doc]}]
+    assert request_problems(body(messages=turns), P) == []
+    first = request_problems(body(messages=turns), NEWEST)[0]
+    assert first.path.startswith("$.messages[1].content[0]")
+    cited = [{"role": "user", "content": [{"type": "text", "text": "x", "citations": []}]}]
+    assert [v.path for v in request_problems(body(messages=cited), NEWEST)] == ["$.messages[0].content[0].citations"]
+
+
+def test_request_problems_rejects_an_unknown_endpoint_name() -> None:
+    with pytest.raises(ValueError, match="endpoint must be one of"):
+        request_problems(body(), P, "completions")
+
+
+@pytest.mark.parametrize(("headers", "messages"), [
+    ({"x-api-key": "k", "anthropic-version": "2023-06-01"}, []),
+    ({"authorization": "Bearer k", "anthropic-version": "2026-10-21"}, []),
+    ({"x-api-key": "k"}, ["anthropic-version: header is required"]),
+    ({"x-api-key": "k", "anthropic-version": "2099-01-01"}, ['anthropic-version: "2099-01-01" is not a valid version']),
+    ({"x-api-key": "k", "anthropic-version": "2023-06-01, 2023-06-01"},
+     ['anthropic-version: "2023-06-01, 2023-06-01" is not a valid version']),
+    ([("x-api-key", "k"), ("anthropic-version", "2023-06-01"), ("anthropic-version", "2023-06-01")],
+     ['anthropic-version: "2023-06-01, 2023-06-01" is not a valid version']),
+    ({"anthropic-version": "2023-06-01"}, ["x-api-key header is required"]),
+    ({"authorization": "Bearer k", "anthropic-version": "2024-01-01"}, ["x-api-key header is required"]),
+])
+def test_header_problems(headers: Any, messages: list[str]) -> None:
+    assert [v.message for v in header_problems(Headers(headers), PROFILES)] == messages
+
+
+def findings(case: Case, recorded: bool = False) -> list[Finding]:
+    if recorded:
+        case.file = "cassette.yaml"
+    ex = case.exchange()
+    return [f for check in (request_headers_are_valid, request_obeys_cross_field_rules,
+                            server_rejects_invalid_requests) for f in check(ex, P)]
+
+
+def test_a_valid_request_gives_no_findings() -> None:
+    assert findings(example_message_case(P)) == []
+
+
+def test_missing_auth_is_an_error_live_and_info_in_a_recording() -> None:
+    case = example_message_case(P)
+    del case.request_headers["x-api-key"]
+    assert [(f.rule, str(f.severity)) for f in findings(case.copy())] == [("request.auth", "error")]
+    assert [(f.rule, str(f.severity)) for f in findings(case, recorded=True)] == [("request.auth", "info")]
+
+
+def test_version_problems_and_acceptance() -> None:
+    case = example_message_case(P)
+    case.request_headers["anthropic-version"] = "2023-06-01, 2023-06-01"
+    assert sorted(f.rule for f in findings(case)) == ["request.accepted-invalid", "request.version-duplicated"]
+    case.request_headers["anthropic-version"] = "1999-01-01"
+    assert sorted(f.rule for f in findings(case)) == ["request.accepted-invalid", "request.version-unknown"]
+    del case.request_headers["anthropic-version"]
+    assert [(f.rule, str(f.severity)) for f in findings(case.copy(), recorded=True)] == [
+        ("request.version-missing", "info")]
+
+
+def test_content_type() -> None:
+    case = example_message_case(P)
+    case.request_headers["content-type"] = "application/x-www-form-urlencoded"
+    assert [f.rule for f in findings(case)] == ["request.content-type"]
+
+
+def test_cross_field_problem_with_a_400_is_the_clients_alone() -> None:
+    case = example_message_case(P)
+    assert case.request_body is not None
+    case.request_body["messages"].insert(0, {"role": "assistant", "content": "Sure"})
+    case.status = 400
+    case.response_body = {"type": "error", "error": {"type": "invalid_request_error", "message": "x"}}
+    assert [f.rule for f in findings(case.copy())] == ["request.cross-field"]
+    case.status = 200
+    assert sorted(f.rule for f in findings(case)) == ["request.accepted-invalid", "request.cross-field"]
