@@ -74,4 +74,4 @@ def test_each_mutation_fires_its_rule(name: str) -> None:
 
 def test_unknown_mutation_name_is_refused_with_the_known_ones() -> None:
     with pytest.raises(ValueError, match="known"):
-        stream_mutations(PROFILE, names=["nope"]).example()
+        stream_mutations(PROFILE, names=["nope"])

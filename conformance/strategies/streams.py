@@ -363,17 +363,21 @@ MUTATIONS: tuple[str, ...] = tuple(_mutators())
 _WARNING_ONLY = {"thinking after signature"}
 
 
-@st.composite
-def stream_mutations(draw: st.DrawFn, profile: Profile | None = None, *,
-                     names: Sequence[str] | None = None) -> Mutation:
+def stream_mutations(profile: Profile | None = None, *,
+                     names: Sequence[str] | None = None) -> st.SearchStrategy[Mutation]:
     """One valid stream with one mutation (any of :data:`MUTATIONS`, or only ``names``)."""
-    table = _mutators()
-    chosen = list(names) if names is not None else list(table)
-    unknown = [n for n in chosen if n not in table]
+    chosen = list(names) if names is not None else list(MUTATIONS)
+    unknown = [n for n in chosen if n not in MUTATIONS]
     if unknown or not chosen:
-        raise ValueError(f"stream_mutations(names=...): unknown {unknown}; known: {sorted(table)}")
+        raise ValueError(f"stream_mutations(names=...): unknown {unknown}; known: {sorted(MUTATIONS)}")
+    return _mutated_streams(profile, chosen)
+
+
+@st.composite
+def _mutated_streams(draw: st.DrawFn, profile: Profile | None, chosen: list[str]) -> Mutation:
+    table = _mutators()
     name = draw(st.sampled_from(chosen))
-    rule, mutate = table[name]
+    _, mutate = table[name]
     payloads = draw(valid_streams(profile))
     items: Items = [(p["type"], p) for p in payloads]
     result = mutate(draw, items)
