@@ -10,11 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.cassettes import iter_recording_files, read_recording
+from conformance.engine import endpoint_of, profile_for
 from conformance.exchange import Exchange
-from conformance.findings import Finding
+from conformance.findings import Finding, Severity
 from conformance.profiles import Profile, load_profiles
 from conformance.rules import body, errors, ratelimit, requests, semantics
-from conformance.strategies.responses import MUTATIONS, Mutation, cases, rate_limit_sequences
+from conformance.strategies.responses import MUTATIONS, Case, Mutation, cases, rate_limit_sequences
+from tests.conftest import corpus_dir
 
 MODULES = (body, errors, ratelimit, semantics, requests)
 PROFILES = {p.version: p for p in load_profiles()}
@@ -75,3 +78,57 @@ def test_every_mutation_targets_a_catalogued_rule() -> None:
     for mutation in MUTATIONS:
         assert mutation.rule in catalogue, mutation.name
         assert mutation.also <= catalogue, mutation.name
+
+
+def _real_cases() -> list[Case]:
+    root = corpus_dir()
+    if root is None or not root.is_dir():
+        return []
+    out = []
+    for path in iter_recording_files([root]):
+        for ex in read_recording(path).exchanges:
+            case = Case.from_exchange(ex)
+            if case is not None and endpoint_of(ex) == "messages":
+                out.append(case)
+    return out
+
+
+REAL_CASES = _real_cases()
+# Recorders filter auth and version headers, so their absence in a recording is info by design
+# (tests/test_rules_requests.py covers that); every other mutation must fire on real traffic.
+REAL_MUTATIONS = [m for m in MUTATIONS if m.source in ("message", "error", "error-envelope", "any")
+                  and m.rule not in ("request.auth", "request.version-missing")]
+
+
+@pytest.mark.parametrize("mutation", REAL_MUTATIONS, ids=[m.name for m in REAL_MUTATIONS])
+def test_mutations_of_real_traffic_fire_their_rule(mutation: Mutation) -> None:
+    """Each mutation, applied to every real recorded exchange it fits, adds exactly its rule's errors."""
+    if not REAL_CASES:
+        pytest.skip("real-traffic corpus not available: set CONFORMANCE_CORPUS to ../shared/corpus")
+    profiles = load_profiles()
+    tried = 0
+    for real in REAL_CASES:
+        fits = {"message": real.status == 200, "error": real.status >= 400,
+                "error-envelope": real.status >= 400 and isinstance(real.response_body, dict),
+                "any": True}[mutation.source]
+        if not fits or (mutation.name == "missing request-id header" and "request-id" not in real.response_headers):
+            continue
+        if mutation.source != "any" and real.request_body is None and mutation.rule.startswith(("body.request",
+                                                                                               "request.")):
+            continue
+        if mutation.rule.startswith("request.") and not real.request_headers:
+            continue
+        exchange = real.exchange()
+        profile = profile_for(exchange, profiles)
+        before = {f.rule for f in findings_for(exchange, profile) if f.severity is Severity.ERROR}
+        assert before == set(), f"{real.file}: {before}"
+        case = real.copy()
+        try:
+            mutation.apply(case, profile)
+        except (KeyError, TypeError, StopIteration, AssertionError, AttributeError):
+            continue  # the mutation needs something this recording lacks (e.g. no request body)
+        errors_after = {f.rule for f in findings_for(case.exchange(), profile) if f.severity is Severity.ERROR}
+        assert mutation.rule in errors_after, f"{mutation.name} on {real.file}#{real.interaction}"
+        assert errors_after <= {mutation.rule} | mutation.also, f"{mutation.name} on {real.file}: {errors_after}"
+        tried += 1
+    assert tried > 0, f"no real exchange fits {mutation.name}"

@@ -45,9 +45,25 @@ class Case:
     """When set, sent instead of ``response_body`` (for bodies that are not JSON)."""
     file: str | None = None
     interaction: int | None = None
+    request_headers_complete: bool = True
+    response_headers_complete: bool = True
 
     def copy(self) -> Case:
         return copy.deepcopy(self)
+
+    @classmethod
+    def from_exchange(cls, exchange: Exchange) -> Case | None:
+        """A real non-stream JSON exchange as a Case (to mutate real traffic); None when it is not one."""
+        req, resp = exchange.request, exchange.response
+        if req is None or resp is None or resp.status is None or exchange.is_stream or resp.json_error:
+            return None
+        body = req.json if req.json_error is None else None
+        if req.body and body is None:
+            return None
+        return cls(body, {n: v for n, v in req.headers}, resp.status, resp.json, {n: v for n, v in resp.headers},
+                   path=req.path, file=exchange.file, interaction=exchange.interaction,
+                   request_headers_complete=exchange.request_headers_complete,
+                   response_headers_complete=exchange.response_headers_complete)
 
     def exchange(self) -> Exchange:
         req = HttpRequest(Headers(self.request_headers),
@@ -56,7 +72,9 @@ class Case:
                           url="https://api.anthropic.com" + self.path)
         body = self.raw_response if self.raw_response is not None else orjson.dumps(self.response_body)
         resp = HttpResponse(Headers(self.response_headers), body, status=self.status)
-        return Exchange(req, resp, file=self.file, interaction=self.interaction)
+        return Exchange(req, resp, file=self.file, interaction=self.interaction,
+                        request_headers_complete=self.request_headers_complete,
+                        response_headers_complete=self.response_headers_complete)
 
 
 def _timestamps() -> st.SearchStrategy[str]:
@@ -204,6 +222,16 @@ def _has_reset(p: Profile) -> bool:
     return p.rate_limits.resources[0].reset is not None
 
 
+def _drop_header(headers: dict[str, str], name: str) -> None:
+    for key in [k for k in headers if k.lower() == name]:
+        del headers[key]
+
+
+def _set_header(headers: dict[str, str], name: str, value: str) -> None:
+    _drop_header(headers, name)
+    headers[name] = value
+
+
 def _c(t: Target) -> Case:
     assert isinstance(t, Case)
     return t
@@ -231,17 +259,17 @@ def _limit_not_integer(c: Target, p: Profile) -> None:
 
 
 def _drop_retry_after(c: Target, p: Profile) -> None:
-    _c(c).response_headers.pop(p.rate_limits.retry_after)
+    _drop_header(_c(c).response_headers, p.rate_limits.retry_after)
 
 
 def _negative_retry_after(c: Target, p: Profile) -> None:
-    _c(c).response_headers[p.rate_limits.retry_after] = "-5"
+    _set_header(_c(c).response_headers, p.rate_limits.retry_after, "-5")
 
 
 def _drop_rate_limits_on_429(c: Target, p: Profile) -> None:
     case = _c(c)
     for name in p.rate_limits.all_names() - {p.rate_limits.retry_after}:
-        case.response_headers.pop(name, None)
+        _drop_header(case.response_headers, name)
 
 
 def _remaining_rises(c: Target, p: Profile) -> None:
@@ -271,7 +299,7 @@ def _output_over_max(c: Target, p: Profile) -> None:
 
 
 def _drop_request_id(c: Target, p: Profile) -> None:
-    _c(c).response_headers.pop("request-id")
+    _drop_header(_c(c).response_headers, "request-id")
 
 
 def _request_id_mismatch(c: Target, p: Profile) -> None:
@@ -313,19 +341,20 @@ def _assistant_first(c: Target, p: Profile) -> None:
 
 
 def _duplicate_version(c: Target, p: Profile) -> None:
-    _c(c).request_headers["anthropic-version"] = f"{p.version}, {p.version}"
+    _set_header(_c(c).request_headers, "anthropic-version", f"{p.version}, {p.version}")
 
 
 def _drop_version(c: Target, p: Profile) -> None:
-    _c(c).request_headers.pop("anthropic-version")
+    _drop_header(_c(c).request_headers, "anthropic-version")
 
 
 def _drop_auth(c: Target, p: Profile) -> None:
-    _c(c).request_headers.pop("x-api-key")
+    _drop_header(_c(c).request_headers, "x-api-key")
+    _drop_header(_c(c).request_headers, "authorization")
 
 
 def _text_plain(c: Target, p: Profile) -> None:
-    _c(c).request_headers["content-type"] = "text/plain"
+    _set_header(_c(c).request_headers, "content-type", "text/plain")
 
 
 _ACCEPTED = frozenset({"request.accepted-invalid"})
