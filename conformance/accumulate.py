@@ -49,7 +49,7 @@ def join_tool_input(fragments: Sequence[str]) -> tuple[Any, str | None]:
 
 
 class _Block:
-    __slots__ = ("block", "text", "thinking", "json")
+    __slots__ = ("block", "json", "text", "thinking")
 
     def __init__(self, block: dict[str, Any]) -> None:
         self.block = block

@@ -141,7 +141,7 @@ _LINE = st.one_of(
     st.just(": comment"), st.just(""), st.just("data"), st.just("other: x"),
 )
 _BODIES = st.builds(
-    lambda bom, lines, ends: ("\ufeff" if bom else "") + "".join(line + end for line, end in zip(lines, ends)),
+    lambda bom, lines, ends: ("\ufeff" if bom else "") + "".join(a + b for a, b in zip(lines, ends, strict=False)),
     st.booleans(), st.lists(_LINE, max_size=20), st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=20,
                                                           max_size=20))
 
@@ -150,7 +150,7 @@ _BODIES = st.builds(
 def test_any_split_into_chunks_gives_the_same_events(body: str, cuts: list[int], as_bytes: bool) -> None:
     data: bytes | str = body.encode() if as_bytes else body
     points = sorted({c % (len(data) + 1) for c in cuts})
-    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=False)]
     dec = IncrementalSSE()
     events = [e for c in chunks for e in dec.feed(c)] + dec.close()
     assert events == decode_sse(data)

@@ -13,8 +13,14 @@ from conformance.exchange import Exchange, Headers, HttpResponse
 from conformance.findings import Severity
 from conformance.profiles import Profile, load_profiles
 from conformance.rules.stream import check_stream_events, stream_grammar
-from conformance.strategies.streams import MUTATIONS, Mutation, sse_streams, stream_events, stream_mutations, \
-    valid_streams
+from conformance.strategies.streams import (
+    MUTATIONS,
+    Mutation,
+    sse_streams,
+    stream_events,
+    stream_mutations,
+    valid_streams,
+)
 
 PROFILE: Profile = load_profiles().default
 _SETTINGS = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

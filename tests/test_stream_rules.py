@@ -18,7 +18,7 @@ from conformance.strategies.streams import render_sse, stream_events
 
 PROFILE = load_profiles().default
 
-START = {"type": "message_start", "message": {
+START: dict[str, Any] = {"type": "message_start", "message": {
     "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514", "content": [],
     "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 1}}}
 
@@ -34,7 +34,7 @@ def tool_block(i: int, *fragments: str, kind: str = "tool_use", stop: bool = Tru
     out = [{"type": "content_block_start", "index": i, "content_block": block},
            *({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": f}}
              for f in fragments)]
-    return out + [{"type": "content_block_stop", "index": i}] if stop else out
+    return [*out, {"type": "content_block_stop", "index": i}] if stop else out
 
 
 def thinking_block(i: int, *deltas: tuple[str, str]) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ def _model(profile: Profile | None) -> st.SearchStrategy[str]:
 def _split(draw: st.DrawFn, text: str) -> list[str]:
     """``text`` cut at arbitrary points, empty pieces allowed (the API sends an empty first fragment)."""
     cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=5)))
-    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=False)]
 
 
 @st.composite
@@ -65,7 +65,9 @@ def _block(draw: st.DrawFn, index: int, kind: str) -> list[dict[str, Any]]:
                  "name": draw(st.sampled_from(["get_weather", "web_search", "calc"])), "input": {}}
         events = [start(block)]
         value = draw(_TOOL_INPUTS)
-        text = orjson.dumps(value).decode() if value or draw(st.booleans()) else ""
+        # No arguments: the API sends either "{}" or nothing at all.
+        braces: bool = draw(st.booleans())
+        text = orjson.dumps(value).decode() if value or braces else ""
         events += [delta({"type": "input_json_delta", "partial_json": p}) for p in draw(_split(text))]
     elif kind == "thinking":
         events = [start({"type": "thinking", "thinking": "", "signature": ""})]
@@ -297,7 +299,7 @@ def _mutators() -> dict[str, tuple[str, _Mutator]]:
     def error_not_error(draw: st.DrawFn, it: Items) -> tuple[str, Items, frozenset[str]]:
         cut = draw(st.integers(1, len(it) - 1))
         kind = draw(st.sampled_from(["message", "content_block_start", "text"]))
-        it = it[:cut] + [("error", {"type": "error", "error": {"type": kind, "message": "x"}})]
+        it = [*it[:cut], ("error", {"type": "error", "error": {"type": kind, "message": "x"}})]
         return R.ERROR_EVENT, it, frozenset({R.EVENT_SCHEMA})
 
     def after_error(draw: st.DrawFn, it: Items) -> tuple[str, Items, frozenset[str]]:
@@ -314,7 +316,8 @@ def _mutators() -> dict[str, tuple[str, _Mutator]]:
         i = next(j for j in at if it[j][1]["index"] == block)
         name, p = it[i]
         garbage = draw(st.sampled_from(["[1]", "{]", "x", '"s"', "}{"]))
-        it[i] = (name, {**p, "delta": {"type": "input_json_delta", "partial_json": garbage + p["delta"]["partial_json"]}})
+        fragment = garbage + p["delta"]["partial_json"]
+        it[i] = (name, {**p, "delta": {"type": "input_json_delta", "partial_json": fragment}})
         # "[1]" parses, so the accumulated tool_use input is a list: the message is invalid too.
         return R.TOOL_INPUT_JSON, it, frozenset({R.ACCUMULATED_MESSAGE})
 
