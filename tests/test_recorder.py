@@ -29,6 +29,7 @@ from vcr.request import Request as VcrRequest
 from conformance.cassettes.recorder import (
     MATCH_ON,
     RECORD_MODES,
+    ReadableYamlSerializer,
     cassette_name,
     contract_headers,
     json_body,
@@ -217,6 +218,17 @@ def test_the_cassette_file_is_readable_by_the_recording_reader(tmp_path: Path) -
     assert plain.request is not None and json.loads(plain.request.body) == json.loads(PLAIN)
     assert streamed.is_stream
     assert [e.name for e in streamed.events or []] == ["message_start", "content_block_delta", "message_stop"]
+
+
+@pytest.mark.parametrize("text", [
+    "event: a\ndata: {}\n\n", "a\r\nb\r\n", "trailing  \nspaces", "\n leading newline", "tab\there\n",
+    "  indented\nline\n", "unicode é \u2028 x\n", "\x00 nul\n", " ".join(['{"word": 1}'] * 1000),
+])
+def test_readable_yaml_round_trips_bodies_exactly(text: str) -> None:
+    stored = ReadableYamlSerializer.serialize({"body": {"string": text}})
+    assert ReadableYamlSerializer.deserialize(stored) == {"body": {"string": text}}
+    if "\n" not in text:
+        assert text in stored  # a long one-line body stays one line: never folded
 
 
 # --- matching ----------------------------------------------------------------------------------------

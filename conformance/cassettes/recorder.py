@@ -216,7 +216,11 @@ def _response_redactor(secrets: Sequence[str]) -> Callable[[dict[str, Any]], dic
 # --- storage --------------------------------------------------------------------------------------
 
 
-class _ReadableDumper(yaml.SafeDumper):
+# libyaml's emitter when present: recording a whole suite writes many large bodies
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _ReadableDumper(_BaseDumper):  # type: ignore[valid-type,misc]  # chosen at import time
     """YAML that a person can read in a diff: multi-line text as ``|`` blocks.
 
     PyYAML falls back to a quoted scalar by itself when a block cannot hold the text exactly
