@@ -24,7 +24,7 @@ from conformance.profiles import Profile, Tier
 from conformance.server.generate import generate, request_digest
 from conformance.server.responses import JSONBody, error_response, error_type_for_status, status_for_error_type
 from conformance.server.scenarios import Step
-from conformance.server.state import ConnectionDropped, RequestContext, ServerState, state_of
+from conformance.server.state import ConnectionDropped, RequestContext, ServerState, abort_connection, state_of
 from conformance.server.streaming import StreamPlan, cut_chunks, encode_event, message_events
 from conformance.server.tokens import count_input_tokens
 from conformance.server.validation import request_problems, version_problem
@@ -146,6 +146,8 @@ async def _scripted(state: ServerState, ctx: RequestContext, ok: Admitted, step:
         status, etype = status_for_error_type(profile, step.error_type or "overloaded_error")
         return _error(state, ctx, profile, status, step.message or "", ok.headers, etype, step.should_retry)
     if step.drop_after is not None:
+        if step.drop_after == 0 and await abort_connection(ctx.request):
+            return Response(status_code=500)  # never delivered: the connection is gone
         return StreamingResponse(_dropped(), media_type="application/json",
                                  headers={**ok.headers, "request-id": ctx.request_id})
     if step.delay_ms:

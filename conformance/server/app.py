@@ -21,12 +21,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from conformance.server import api
 from conformance.server.config import ServerConfig
 from conformance.server.responses import JSONBody, error_response
 from conformance.server.scenarios import ScenarioError, parse_step
-from conformance.server.state import ServerState, state_of
+from conformance.server.state import RAW_SEND, ServerState, state_of
 
 # -- control API --------------------------------------------------------------------------------------------
 
@@ -104,6 +105,14 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(profile, 500, None, "Internal server error", state.new_request_id())
 
 
+class ReferenceApp(Starlette):
+    """Starlette, plus the server's own ``send`` kept in the scope so a scripted fault can cut the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("extensions", {})[RAW_SEND] = send
+        await super().__call__(scope, receive, send)
+
+
 def create_app(config: ServerConfig | None = None) -> Starlette:
     """The reference server as an ASGI app (serve it with uvicorn, or call it through httpx.ASGITransport)."""
     config = config or ServerConfig()
@@ -116,6 +125,6 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route("/_conformance/requests", control_requests, methods=["GET"]),
         Route("/_conformance/reset", control_reset, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception, Exception: _server_error})
+    app = ReferenceApp(routes=routes, exception_handlers={HTTPException: _http_exception, Exception: _server_error})
     app.state.conformance = ServerState(config)
     return app

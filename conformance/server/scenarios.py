@@ -14,7 +14,9 @@ next responses for that key; each API request by the key consumes one step. A st
 
 Every field is optional except that a step needs at least one; ``repeat: N`` repeats a step.
 Stream faults on a non-streaming request: ``stream_error_after`` answers with the error's
-HTTP status, ``drop_after`` closes the connection without a response, ``delay_ms`` delays it.
+HTTP status, ``drop_after: 0`` closes the connection before any response (under uvicorn; in-process
+clients get a body cut short instead), ``drop_after: N > 0`` sends the headers and a cut body, and
+``delay_ms`` delays the answer.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import logging
@@ -17,6 +18,28 @@ from conformance.server.config import KeySpec, ServerConfig
 from conformance.server.generate import make_id
 from conformance.server.ratelimit import RateLimiter
 from conformance.server.scenarios import LoggedRequest, Scenarios, redact_headers
+
+RAW_SEND = "conformance.raw_send"
+"""Scope extension holding the ASGI server's own ``send`` (see :func:`abort_connection`)."""
+
+
+async def abort_connection(request: Request) -> bool:
+    """Close the client's connection before any response, when the ASGI server lets us (uvicorn does).
+
+    uvicorn's ``send`` is a method of its per-request cycle, which holds the transport;
+    aborting it is exactly "the server went away". Returns False where that is not
+    possible (e.g. an in-process test client); the caller then breaks the response instead.
+    """
+    raw = request.scope.get("extensions", {}).get(RAW_SEND)
+    transport = getattr(getattr(raw, "__self__", None), "transport", None)
+    abort = getattr(transport, "abort", None)
+    if abort is None:
+        return False
+    abort()
+    # Let the event loop deliver connection_lost, so the server ignores whatever is sent next.
+    for _ in range(3):
+        await asyncio.sleep(0)
+    return True
 
 
 class ConnectionDropped(Exception):
