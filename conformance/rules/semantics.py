@@ -16,6 +16,7 @@ from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity, error, warning
 from conformance.profiles import Profile
 from conformance.rules.base import Check, RuleInfo
+from conformance.rules.body import endpoint_of
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("message.stop-sequence", Severity.ERROR,
@@ -135,14 +136,9 @@ def _request_body(exchange: Exchange) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _is_messages(exchange: Exchange) -> bool:
-    # Raw captures have no request: a body that looks like a Message is one.
-    return exchange.request is None or exchange.path == "/v1/messages"
-
-
 def message_semantics_hold(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
     resp = exchange.response
-    if resp is None or not _is_messages(exchange):
+    if resp is None or endpoint_of(exchange) != "messages":
         return
     if resp.status is not None and not 200 <= resp.status < 300:
         return
@@ -161,7 +157,7 @@ def message_semantics_hold(exchange: Exchange, profile: Profile) -> Iterator[Fin
 
 def count_tokens_is_valid(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
     resp = exchange.response
-    if resp is None or exchange.path != "/v1/messages/count_tokens" or resp.status != 200:
+    if resp is None or endpoint_of(exchange) != "count_tokens" or resp.status != 200:
         return
     body = resp.json
     if isinstance(body, dict) and "input_tokens" in body and not _is_count(body["input_tokens"]):
