@@ -106,6 +106,12 @@ def cmd_check_schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from conformance.runner import run
+
+    return run(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.server import serve
 
@@ -146,6 +152,28 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-schemas", help="meta-validate every schema file and profile")
     check.add_argument("root", nargs="?", help="schema tree (default: the one the suite ships)")
     check.set_defaults(func=cmd_check_schemas)
+
+    run = sub.add_parser("run", help="run the conformance checks against a target and write reports")
+    run.add_argument("--target", default="reference",
+                     help="reference (default: the embedded reference server), a base URL, or cassettes:DIR")
+    run.add_argument("--api-version", action="append", metavar="V",
+                     help="API version to check (repeatable; default: every version in the table)")
+    run.add_argument("--api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
+                     help="environment variable with the key for a live target (never passed on the command line)")
+    run.add_argument("--record-mode", choices=("none", "once", "new_episodes", "all"),
+                     help="record or replay cassettes (vcrpy modes) in --cassette-dir")
+    run.add_argument("--cassette-dir", default="cassettes", metavar="DIR")
+    run.add_argument("--max-examples", type=int, metavar="N", help="Hypothesis examples per generated check")
+    run.add_argument("--max-requests", type=int, metavar="N", help="hard cap on requests sent")
+    run.add_argument("--max-tokens", type=int, metavar="N", help="hard cap on tokens spent")
+    run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+    run.add_argument("--report-dir", default="reports", metavar="DIR")
+    run.add_argument("--select", action="append", metavar="RULE_OR_AREA", help="only these rules or areas")
+    run.add_argument("--mutant", metavar="NAME", help="run against a contract-breaking reference server (self-test)")
+    run.add_argument("--seed", type=int, help="reference server seed")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest as they are")
+    run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", help="run the reference server until stopped")
     serve.add_argument("--host", default="127.0.0.1")

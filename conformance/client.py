@@ -56,8 +56,14 @@ class Budget:
             self.tokens += max(0, n)
 
 
+def _redacted_value(value: str) -> str:
+    # Keep an auth scheme ("Bearer REDACTED") so rules can still tell which style was sent.
+    scheme, sep, _ = value.partition(" ")
+    return f"{scheme} {REDACTED}" if sep and scheme.lower() in ("bearer", "basic") else REDACTED
+
+
 def _redact_headers(headers: Headers, secret_names: frozenset[str]) -> Headers:
-    return Headers([(n, REDACTED if n.lower() in secret_names else v) for n, v in headers])
+    return Headers([(n, _redacted_value(v) if n.lower() in secret_names else v) for n, v in headers])
 
 
 def _usage_tokens(exchange: Exchange) -> int:

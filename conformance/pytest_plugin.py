@@ -1,14 +1,315 @@
-"""pytest plugin (registered through the ``pytest11`` entry point).
+"""pytest plugin (registered through the ``pytest11`` entry point): the conformance run.
 
-Options and fixtures for running the conformance suite against a target are
-added by the run issue; for now it only declares its option group so that
-``pytest --help`` shows where they will live.
+``conformance run`` is a thin layer over ``pytest --pyargs conformance.suite`` with the options
+below; both do the same thing. Options live in one group; the plugin is inert unless
+``--conformance-target`` is given, so the project's own tests are unaffected.
+
+Flow: a session fixture starts or connects to the target; each check in ``conformance.suite``
+sends requests through a :class:`~conformance.client.TargetClient` (recording or replaying
+cassettes when asked), validates every exchange with the rule tables and records what it saw
+on the test report; the controller (also under xdist) collects those records and writes
+``junit.xml``, ``findings.json`` and ``summary.md`` into the report directory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from conformance.findings import Finding, Severity
+
+_ACTIVE = pytest.StashKey[bool]()
+_RECORDS = pytest.StashKey[list[dict[str, Any]]]()
+_COLLECTED = pytest.StashKey[list[dict[str, Any]]]()
+_OUTCOMES = pytest.StashKey[dict[str, str]]()
+PROPERTY = "conformance"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("conformance", "Claude API conformance")
+    group = parser.getgroup("conformance", "Claude API conformance run")
+    group.addoption("--conformance-target", default=None, metavar="TARGET",
+                    help="reference (the embedded reference server), a base URL, or cassettes:DIR (replay)")
+    group.addoption("--conformance-api-version", action="append", default=None, metavar="V",
+                    help="API version(s) to check (repeatable; default: every version in the table)")
+    group.addoption("--conformance-api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
+                    help="environment variable holding the key for a live target")
+    group.addoption("--conformance-record-mode", default=None, choices=("none", "once", "new_episodes", "all"),
+                    help="record/replay cassettes with vcrpy in this mode")
+    group.addoption("--conformance-cassette-dir", default="cassettes", metavar="DIR")
+    group.addoption("--conformance-max-examples", type=int, default=None, metavar="N",
+                    help="Hypothesis examples per generated check (default 10)")
+    group.addoption("--conformance-max-requests", type=int, default=None, metavar="N",
+                    help="hard cap on requests sent (default: 5000 for the reference server, 200 for live)")
+    group.addoption("--conformance-max-tokens", type=int, default=None, metavar="N",
+                    help="hard cap on tokens spent (default: none for the reference server, 50000 for live)")
+    group.addoption("--conformance-report-dir", default="reports", metavar="DIR")
+    group.addoption("--conformance-select", action="append", default=None, metavar="RULE_OR_AREA",
+                    help="only run checks for these rules or areas, and only report them")
+    group.addoption("--conformance-mutant", default=None, metavar="NAME",
+                    help="start the reference server as this contract-breaking mutant (suite self-test)")
+    group.addoption("--conformance-seed", type=int, default=0, metavar="N", help="reference server seed")
+
+
+def active(config: pytest.Config) -> bool:
+    return bool(config.stash.get(_ACTIVE, False))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance_areas(*areas): rule areas a conformance check exercises")
+    config.addinivalue_line("markers", "conformance_once: run this check on the first selected API version only")
+    is_active = config.getoption("conformance_target", None) is not None
+    config.stash[_ACTIVE] = is_active
+    config.stash[_COLLECTED] = []
+    config.stash[_OUTCOMES] = {}
+    if not is_active:
+        return
+    from hypothesis import HealthCheck, settings
+
+    examples = config.getoption("conformance_max_examples") or 10
+    # derandomize: the same run sends the same requests, so cassettes recorded once replay exactly.
+    settings.register_profile("conformance", max_examples=examples, derandomize=True, database=None,
+                              deadline=None, print_blob=False,
+                              suppress_health_check=list(HealthCheck))
+    settings.load_profile("conformance")
+    report_dir = Path(config.getoption("conformance_report_dir"))
+    if not getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
+        report_dir.mkdir(parents=True, exist_ok=True)
+        config.option.xmlpath = str(report_dir / "junit.xml")
+
+
+def _selection(config: pytest.Config) -> list[str]:
+    return list(config.getoption("conformance_select") or [])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    select = _selection(config)
+    if not active(config) or not select:
+        return
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("conformance_areas")
+        areas = list(marker.args) if marker else []
+        wanted = any(s.split(".")[0] == a or s == a for s in select for a in areas)
+        (keep if wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+# --- target and clients ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Target:
+    kind: str
+    """``reference``, ``url`` or ``cassettes``."""
+    base_url: str
+    api_key: str | None
+    keys: dict[str, str]
+    """Keys by purpose: ``default``, and on the reference server ``free``, ``forbidden``, ..."""
+    deterministic: bool
+    control_api: bool
+    cassette_dir: Path | None
+    record_mode: str | None
+    live_clock: bool
+    """Headers carry times of this run (False when replaying old recordings)."""
+
+
+@contextlib.contextmanager
+def _open_target(config: pytest.Config) -> Iterator[Target]:
+    spec: str = config.getoption("conformance_target")
+    record_mode = config.getoption("conformance_record_mode")
+    cassette_dir = Path(config.getoption("conformance_cassette_dir"))
+    if spec == "reference":
+        from conformance.server import ServerConfig, running_server
+
+        server_config = ServerConfig(seed=config.getoption("conformance_seed"),
+                                     mutant=config.getoption("conformance_mutant"))
+        with running_server(server_config) as url:
+            keys = {"default": "sk-ant-test-scale", "free": "sk-ant-test-free", "build": "sk-ant-test-build",
+                    "forbidden": "sk-ant-test-forbidden", "no-credit": "sk-ant-test-no-credit"}
+            yield Target("reference", url, keys["default"], keys, True, True,
+                         cassette_dir if record_mode else None, record_mode, True)
+    elif spec.startswith("cassettes:"):
+        directory = Path(spec.split(":", 1)[1])
+        if not directory.is_dir():
+            raise pytest.UsageError(f"--target {spec}: {directory} is not a directory of cassettes")
+        yield Target("cassettes", "http://replay.invalid", "sk-ant-replay", {"default": "sk-ant-replay"}, True,
+                     False, directory, "none", False)
+    elif spec.startswith(("http://", "https://")):
+        env = config.getoption("conformance_api_key_env")
+        key = os.environ.get(env)
+        if not key:
+            raise pytest.UsageError(f"--target {spec} needs an API key: set the {env} environment variable "
+                                    "(or name another with --api-key-env)")
+        yield Target("url", spec.rstrip("/"), key, {"default": key}, False, False,
+                     cassette_dir if record_mode else None, record_mode, True)
+    else:
+        raise pytest.UsageError(f"unknown target {spec!r}: use reference, a base URL (https://...) or cassettes:DIR")
+
+
+@pytest.fixture(scope="session")
+def conformance_target(pytestconfig: pytest.Config) -> Iterator[Target]:
+    if not active(pytestconfig):
+        pytest.skip("not a conformance run (no --conformance-target)")
+    with _open_target(pytestconfig) as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def conformance_budget(pytestconfig: pytest.Config, conformance_target: Target) -> Any:
+    from conformance.client import Budget
+
+    live = conformance_target.kind == "url"
+    max_requests = pytestconfig.getoption("conformance_max_requests") or (200 if live else 5000)
+    max_tokens = pytestconfig.getoption("conformance_max_tokens") or (50_000 if live else None)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    # Each xdist worker gets its share, so the run as a whole never exceeds the caps.
+    return Budget(max(1, max_requests // workers), None if max_tokens is None else max(1, max_tokens // workers))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "api_version" not in metafunc.fixturenames:
+        return
+    from conformance.profiles import load_profiles
+
+    versions = metafunc.config.getoption("conformance_api_version") or list(load_profiles().versions)
+    if metafunc.definition.get_closest_marker("conformance_once") is not None:
+        # Checks with shared server-side state (a key's rate-limit bucket) run on one version only.
+        versions = versions[:1]
+    metafunc.parametrize("api_version", versions)
+
+
+@pytest.fixture
+def profile(api_version: str) -> Any:
+    from conformance.profiles import get_profile
+
+    return get_profile(api_version)
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest, conformance_target: Target, conformance_budget: Any,
+           api_version: str) -> Iterator[Any]:
+    """A recording client for this check, inside its cassette when recording or replaying."""
+    from conformance.client import Pacer, TargetClient
+
+    pacer = Pacer(enabled=conformance_target.kind == "url")
+    client = TargetClient(conformance_target.base_url, conformance_target.api_key, api_version,
+                          budget=conformance_budget, pacer=pacer, retry_429=conformance_target.kind == "url")
+    with client, _cassette(request, conformance_target):
+        yield client
+
+
+@contextlib.contextmanager
+def _cassette(request: pytest.FixtureRequest, target: Target) -> Iterator[None]:
+    if target.cassette_dir is None or target.record_mode is None:
+        yield
+        return
+    from conformance.cassettes.recorder import cassette_name, make_vcr
+
+    vcr = make_vcr(target.cassette_dir, target.record_mode, secrets=[k for k in target.keys.values() if k])
+    with vcr.use_cassette(cassette_name(request.node.nodeid)):
+        yield
+
+
+# --- recording what each check saw -------------------------------------------------------------------
+
+
+class Recorder:
+    """Validates exchanges for one check and keeps what it saw for the reports."""
+
+    def __init__(self, item: pytest.Item, select: list[str]) -> None:
+        self.item = item
+        self.select = select
+        self.records = item.stash.setdefault(_RECORDS, [])
+
+    def check(self, exchange: Any, profile: Any, *, extra: Any = (), check_rules: bool = True) -> list[Finding]:
+        from conformance.engine import check_exchange, selected
+
+        findings = list(check_exchange(exchange, profile)) if check_rules else []
+        findings.extend(f.located(None, None) for f in extra)
+        findings = [f for f in findings if selected(f.rule, self.select)]
+        self.records.append(_record(exchange, profile.version, findings, self.item.nodeid))
+        return findings
+
+    def require(self, exchange: Any, profile: Any, *, extra: Any = (), check_rules: bool = True) -> list[Finding]:
+        """Check, and fail the check (Hypothesis then shrinks) on any error finding."""
+        findings = self.check(exchange, profile, extra=extra, check_rules=check_rules)
+        errors = [f for f in findings if f.severity >= Severity.ERROR]
+        if errors:
+            from conformance.reports.markdown import curl_for
+
+            lines = [f"{f.rule} [{f.part} {f.path}{'' if f.event is None else f' event {f.event}'}]: {f.message}"
+                     for f in errors]
+            pytest.fail("contract violated:\n  " + "\n  ".join(lines) + "\nreproduce:\n" + curl_for(exchange),
+                        pytrace=False)
+        return findings
+
+
+def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str) -> dict[str, Any]:
+    req = exchange.request
+    resp = exchange.response
+    body: Any = None
+    if req is not None and req.body:
+        body = req.json if req.json is not None else req.body.decode("utf-8", "replace")
+    return {
+        "test": nodeid,
+        "version": version,
+        "method": req.method if req is not None else None,
+        "url": req.url if req is not None else None,
+        "request_headers": req.headers.to_dict() if req is not None else {},
+        "request_body": body,
+        "status": resp.status if resp is not None else None,
+        "stream": exchange.is_stream,
+        "findings": [f.to_json() for f in findings],
+    }
+
+
+@pytest.fixture
+def conformance(request: pytest.FixtureRequest) -> Recorder:
+    return Recorder(request.node, _selection(request.config))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "teardown" and active(item.config):
+        # A plain attribute travels with the report to the xdist controller (TestReport keeps extra
+        # attributes when serialised) without landing in junit.xml as user_properties would.
+        setattr(report, PROPERTY, item.stash.get(_RECORDS, []))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    if config is None or not active(config):
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        config.stash[_OUTCOMES][report.nodeid] = report.outcome
+    if report.when == "teardown":
+        config.stash[_COLLECTED].extend(getattr(report, PROPERTY, None) or [])
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not active(config) or hasattr(config, "workerinput"):
+        return
+    from conformance.reports.run import write_run_reports
+
+    write_run_reports(Path(config.getoption("conformance_report_dir")), config.stash[_COLLECTED],
+                      config.stash[_OUTCOMES], target=config.getoption("conformance_target"),
+                      mutant=config.getoption("conformance_mutant"))

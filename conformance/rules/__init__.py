@@ -7,7 +7,7 @@ over the exchanges of one recording). Nothing registers itself on import.
 
 from __future__ import annotations
 
-from conformance.rules import body, errors, ratelimit, requests, semantics, stream
+from conformance.rules import body, errors, probes, ratelimit, requests, semantics, stream
 from conformance.rules.base import Check, RuleInfo, SequenceCheck
 
 EXCHANGE_CHECKS: tuple[Check, ...] = (
@@ -28,6 +28,7 @@ CATALOGUE: tuple[RuleInfo, ...] = (
     *ratelimit.RULES,
     *semantics.RULES,
     *requests.RULES,
+    *probes.RULES,
 )
 
 __all__ = ["CATALOGUE", "EXCHANGE_CHECKS", "SEQUENCE_CHECKS", "Check", "RuleInfo", "SequenceCheck"]

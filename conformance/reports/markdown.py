@@ -1,0 +1,119 @@
+"""``summary.md`` for a conformance run, and the ``curl`` reproducers it shows.
+
+A view over the run's records (one per exchange a check sent: request, status and
+findings); no logic beyond counting and formatting.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from conformance.rules.base import RuleInfo
+
+_SECRET_HEADERS = {"x-api-key": "$ANTHROPIC_API_KEY", "authorization": "Bearer $ANTHROPIC_API_KEY"}
+_SKIP_HEADERS = {"content-length", "host", "accept-encoding", "connection", "user-agent"}
+
+
+def curl_command(method: str | None, url: str | None, headers: Mapping[str, Sequence[str]], body: Any) -> str:
+    """A shell command that resends the request; the key comes from ``$ANTHROPIC_API_KEY``, never inline."""
+    parts = ["curl", "-sS", "-X", method or "POST", shlex.quote(url or "")]
+    for name, values in sorted(headers.items()):
+        lname = name.lower()
+        if lname in _SKIP_HEADERS:
+            continue
+        for value in values:
+            if lname in _SECRET_HEADERS:
+                # Double quotes so the shell expands the variable; the recorded value was redacted anyway.
+                parts += ["-H", f'"{lname}: {_SECRET_HEADERS[lname]}"']
+            else:
+                parts += ["-H", shlex.quote(f"{lname}: {value}")]
+    if body is not None:
+        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+        parts += ["--data-binary", shlex.quote(text)]
+    return " ".join(parts)
+
+
+def curl_for(exchange: Any) -> str:
+    req = exchange.request
+    if req is None:
+        return "(no request recorded)"
+    body: Any = req.json if req.body else None
+    if body is not None and not isinstance(body, (dict, list)):
+        body = req.body.decode("utf-8", "replace")
+    return curl_command(req.method, req.url, req.headers.to_dict(), body)
+
+
+def _applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
+    if rule.area == "stream":
+        return bool(record.get("stream"))
+    return True
+
+
+def _errors(record: Mapping[str, Any]) -> set[str]:
+    return {f["rule"] for f in record["findings"] if f["severity"] == "error"}
+
+
+def rule_table(records: Sequence[Mapping[str, Any]], catalogue: Sequence[RuleInfo]) -> list[dict[str, Any]]:
+    """Per rule: exchanges it judged, passed, failed, and the minimised failing example."""
+    rows = []
+    for rule in sorted(catalogue, key=lambda r: r.id):
+        run = [r for r in records if _applies(rule, r)]
+        failing = [r for r in run if rule.id in _errors(r)]
+        example = None
+        if failing:
+            first_test = failing[0]["test"]
+            # Hypothesis replays the minimal failing example last: the last failure of that check.
+            example = [r for r in failing if r["test"] == first_test][-1]
+        rows.append({"rule": rule.id, "severity": str(rule.severity), "title": rule.title, "run": len(run),
+                     "passed": len(run) - len(failing), "failed": len(failing), "example": example})
+    return rows
+
+
+def version_matrix(records: Sequence[Mapping[str, Any]]) -> dict[str, Counter[int]]:
+    out: dict[str, Counter[int]] = defaultdict(Counter)
+    for r in records:
+        sent = r["request_headers"].get("anthropic-version")
+        if sent and r["status"] is not None:
+            out[", ".join(sent)][r["status"]] += 1
+    return out
+
+
+def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str],
+                   records: Sequence[Mapping[str, Any]], *, target: str | None, mutant: str | None,
+                   known_versions: Sequence[str]) -> str:
+    checks = Counter(outcomes.values())
+    out = ["# Conformance run", ""]
+    out.append(f"- target: `{target}`" + (f" (mutant `{mutant}`)" if mutant else ""))
+    out.append(f"- checks: {checks.get('passed', 0)} passed, {checks.get('failed', 0)} failed, "
+               f"{checks.get('skipped', 0)} skipped")
+    out.append(f"- exchanges validated: {len(records)}")
+    failed_rules = [r for r in rows if r["failed"]]
+    out.append(f"- rules failing: {len(failed_rules)} of {len(rows)}")
+    out += ["", "## Rules", "", "| rule | severity | exchanges | passed | failed |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        mark = " **FAIL**" if r["failed"] else ""
+        out.append(f"| `{r['rule']}`{mark} | {r['severity']} | {r['run']} | {r['passed']} | {r['failed']} |")
+    if failed_rules:
+        out += ["", "## Failing examples (minimised by Hypothesis)", ""]
+        for r in failed_rules:
+            ex = r["example"]
+            messages = [f["message"] for f in ex["findings"] if f["rule"] == r["rule"]]
+            out += [f"### `{r['rule']}`", "", f"{r['title']}.", "",
+                    f"- check: `{ex['test']}`", f"- status: {ex['status']}",
+                    f"- finding: {messages[0] if messages else ''}", "", "```bash",
+                    curl_command(ex["method"], ex["url"], ex["request_headers"], ex["request_body"]), "```", ""]
+    matrix = version_matrix(records)
+    if matrix:
+        out += ["", "## Version support (statuses seen per anthropic-version sent)", "",
+                "| anthropic-version | in table | statuses |", "|---|---|---|"]
+        for version in sorted(matrix):
+            statuses = ", ".join(f"{s}×{n}" for s, n in sorted(matrix[version].items()))
+            out.append(f"| `{version}` | {'yes' if version in known_versions else 'no'} | {statuses} |")
+    skipped = [nodeid for nodeid, o in outcomes.items() if o == "skipped"]
+    if skipped:
+        out += ["", "## Skipped checks", ""] + [f"- `{n}`" for n in sorted(skipped)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,43 @@
+"""Write a conformance run's reports: ``findings.json`` and ``summary.md`` (pytest writes ``junit.xml``)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.reports.markdown import render_summary, rule_table
+
+
+def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str]) -> dict[str, Any]:
+    """The same finding shape as ``lint --format json``: file is the check, interaction the exchange index."""
+    findings = []
+    per_test: Counter[str] = Counter()
+    for record in records:
+        index = per_test[record["test"]]
+        per_test[record["test"]] += 1
+        for f in record["findings"]:
+            findings.append({**f, "file": record["test"], "interaction": index, "api_version": record["version"]})
+    severities = Counter(f["severity"] for f in findings)
+    checks = Counter(outcomes.values())
+    return {"findings": findings,
+            "summary": {"checks": len(outcomes), "passed": checks.get("passed", 0),
+                        "failed": checks.get("failed", 0), "skipped": checks.get("skipped", 0),
+                        "interactions": len(records), "errors": severities.get("error", 0),
+                        "warnings": severities.get("warning", 0), "infos": severities.get("info", 0)}}
+
+
+def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str], *,
+                      target: str | None, mutant: str | None) -> None:
+    from conformance.profiles import load_profiles
+    from conformance.rules import CATALOGUE
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    doc = findings_document(records, outcomes)
+    (report_dir / "findings.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    rows = rule_table(records, CATALOGUE)
+    text = render_summary(rows, outcomes, records, target=target, mutant=mutant,
+                          known_versions=load_profiles().versions)
+    (report_dir / "summary.md").write_text(text, encoding="utf-8")

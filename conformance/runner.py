@@ -1,0 +1,60 @@
+"""``conformance run``: a thin layer over pytest and the project's plugin.
+
+``conformance run --target X ...`` is ``pytest --pyargs conformance.suite --conformance-target X ...``;
+this module only translates the options and maps pytest's exit status to the suite's (0 conformant,
+1 findings, 2 could not run).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+_SUITE_INI = Path(__file__).parent / "suite" / "pytest.ini"
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    out = ["-c", str(_SUITE_INI), "--rootdir", str(Path.cwd()), "--pyargs", "conformance.suite",
+           "--conformance-target", args.target,
+           "--conformance-report-dir", str(Path(args.report_dir).resolve()),
+           "--conformance-cassette-dir", str(Path(args.cassette_dir).resolve()),
+           "--conformance-api-key-env", args.api_key_env]
+    for version in args.api_version or []:
+        out += ["--conformance-api-version", version]
+    for name in args.select or []:
+        out += ["--conformance-select", name]
+    if args.record_mode:
+        out += ["--conformance-record-mode", args.record_mode]
+    for option, value in (("--conformance-max-examples", args.max_examples),
+                          ("--conformance-max-requests", args.max_requests),
+                          ("--conformance-max-tokens", args.max_tokens),
+                          ("--conformance-mutant", args.mutant),
+                          ("--conformance-seed", args.seed)):
+        if value is not None:
+            out += [option, str(value)]
+    if args.workers:
+        out += ["-n", args.workers, "--dist", "loadgroup"]
+    out += ["-q" if not args.verbose else "-v", "-rfEs"]
+    out += list(args.pytest_args or [])
+    return out
+
+
+def exit_code(status: int | pytest.ExitCode) -> int:
+    if status == pytest.ExitCode.OK:
+        return 0
+    if status == pytest.ExitCode.TESTS_FAILED:
+        return 1
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.target.startswith("cassettes:") and args.record_mode not in (None, "none"):
+        from conformance.errors import UsageError
+
+        raise UsageError("--target cassettes:DIR replays; it cannot record (drop --record-mode or use another target)")
+    status = pytest.main(pytest_args(args))
+    if status == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("conformance: error: no checks selected (see --select)")
+    return exit_code(status)

@@ -1,0 +1,26 @@
+"""Negative checks: a request with one constraint broken gets 400 invalid_request_error, never 2xx or 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.engine import check_exchange
+from conformance.rules.probes import invalid_request_rejected
+from conformance.strategies.requests import invalid_requests
+from conformance.suite.helpers import without_request_side
+
+pytestmark = pytest.mark.conformance_areas("negative", "request", "error", "body")
+
+
+@given(data=st.data())
+def test_invalid_requests_get_400(client: Any, profile: Any, conformance: Any, data: st.DataObject) -> None:
+    bad = data.draw(invalid_requests(profile), label="invalid request")
+    ex = client.send("POST", "/v1/messages", json=bad.body)
+    # The request is invalid on purpose: judge only the answer.
+    findings = without_request_side(check_exchange(ex, profile))
+    findings += list(invalid_request_rejected(ex, bad.constraint, bad.path))
+    conformance.require(ex, profile, extra=findings, check_rules=False)
