@@ -195,6 +195,12 @@ def decode_sse(body: bytes | str) -> list[ServerSentEvent]:
     last_id: str | None = None
     retry: int | None = None
     for block in blocks:
+        # Fast path for the shape almost every server writes: "event: X\ndata: Y".
+        if block.startswith("event: "):
+            nl = block.find("\n")
+            if nl > 0 and block.startswith("data: ", nl + 1) and block.find("\n", nl + 1) < 0:
+                append(ServerSentEvent(block[nl + 7:], block[7:nl], last_id, retry))
+                continue
         data: str | None = None
         more: list[str] | None = None
         event: str | None = None

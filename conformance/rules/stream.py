@@ -75,6 +75,7 @@ KNOWN_EVENTS = frozenset({"message_start", "content_block_start", "content_block
                           "message_delta", "message_stop", "ping", "error"})
 _TOOL_DELTAS = frozenset({"input_json_delta"})
 _NO_DELTAS: frozenset[str] = frozenset()
+_NOT_OPEN: frozenset[str] = frozenset({"<not open>"})
 #: block type -> the delta types it may receive. ``*_tool_use`` types take input_json_delta too.
 DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
     "text": frozenset({"text_delta", "citations_delta"}),
@@ -122,6 +123,8 @@ class _Grammar:
         self.error_at: int | None = None
         self.block_types: dict[int, str | None] = {}
         self.open: set[int] = set()
+        self.allowed: dict[int, frozenset[str] | None] = {}
+        """Open block index -> the delta types it takes (None: unknown block type, any)."""
         self.closed: set[int] = set()
         self.next_index = 0
         self.json_parts: dict[int, list[str]] = {}
@@ -207,10 +210,12 @@ class _Grammar:
     def delta(self, p: dict[str, Any], i: int) -> None:
         if self.started is None:
             self.before_start("content_block_delta", i)
-        idx = self.index_of(p, i)
-        if idx is None:
+        idx = p.get("index")
+        if type(idx) is not int:
+            self.index_of(p, i)
             return
-        if idx not in self.open:
+        allowed = self.allowed.get(idx, _NOT_OPEN)
+        if allowed is _NOT_OPEN:
             if idx in self.closed:
                 self.out.append(_f(_E, DELTA_AFTER_STOP, f"delta for block {idx} after its content_block_stop",
                                    i, "$.index", actual=idx))
@@ -220,13 +225,12 @@ class _Grammar:
             return
         delta = p.get("delta")
         dtype = delta.get("type") if type(delta) is dict else None
-        btype = self.block_types[idx]
-        allowed = _allowed_deltas(btype)
         if allowed is None:
             if dtype not in KNOWN_DELTAS and isinstance(dtype, str):
                 self.unknown("delta", dtype, i, "$.delta.type")
             # An unknown block type may take any delta: forward-compatible.
             return
+        btype = self.block_types[idx]
         if dtype not in allowed:
             if dtype in KNOWN_DELTAS:
                 self.out.append(_f(_E, DELTA_TYPE, f"{dtype} in a {btype} block (allowed: {sorted(allowed)})",
@@ -266,6 +270,7 @@ class _Grammar:
         self.next_index = max(self.next_index, idx + 1)
         self.block_types[idx] = btype
         self.open.add(idx)
+        self.allowed[idx] = _allowed_deltas(btype)
         if isinstance(btype, str) and _allowed_deltas(btype) is None:
             self.unknown("content block", btype, i, "$.content_block.type")
 
@@ -280,6 +285,7 @@ class _Grammar:
             self.out.append(_f(_E, BLOCK_ORDER, f"block {idx} {what}", i, "$.index", actual=idx))
             return
         self.open.discard(idx)
+        del self.allowed[idx]
         self.closed.add(idx)
         parts = self.json_parts.pop(idx, None)
         if parts is not None:
