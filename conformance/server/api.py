@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import math
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -40,8 +41,12 @@ class Admitted:
     tier: Tier
     key: str
     body: Any
-    headers: dict[str, str]
-    """Rate-limit headers at admission."""
+    state: ServerState
+
+    @functools.cached_property
+    def headers(self) -> dict[str, str]:
+        """Rate-limit headers as of now (computed only when an answer needs them)."""
+        return self.state.limiter.headers(self.key, self.tier, self.profile, self.state.config.clock())
 
 
 def _error(state: ServerState, ctx: RequestContext, profile: Profile, status: int, message: str,
@@ -59,6 +64,9 @@ def _tier(profile: Profile, name: str) -> Tier:
 
 def _version(state: ServerState, ctx: RequestContext) -> tuple[Profile | None, str | None]:
     """The profile the request asks for, or the real API's 400 message."""
+    values = ctx.request.headers.getlist("anthropic-version")
+    if len(values) == 1 and values[0] in state.profiles:
+        return state.profiles.get(values[0]), None
     raw = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in ctx.request.headers.raw]
     problem = version_problem(Headers(raw), state.profiles)
     if problem is not None:
@@ -80,11 +88,11 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
                       "invalid x-api-key" if ctx.auth_scheme == "x-api-key" else "invalid bearer token")
     asked, problem = _version(state, ctx)
     tier = _tier(asked or profile, ctx.key_spec.tier)
-    now = state.config.clock()
-    headers = state.limiter.headers(ctx.key, tier, asked or profile, now)
+    ok = Admitted(asked or profile, tier, ctx.key, None, state)
     if asked is None:
-        return _error(state, ctx, profile, 400, problem or "", headers)
+        return _error(state, ctx, profile, 400, problem or "", ok.headers)
     profile = asked
+    headers = _LazyHeaders(ok)
     schemes = (profile.data.get("request_headers") or {}).get("auth") or ["x-api-key", "authorization-bearer"]
     if ctx.auth_scheme == "bearer" and "authorization-bearer" not in schemes:
         return _error(state, ctx, profile, 401, "x-api-key header is required", headers)
@@ -117,7 +125,24 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
             template = str(unknown.get("message_template", "model: {model}"))
             return _error(state, ctx, profile, int(unknown.get("status", 404)),
                           template.replace("{model}", str(model)), headers, unknown.get("type"))
-    return Admitted(profile, tier, ctx.key, body, headers)
+    ok.body = body
+    return ok
+
+
+class _LazyHeaders(Mapping[str, str]):
+    """The rate-limit headers of an error answer, computed only if an error is answered."""
+
+    def __init__(self, ok: Admitted) -> None:
+        self._ok = ok
+
+    def __getitem__(self, name: str) -> str:
+        return self._ok.headers[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ok.headers)
+
+    def __len__(self) -> int:
+        return len(self._ok.headers)
 
 
 def _retry_headers(step: Step, status: int) -> dict[str, str]:

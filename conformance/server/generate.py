@@ -28,7 +28,6 @@ _WORDS = (
     "its contract with blocks events usage and stop reasons"
 ).split()
 _PUNCT = (".", ",", ";", "!", "?")
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclasses.dataclass
@@ -47,14 +46,13 @@ def request_digest(seed: int, body: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(str(seed).encode() + b"\0" + orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).digest()
 
 
+_NO_SYMBOLS = bytes.maketrans(b"+/", b"Xz")
+
+
 def make_id(prefix: str, digest: bytes, salt: str = "") -> str:
-    h = hashlib.sha256(digest + salt.encode()).digest()
-    n = int.from_bytes(h[:18], "big")
-    chars = []
-    for _ in range(24):
-        n, r = divmod(n, 62)
-        chars.append(_ALPHABET[r])
-    return prefix + "01" + "".join(chars)
+    """``msg_01`` + 24 alphanumerics, like the API's ids (base64 of a hash with the two symbols swapped)."""
+    h = hashlib.blake2b(digest + salt.encode(), digest_size=18).digest()
+    return prefix + "01" + base64.b64encode(h).translate(_NO_SYMBOLS).decode()
 
 
 class _Budget:
@@ -70,23 +68,31 @@ class _Budget:
         return True
 
 
+_SPACED = tuple(" " + w for w in _WORDS)
+
+
 def _pieces(rng: random.Random, count: int) -> list[str]:
-    out: list[str] = []
-    for i in range(count):
-        if i and rng.random() < 0.12:
-            out.append(rng.choice(_PUNCT))
-        word = rng.choice(_WORDS)
-        out.append(word.capitalize() if i == 0 else " " + word)
-    return out[:count]
+    """``count`` one-token pieces: words (with their leading space) and now and then a punctuation mark."""
+    if count <= 0:
+        return []
+    out = rng.choices(_SPACED, k=count)
+    out[0] = out[0][1:].capitalize()
+    for i in rng.sample(range(1, count), k=(count - 1) // 8) if count > 1 else ():
+        out[i] = rng.choice(_PUNCT)
+    return out
 
 
 def _split(rng: random.Random, text: str, max_len: int) -> list[str]:
     """Cut ``text`` into non-empty fragments of 1..max_len characters."""
+    sizes = rng.choices(range(1, max_len + 1), k=len(text) // max(1, max_len // 2) + 1)
     parts, i = [], 0
-    while i < len(text):
-        n = rng.randint(1, max_len)
+    for n in sizes:
+        if i >= len(text):
+            break
         parts.append(text[i:i + n])
         i += n
+    if i < len(text):
+        parts.append(text[i:])
     return parts
 
 
@@ -97,12 +103,17 @@ def _text_block(rng: random.Random, budget: _Budget, stop_sequences: Sequence[st
     if stop_sequences and rng.random() < 0.5:
         # Let the "model" emit a stop sequence sometimes, so the cut is exercised.
         pieces.insert(rng.randint(1, len(pieces)), rng.choice(list(stop_sequences)))
+    if not stop_sequences:
+        taken = min(len(pieces), budget.left)
+        budget.left -= taken
+        budget.used += taken
+        return "".join(pieces[:taken]), None
     text = ""
     for piece in pieces:
         if not budget.take():
             break
         text += piece
-        hits = [(text.find(s), s) for s in stop_sequences if s and s in text]
+        hits = [(text.find(s), s) for s in stop_sequences if s in text]
         if hits:
             pos, seq = min(hits)
             return text[:pos], seq

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import threading
 
@@ -58,8 +59,13 @@ class Decision:
     """Which resource ran out."""
 
 
+@functools.lru_cache(maxsize=256)
+def _rfc3339_second(second: int) -> str:
+    return dt.datetime.fromtimestamp(second, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _rfc3339(ts: float) -> str:
-    return dt.datetime.fromtimestamp(math.ceil(ts), tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339_second(math.ceil(ts))
 
 
 class RateLimiter:

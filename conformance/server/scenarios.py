@@ -28,6 +28,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 STEP_FIELDS: dict[str, type | tuple[type, ...]] = {
     "status": int, "retry_after": (int, float), "retry_after_ms": (int, float), "should_retry": bool,
     "error_type": str, "message": str, "stream_error_after": int, "drop_after": int, "delay_ms": (int, float),
@@ -78,19 +80,33 @@ def parse_step(raw: Any, where: str) -> tuple[Step, int]:
 
 @dataclasses.dataclass(frozen=True)
 class LoggedRequest:
+    """One request as received; credentials are redacted whenever it is shown."""
+
     method: str
     path: str
     query: str
     headers: list[tuple[str, str]]
-    body: Any
-    """Parsed JSON when the body is JSON, else the text (or ``None`` when absent)."""
+    raw_body: bytes | None
+    """As received (``None`` when it was too large to keep); parsed only when the log is read."""
     time: float
     """Arrival, seconds since the epoch."""
     status: int | None = None
 
+    @property
+    def body(self) -> Any:
+        """Parsed JSON when the body is JSON, else its text; ``None`` when absent."""
+        if self.raw_body is None:
+            return {"too_large": True}
+        if not self.raw_body:
+            return None
+        try:
+            return orjson.loads(self.raw_body)
+        except orjson.JSONDecodeError:
+            return self.raw_body.decode("utf-8", "replace")
+
     def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "query": self.query,
-                "headers": [list(h) for h in self.headers], "body": self.body, "time": self.time,
+                "headers": [list(h) for h in redact_headers(self.headers)], "body": self.body, "time": self.time,
                 "status": self.status}
 
 

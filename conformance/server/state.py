@@ -7,9 +7,7 @@ import dataclasses
 import itertools
 import logging
 import threading
-from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,7 +15,7 @@ from conformance.profiles import Profile, Profiles
 from conformance.server.config import KeySpec, ServerConfig
 from conformance.server.generate import make_id
 from conformance.server.ratelimit import RateLimiter
-from conformance.server.scenarios import LoggedRequest, Scenarios, redact_headers
+from conformance.server.scenarios import LoggedRequest, Scenarios
 
 RAW_SEND = "conformance.raw_send"
 """Scope extension holding the ASGI server's own ``send`` (see :func:`abort_connection`)."""
@@ -125,13 +123,10 @@ class ServerState:
         body = b"" if too_large else b"".join(chunks)
         key, scheme = api_key_of(request)
         spec = self.config.key_table.get(key) if key is not None else None
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in request.headers.raw]
-        try:
-            logged: Any = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            logged = body.decode("utf-8", "replace")
-        entry = LoggedRequest(request.method, request.url.path, request.url.query, redact_headers(headers),
-                              logged if not too_large else {"too_large": True}, arrived)
+        scope = request.scope
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
+        entry = LoggedRequest(request.method, scope["path"], scope.get("query_string", b"").decode("latin-1"),
+                              headers, None if too_large else body, arrived)
         index = self.scenarios.record(key or "", entry)
         return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, index)
 
