@@ -22,7 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from conformance.errors import ProfileError
 from conformance.exchange import Headers
 from conformance.profiles import Profile, Tier
-from conformance.server.generate import generate, request_digest
+from conformance.server.generate import generate
 from conformance.server.responses import JSONBody, error_response, error_type_for_status, status_for_error_type
 from conformance.server.scenarios import Step
 from conformance.server.state import ConnectionDropped, RequestContext, ServerState, abort_connection, state_of
@@ -119,8 +119,7 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
         if problems:
             return _error(state, ctx, profile, 400, problems[0].message, headers)
         model = body.get("model")
-        aliases = profile.data.get("model_aliases") or {}
-        if model not in profile.model_ids and model not in aliases:
+        if model not in state.known_models(profile):
             unknown = profile.data.get("unknown_model") or {}
             template = str(unknown.get("message_template", "model: {model}"))
             return _error(state, ctx, profile, int(unknown.get("status", 404)),
@@ -245,7 +244,7 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
     limited = _rate_limited(state, ctx, ok, input_tokens)
     if limited is not None:
         return limited
-    gen = generate(state.config.seed, body, str(body["model"]))
+    gen = generate(state.config.seed, body, str(body["model"]), input_tokens)
     now = state.config.clock()
     state.limiter.charge_output(ok.key, ok.tier, gen.message["usage"]["output_tokens"], now)
     headers = state.limiter.headers(ok.key, ok.tier, ok.profile, now)
@@ -259,7 +258,7 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
             error_message=step.message or "Overloaded", drop_after=step.drop_after,
             delay=step.delay_ms / 1000, unknown_events=step.unknown_events)
     headers["cache-control"] = "no-cache"
-    rng = random.Random(request_digest(state.config.seed, body) + b"chunks")
+    rng = random.Random(gen.digest + b"chunks")
     return StreamingResponse(_sse(plan, rng, state.config.chunking), headers=headers, media_type=SSE_CONTENT_TYPE)
 
 

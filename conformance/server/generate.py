@@ -32,13 +32,31 @@ _PUNCT = (".", ",", ";", "!", "?")
 
 @dataclasses.dataclass
 class Generated:
-    """A finished message and the delta payloads that stream each of its blocks."""
+    """A finished message, and how to stream each of its blocks."""
 
     message: dict[str, Any]
-    deltas: list[list[dict[str, Any]]]
-    """``deltas[i]`` are the ``delta`` objects of block ``i``, in order."""
     start_blocks: list[dict[str, Any]]
     """``content_block`` of each ``content_block_start`` (the empty form of the block)."""
+    digest: bytes
+
+    @property
+    def deltas(self) -> list[list[dict[str, Any]]]:
+        """``deltas[i]`` are the ``delta`` objects of block ``i``, in order (computed on demand: only streams
+        need them; their own PRNG keeps the message identical whether or not they are computed)."""
+        rng = random.Random(self.digest + b"deltas")
+        out: list[list[dict[str, Any]]] = []
+        for block in self.message["content"]:
+            kind = block["type"]
+            if kind == "thinking":
+                out.append([{"type": "thinking_delta", "thinking": f} for f in _split(rng, block["thinking"], 24)]
+                           + [{"type": "signature_delta", "signature": block["signature"]}])
+            elif kind == "text":
+                out.append([{"type": "text_delta", "text": f} for f in _split(rng, block["text"], 16)])
+            else:
+                raw = orjson.dumps(block["input"]).decode()
+                out.append([{"type": "input_json_delta", "partial_json": ""}]
+                           + [{"type": "input_json_delta", "partial_json": f} for f in _split(rng, raw, 10)])
+        return out
 
 
 def request_digest(seed: int, body: Mapping[str, Any]) -> bytes:
@@ -201,14 +219,13 @@ def _thinking_budget(body: Mapping[str, Any]) -> int | None:
     return None
 
 
-def generate(seed: int, body: Mapping[str, Any], model: str) -> Generated:
-    """The complete response to a valid messages request."""
+def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int | None = None) -> Generated:
+    """The complete response to a valid messages request (``input_tokens`` when already counted)."""
     digest = request_digest(seed, body)
     rng = random.Random(digest)
     budget = _Budget(int(body.get("max_tokens", 1024)))
     stops = [s for s in body.get("stop_sequences") or () if isinstance(s, str) and s]
     content: list[dict[str, Any]] = []
-    deltas: list[list[dict[str, Any]]] = []
     starts: list[dict[str, Any]] = []
     stop_reason, stop_sequence = "end_turn", None
 
@@ -220,8 +237,6 @@ def generate(seed: int, body: Mapping[str, Any], model: str) -> Generated:
         signature = base64.b64encode(hashlib.sha256(digest + b"sig").digest() * 2).decode()
         content.append({"type": "thinking", "thinking": thought, "signature": signature})
         starts.append({"type": "thinking", "thinking": "", "signature": ""})
-        deltas.append([{"type": "thinking_delta", "thinking": f} for f in _split(rng, thought, 24)]
-                      + [{"type": "signature_delta", "signature": signature}])
 
     tool = _chosen_tool(rng, body)
     forced = isinstance(body.get("tool_choice"), Mapping) and body["tool_choice"].get("type") in ("any", "tool")
@@ -237,7 +252,6 @@ def generate(seed: int, body: Mapping[str, Any], model: str) -> Generated:
         if text or not content:
             content.append({"type": "text", "text": text})
             starts.append({"type": "text", "text": ""})
-            deltas.append([{"type": "text_delta", "text": f} for f in _split(rng, text, 16)])
 
     if stop_reason == "end_turn" and tool is not None and budget.left >= tool_cost:
         budget.left -= tool_cost
@@ -245,9 +259,6 @@ def generate(seed: int, body: Mapping[str, Any], model: str) -> Generated:
         tool_id = make_id("toolu_", digest, "tool")
         content.append({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": tool_input})
         starts.append({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}})
-        raw = orjson.dumps(tool_input).decode()
-        deltas.append([{"type": "input_json_delta", "partial_json": ""}]
-                      + [{"type": "input_json_delta", "partial_json": f} for f in _split(rng, raw, 10)])
         stop_reason = "tool_use"
     elif stop_reason == "end_turn" and budget.left <= 0:
         stop_reason = "max_tokens"
@@ -260,6 +271,7 @@ def generate(seed: int, body: Mapping[str, Any], model: str) -> Generated:
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": {"input_tokens": count_input_tokens(body), "output_tokens": budget.used},
+        "usage": {"input_tokens": count_input_tokens(body) if input_tokens is None else input_tokens,
+                  "output_tokens": budget.used},
     }
-    return Generated(message, deltas, starts)
+    return Generated(message, starts, digest)

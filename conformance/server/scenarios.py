@@ -78,7 +78,7 @@ def parse_step(raw: Any, where: str) -> tuple[Step, int]:
     return Step(**fields), repeat
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class LoggedRequest:
     """One request as received; credentials are redacted whenever it is shown."""
 
@@ -161,7 +161,7 @@ class Scenarios:
         with self._lock:
             log = self._log.get(key)
             if log is not None and 0 <= index < len(log):
-                log[index] = dataclasses.replace(log[index], status=status)
+                log[index].status = status
 
     def requests(self, key: str | None = None) -> dict[str, list[LoggedRequest]]:
         with self._lock:

@@ -92,11 +92,20 @@ class ServerState:
         self.scenarios = Scenarios()
         self._counter = itertools.count()
         self._lock = threading.Lock()
+        self._models: dict[str, frozenset[str]] = {}
 
     def new_request_id(self) -> str:
         with self._lock:
             n = next(self._counter)
         return make_id("req_", f"{self.config.seed}:{n}".encode())
+
+    def known_models(self, profile: Profile) -> frozenset[str]:
+        """Model ids and aliases a profile accepts (cached: asked on every request)."""
+        found = self._models.get(profile.version)
+        if found is None:
+            found = frozenset(profile.model_ids) | frozenset(profile.data.get("model_aliases") or ())
+            self._models[profile.version] = found
+        return found
 
     def profile_named(self, version: str | None) -> Profile:
         if version is not None and version in self.profiles:
