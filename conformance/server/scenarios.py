@@ -84,8 +84,9 @@ class LoggedRequest:
 
     method: str
     path: str
-    query: str
-    headers: list[tuple[str, str]]
+    raw_query: bytes
+    raw_headers: list[tuple[bytes, bytes]]
+    """As the ASGI server gave them; decoded (and redacted) only when the log is read."""
     raw_body: bytes | None
     """As received (``None`` when it was too large to keep); parsed only when the log is read."""
     time: float
@@ -104,9 +105,14 @@ class LoggedRequest:
         except orjson.JSONDecodeError:
             return self.raw_body.decode("utf-8", "replace")
 
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Header names and values, credentials redacted."""
+        return redact_headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw_headers])
+
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "query": self.query,
-                "headers": [list(h) for h in redact_headers(self.headers)], "body": self.body, "time": self.time,
+        return {"method": self.method, "path": self.path, "query": self.raw_query.decode("latin-1"),
+                "headers": [list(h) for h in self.headers], "body": self.body, "time": self.time,
                 "status": self.status}
 
 

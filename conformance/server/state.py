@@ -133,9 +133,8 @@ class ServerState:
         key, scheme = api_key_of(request)
         spec = self.config.key_table.get(key) if key is not None else None
         scope = request.scope
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
-        entry = LoggedRequest(request.method, scope["path"], scope.get("query_string", b"").decode("latin-1"),
-                              headers, None if too_large else body, arrived)
+        entry = LoggedRequest(request.method, scope["path"], scope.get("query_string", b""),
+                              scope["headers"], None if too_large else body, arrived)
         index = self.scenarios.record(key or "", entry)
         return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, index)
 
