@@ -358,7 +358,6 @@ class _Compiler:
     def _object(self, schema: Mapping[str, Any], resolver: Any, loc: str | None) -> st.SearchStrategy[Any]:
         props: Mapping[str, Any] = schema.get("properties", {})
         required = set(schema.get("required", ()))
-        required |= set(schema.get("dependentRequired", {}).keys()) & set()  # enforced by the node filter
         fixed: dict[str, st.SearchStrategy[Any]] = {}
         optional: dict[str, st.SearchStrategy[Any]] = {}
         for name, sub in props.items():
