@@ -23,7 +23,7 @@ from conformance.strategies.streams import (
 )
 
 PROFILE: Profile = load_profiles().default
-_SETTINGS = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+_SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
                      deadline=None)
 
 
