@@ -72,7 +72,9 @@ def _serve(kind: str) -> None:
 
     from conformance.server import ServerConfig, create_app
     from conformance.server.run import _bind
+    from conformance.server.state import quiet_dropped_connections
 
+    quiet_dropped_connections()
     app = _bare_app() if kind == "bare" else create_app(ServerConfig(clock=_MinuteClock()))
     sock = _bind("127.0.0.1", 0)
     print(sock.getsockname()[1], flush=True)

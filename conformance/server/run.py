@@ -14,6 +14,7 @@ import uvicorn
 
 from conformance.server.app import create_app
 from conformance.server.config import ServerConfig, load_keys_file
+from conformance.server.state import quiet_dropped_connections
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -36,6 +37,7 @@ def _url(sock: socket.socket) -> str:
 
 
 def _server(config: ServerConfig | None, log_level: str) -> uvicorn.Server:
+    quiet_dropped_connections()
     uv = uvicorn.Config(create_app(config), log_level=log_level, lifespan="off", access_log=False,
                         timeout_graceful_shutdown=2)
     return uvicorn.Server(uv)

@@ -63,7 +63,11 @@ def _is_drop(exc: BaseException | None) -> bool:
     return False
 
 
-logging.getLogger("uvicorn.error").addFilter(_DropFilter())
+def quiet_dropped_connections(logger_name: str = "uvicorn.error") -> None:
+    """Install (once) the filter that hides tracebacks of connections dropped on purpose."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, _DropFilter) for f in logger.filters):
+        logger.addFilter(_DropFilter())
 
 
 @dataclasses.dataclass

@@ -7,6 +7,7 @@ JSON; the SDK is installed with npm from the committed package-lock.json into ts
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -31,11 +32,14 @@ def node_sdk() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node/npm not found on PATH: the TypeScript SDK tests need node >= 18 and npm")
-    if not (TS / "node_modules" / "@anthropic-ai" / "sdk").is_dir():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"], cwd=TS,
-                              capture_output=True, text=True, timeout=240)
-        if done.returncode != 0:
-            pytest.fail(f"npm ci failed in {TS}:\n{done.stderr[-2000:]}")
+    # One installer at a time (pytest-xdist workers share the directory).
+    with open(TS / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (TS / "node_modules" / "@anthropic-ai" / "sdk").is_dir():
+            done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"], cwd=TS,
+                                  capture_output=True, text=True, timeout=240)
+            if done.returncode != 0:
+                pytest.fail(f"npm ci failed in {TS} (it needs the npm registry once):\n{done.stderr[-2000:]}")
     return Path(node)
 
 
