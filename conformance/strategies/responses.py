@@ -6,6 +6,8 @@
     rate_limit_header_sets(profile) -> dict of rate-limit headers in the profile's naming
     rate_limit_sequences(profile)   -> list[Case] of one key in one window, remaining never rising
     MUTATIONS                       -> tuple[Mutation, ...]: one contract broken each, with its rule id
+    example_message_case(profile), example_error_case(profile, status) -> fixed valid Cases
+    Case.from_exchange(exchange)    -> a real non-stream exchange as a Case, to mutate real traffic
 
 A :class:`Case` is plain data (bodies as dicts, headers as dicts) so a mutation is a
 small function on a deep copy; :meth:`Case.exchange` turns it into the
