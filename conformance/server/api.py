@@ -23,6 +23,7 @@ from conformance.errors import ProfileError
 from conformance.exchange import Headers
 from conformance.profiles import Profile, Tier
 from conformance.server.generate import generate
+from conformance.server.ratelimit import Quota
 from conformance.server.responses import JSONBody, error_response, error_type_for_status, status_for_error_type
 from conformance.server.scenarios import Step
 from conformance.server.state import ConnectionDropped, RequestContext, ServerState, abort_connection, state_of
@@ -44,9 +45,13 @@ class Admitted:
     state: ServerState
 
     @functools.cached_property
+    def quota(self) -> Quota:
+        return Quota.of(self.profile, self.tier)
+
+    @functools.cached_property
     def headers(self) -> dict[str, str]:
         """Rate-limit headers as of now (computed only when an answer needs them)."""
-        return self.state.limiter.headers(self.key, self.tier, self.profile, self.state.config.clock())
+        return self.state.limiter.headers(self.key, self.quota, self.profile, self.state.config.clock())
 
 
 def _error(state: ServerState, ctx: RequestContext, profile: Profile, status: int, message: str,
@@ -186,13 +191,13 @@ async def _dropped() -> AsyncIterator[bytes]:
 
 def _rate_limited(state: ServerState, ctx: RequestContext, ok: Admitted, input_tokens: int) -> Response | None:
     now = state.config.clock()
-    decision = state.limiter.admit(ok.key, ok.tier, input_tokens, now)
+    decision = state.limiter.admit(ok.key, ok.quota, input_tokens, now)
     if decision.allowed:
         return None
-    headers = state.limiter.headers(ok.key, ok.tier, ok.profile, now)
+    headers = state.limiter.headers(ok.key, ok.quota, ok.profile, now)
     headers[ok.profile.rate_limits.retry_after] = str(max(1, math.ceil(decision.retry_after)))
     what = {"requests": "requests", "input_tokens": "input tokens",
-            "output_tokens": "output tokens"}[decision.limited]
+            "output_tokens": "output tokens", "tokens": "tokens"}[decision.limited]
     return _error(state, ctx, ok.profile, 429,
                   f"This request would exceed your organization's rate limit of {what} per minute. "
                   "Please retry after the time in the retry-after header.",
@@ -246,8 +251,8 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
         return limited
     gen = generate(state.config.seed, body, str(body["model"]), input_tokens)
     now = state.config.clock()
-    state.limiter.charge_output(ok.key, ok.tier, gen.message["usage"]["output_tokens"], now)
-    headers = state.limiter.headers(ok.key, ok.tier, ok.profile, now)
+    state.limiter.charge_output(ok.key, ok.quota, gen.message["usage"]["output_tokens"], now)
+    headers = state.limiter.headers(ok.key, ok.quota, ok.profile, now)
     headers["request-id"] = ctx.request_id
     if not streaming:
         return JSONBody(gen.message, headers=headers)

@@ -1,6 +1,7 @@
 """Per-key rate limits: one bucket per resource (requests, input tokens, output tokens) and tier.
 
-Each bucket holds a tier's per-minute capacity and is refilled *in full* at its
+Each bucket (and a fourth for input and output tokens together, the reference
+document's single "tokens per minute") holds a tier's per-minute capacity and is refilled *in full* at its
 ``reset`` instant (60 s after the window opened). Refilling in one step rather than
 continuously keeps ``remaining`` from rising before the advertised reset, which is
 what clients pace on and what the cross-response rule checks. Header names come
@@ -40,14 +41,33 @@ class Bucket:
         return (self.window_start if self.window_start is not None else now) + WINDOW_SECONDS
 
 
+@dataclasses.dataclass(frozen=True)
+class Quota:
+    """Per-minute capacities of one tier under one profile."""
+
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    tokens: int
+    """Input and output together (the reference document's single "tokens per minute")."""
+
+    @classmethod
+    def of(cls, profile: Profile, tier: Tier) -> Quota:
+        raw = (profile.data.get("tiers") or {}).get(tier.name) or {}
+        combined = raw.get("tokens_per_minute")
+        total = combined if isinstance(combined, int) else tier.input_tokens_per_minute + tier.output_tokens_per_minute
+        return cls(tier.requests_per_minute, tier.input_tokens_per_minute, tier.output_tokens_per_minute, total)
+
+
 @dataclasses.dataclass
 class KeyLimits:
     requests: Bucket
     input_tokens: Bucket
     output_tokens: Bucket
+    tokens: Bucket
 
     def all(self) -> tuple[Bucket, ...]:
-        return (self.requests, self.input_tokens, self.output_tokens)
+        return (self.requests, self.input_tokens, self.output_tokens, self.tokens)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +93,7 @@ class RateLimiter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str], KeyLimits] = {}
+        self._keys: dict[tuple[str, Quota], KeyLimits] = {}
 
     def reset(self, key: str | None = None) -> None:
         with self._lock:
@@ -83,38 +103,40 @@ class RateLimiter:
                 for k in [k for k in self._keys if k[0] == key]:
                     del self._keys[k]
 
-    def _limits(self, key: str, tier: Tier) -> KeyLimits:
-        lim = self._keys.get((key, tier.name))
+    def _limits(self, key: str, quota: Quota) -> KeyLimits:
+        lim = self._keys.get((key, quota))
         if lim is None:
-            lim = KeyLimits(Bucket(tier.requests_per_minute), Bucket(tier.input_tokens_per_minute),
-                            Bucket(tier.output_tokens_per_minute))
-            self._keys[(key, tier.name)] = lim
+            lim = KeyLimits(Bucket(quota.requests), Bucket(quota.input_tokens), Bucket(quota.output_tokens),
+                            Bucket(quota.tokens))
+            self._keys[(key, quota)] = lim
         return lim
 
-    def admit(self, key: str, tier: Tier, input_tokens: int, now: float) -> Decision:
+    def admit(self, key: str, quota: Quota, input_tokens: int, now: float) -> Decision:
         """Take one request and its input tokens, or say why not (nothing is taken then)."""
         with self._lock:
-            lim = self._limits(key, tier)
+            lim = self._limits(key, quota)
             for b in lim.all():
                 b.roll(now)
             for name, bucket, need in (("requests", lim.requests, 1), ("input_tokens", lim.input_tokens, input_tokens),
-                                       ("output_tokens", lim.output_tokens, 1)):
+                                       ("output_tokens", lim.output_tokens, 1), ("tokens", lim.tokens, input_tokens)):
                 if bucket.remaining < need:
                     return Decision(False, max(0.0, bucket.reset_at(now) - now), name)
             lim.requests.used += 1
             lim.input_tokens.used += input_tokens
+            lim.tokens.used += input_tokens
             return Decision(True)
 
-    def charge_output(self, key: str, tier: Tier, output_tokens: int, now: float) -> None:
+    def charge_output(self, key: str, quota: Quota, output_tokens: int, now: float) -> None:
         with self._lock:
-            b = self._limits(key, tier).output_tokens
-            b.roll(now)
-            b.used += output_tokens
+            lim = self._limits(key, quota)
+            for b in (lim.output_tokens, lim.tokens):
+                b.roll(now)
+                b.used += output_tokens
 
-    def headers(self, key: str, tier: Tier, profile: Profile, now: float) -> dict[str, str]:
+    def headers(self, key: str, quota: Quota, profile: Profile, now: float) -> dict[str, str]:
         """The profile's rate-limit headers with this key's current state."""
         with self._lock:
-            lim = self._limits(key, tier)
+            lim = self._limits(key, quota)
             for b in lim.all():
                 b.roll(now)
             out: dict[str, str] = {}
@@ -130,9 +152,8 @@ class RateLimiter:
                     limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
                 else:
                     # "tokens" (and anything else): input and output together.
-                    i, o = lim.input_tokens, lim.output_tokens
-                    limit, remaining = i.capacity + o.capacity, i.remaining + o.remaining
-                    reset = max(i.reset_at(now), o.reset_at(now))
+                    b = lim.tokens
+                    limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
                 out[res.limit] = str(limit)
                 out[res.remaining] = str(min(remaining, limit))
                 if res.reset:

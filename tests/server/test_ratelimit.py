@@ -35,6 +35,10 @@ def test_reference_version_uses_x_ratelimit_names(client):
     r = client.post("/v1/messages", headers=headers("2024-01-01"), json=body())
     assert r.headers["x-ratelimit-limit-requests"] == "50"
     assert r.headers["x-ratelimit-remaining-requests"] == "49"
+    # The document's single tokens-per-minute figure for Build, spent by this request's input and output.
+    assert r.headers["x-ratelimit-limit-tokens"] == "100000"
+    usage = r.json()["usage"]
+    assert int(r.headers["x-ratelimit-remaining-tokens"]) == 100000 - usage["input_tokens"] - usage["output_tokens"]
     assert not any(n.startswith("anthropic-ratelimit") for n in r.headers)
 
 
