@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m conformance.server.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each measurement")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is shown")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is shown")
     parser.add_argument("--serve", choices=["reference", "bare"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
