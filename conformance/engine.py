@@ -8,36 +8,14 @@ by, and stamps every finding with where it came from.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
-from conformance.exchange import Exchange
+from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity
 from conformance.profiles import Profile, Profiles
 from conformance.rules import EXCHANGE_CHECKS, SEQUENCE_CHECKS
 from conformance.rules.base import Check, SequenceCheck
-
-_ENDPOINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("messages", re.compile(r"^(?:/v1)?/messages/?$")),
-    ("count_tokens", re.compile(r"^(?:/v1)?/messages/count_tokens/?$")),
-    ("models", re.compile(r"^(?:/v1)?/models/?$")),
-    ("model", re.compile(r"^(?:/v1)?/models/[^/]+/?$")),
-)
-
-
-def endpoint_of(exchange: Exchange) -> str | None:
-    """The Messages-API endpoint an exchange belongs to, or ``None`` for anything else.
-
-    Captures without a request (raw SSE, bare bodies) are Messages responses.
-    """
-    if exchange.request is None or not exchange.request.url:
-        return "messages"
-    path = exchange.request.path
-    for name, pattern in _ENDPOINTS:
-        if pattern.match(path):
-            return name
-    return None
 
 
 def requested_version(exchange: Exchange) -> str | None:
@@ -74,7 +52,7 @@ def check_exchange(exchange: Exchange, profile: Profile,
     for check in checks:
         try:
             out.extend(check(exchange, profile))
-        except Exception as exc:  # noqa: BLE001 - see _internal
+        except Exception as exc:
             out.append(_internal(check, exc))
     return [f.located(exchange.file, exchange.interaction) for f in out]
 
@@ -85,7 +63,7 @@ def check_sequence(exchanges: Sequence[Exchange], profile: Profile,
     for check in checks:
         try:
             out.extend(check(exchanges, profile))
-        except Exception as exc:  # noqa: BLE001 - see _internal
+        except Exception as exc:
             out.append(_internal(check, exc))
     return out
 

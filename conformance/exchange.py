@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -240,3 +241,25 @@ class Exchange:
     @property
     def path(self) -> str:
         return self.request.path if self.request is not None else ""
+
+
+_ENDPOINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("messages", re.compile(r"^(?:/v1)?/messages/?$")),
+    ("count_tokens", re.compile(r"^(?:/v1)?/messages/count_tokens/?$")),
+    ("models", re.compile(r"^(?:/v1)?/models/?$")),
+    ("model", re.compile(r"^(?:/v1)?/models/[^/]+/?$")),
+)
+
+
+def endpoint_of(exchange: Exchange) -> str | None:
+    """``messages``, ``count_tokens``, ``models``, ``model``, or ``None`` for any other endpoint.
+
+    Captures without a request (raw SSE, bare bodies) are Messages responses.
+    """
+    if exchange.request is None or not exchange.request.url:
+        return "messages"
+    path = exchange.request.path
+    for name, pattern in _ENDPOINTS:
+        if pattern.match(path):
+            return name
+    return None

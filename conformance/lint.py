@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from conformance.cassettes import iter_recording_files, read_recording
-from conformance.engine import check_exchanges, endpoint_of
+from conformance.engine import check_exchanges
 from conformance.errors import InputError
-from conformance.exchange import Exchange
+from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity
 from conformance.profiles import Profiles, load_profiles
 

@@ -69,12 +69,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_OUTCOMES] = {}
     if not is_active:
         return
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     examples = config.getoption("conformance_max_examples") or 10
+    replay = str(config.getoption("conformance_target")).startswith("cassettes:")
     # derandomize: the same run sends the same requests, so cassettes recorded once replay exactly.
+    # Replaying does not shrink: the recorded requests are all there is to replay.
+    phases = [p for p in Phase if not (replay and p in (Phase.shrink, Phase.explain))]
     settings.register_profile("conformance", max_examples=examples, derandomize=True, database=None,
-                              deadline=None, print_blob=False,
+                              deadline=None, print_blob=False, phases=phases,
                               suppress_health_check=list(HealthCheck))
     settings.load_profile("conformance")
     report_dir = Path(config.getoption("conformance_report_dir"))
@@ -91,7 +94,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     select = _selection(config)
     if not active(config) or not select:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("conformance_areas")
         areas = list(marker.args) if marker else []
@@ -121,6 +125,11 @@ class Target:
     """Headers carry times of this run (False when replaying old recordings)."""
 
 
+#: The reference server's built-in test keys (not secrets), by purpose.
+REFERENCE_KEYS = {"default": "sk-ant-test-scale", "free": "sk-ant-test-free", "build": "sk-ant-test-build",
+                  "forbidden": "sk-ant-test-forbidden", "no-credit": "sk-ant-test-no-credit"}
+
+
 @contextlib.contextmanager
 def _open_target(config: pytest.Config) -> Iterator[Target]:
     spec: str = config.getoption("conformance_target")
@@ -132,16 +141,17 @@ def _open_target(config: pytest.Config) -> Iterator[Target]:
         server_config = ServerConfig(seed=config.getoption("conformance_seed"),
                                      mutant=config.getoption("conformance_mutant"))
         with running_server(server_config) as url:
-            keys = {"default": "sk-ant-test-scale", "free": "sk-ant-test-free", "build": "sk-ant-test-build",
-                    "forbidden": "sk-ant-test-forbidden", "no-credit": "sk-ant-test-no-credit"}
+            keys = dict(REFERENCE_KEYS)
             yield Target("reference", url, keys["default"], keys, True, True,
                          cassette_dir if record_mode else None, record_mode, True)
     elif spec.startswith("cassettes:"):
         directory = Path(spec.split(":", 1)[1])
         if not directory.is_dir():
             raise pytest.UsageError(f"--target {spec}: {directory} is not a directory of cassettes")
-        yield Target("cassettes", "http://replay.invalid", "sk-ant-replay", {"default": "sk-ant-replay"}, True,
-                     False, directory, "none", False)
+        # The control API calls that scripted faults were recorded too, so they replay like the rest.
+        # Same (public, test-only) keys as the reference server the shipped cassettes come from.
+        yield Target("cassettes", "http://replay.invalid", REFERENCE_KEYS["default"], dict(REFERENCE_KEYS), True,
+                     True, directory, "none", False)
     elif spec.startswith(("http://", "https://")):
         env = config.getoption("conformance_api_key_env")
         key = os.environ.get(env)
@@ -228,6 +238,8 @@ class Recorder:
         self.item = item
         self.select = select
         self.records = item.stash.setdefault(_RECORDS, [])
+        marker = item.get_closest_marker("conformance_areas")
+        self.areas = list(marker.args) if marker else []
 
     def check(self, exchange: Any, profile: Any, *, extra: Any = (), check_rules: bool = True) -> list[Finding]:
         from conformance.engine import check_exchange, selected
@@ -235,7 +247,7 @@ class Recorder:
         findings = list(check_exchange(exchange, profile)) if check_rules else []
         findings.extend(f.located(None, None) for f in extra)
         findings = [f for f in findings if selected(f.rule, self.select)]
-        self.records.append(_record(exchange, profile.version, findings, self.item.nodeid))
+        self.records.append(_record(exchange, profile.version, findings, self.item.nodeid, self.areas))
         return findings
 
     def require(self, exchange: Any, profile: Any, *, extra: Any = (), check_rules: bool = True) -> list[Finding]:
@@ -252,7 +264,7 @@ class Recorder:
         return findings
 
 
-def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str) -> dict[str, Any]:
+def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str, areas: list[str]) -> dict[str, Any]:
     req = exchange.request
     resp = exchange.response
     body: Any = None
@@ -260,6 +272,7 @@ def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str) -
         body = req.json if req.json is not None else req.body.decode("utf-8", "replace")
     return {
         "test": nodeid,
+        "areas": areas,
         "version": version,
         "method": req.method if req is not None else None,
         "url": req.url if req is not None else None,
@@ -310,6 +323,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from conformance.reports.run import write_run_reports
 
-    write_run_reports(Path(config.getoption("conformance_report_dir")), config.stash[_COLLECTED],
-                      config.stash[_OUTCOMES], target=config.getoption("conformance_target"),
+    records: list[dict[str, Any]] = config.stash[_COLLECTED]
+    outcomes: dict[str, str] = config.stash[_OUTCOMES]
+    write_run_reports(Path(config.getoption("conformance_report_dir")), records, outcomes,
+                      target=config.getoption("conformance_target"),
                       mutant=config.getoption("conformance_mutant"))

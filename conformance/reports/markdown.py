@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from conformance.rules import probes
 from conformance.rules.base import RuleInfo
 
 _SECRET_HEADERS = {"x-api-key": "$ANTHROPIC_API_KEY", "authorization": "Bearer $ANTHROPIC_API_KEY"}
@@ -47,9 +48,16 @@ def curl_for(exchange: Any) -> str:
     return curl_command(req.method, req.url, req.headers.to_dict(), body)
 
 
+_PROBE_AREAS = frozenset(r.area for r in probes.RULES)
+
+
 def _applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
-    if rule.area == "stream":
-        return bool(record.get("stream"))
+    """Exchange rules judge every exchange (stream rules every stream); a probe rule judges the
+    exchanges of the checks that exercise its area."""
+    if rule.area == "stream" and not record.get("stream"):
+        return False
+    if rule.area in _PROBE_AREAS and rule in probes.RULES:
+        return rule.area in record.get("areas", ())
     return True
 
 

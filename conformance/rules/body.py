@@ -10,11 +10,10 @@ whose value it does not list is reported as info ``response.unknown-value``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
-from conformance.exchange import Exchange
+from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity, error, info
 from conformance.profiles import Profile
 from conformance.rules.base import Check, RuleInfo
@@ -28,28 +27,6 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("response.unknown-value", Severity.INFO,
              "a response value the profile does not know yet (forward compatible)"),
 )
-
-_ENDPOINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("messages", re.compile(r"^(?:/v1)?/messages/?$")),
-    ("count_tokens", re.compile(r"^(?:/v1)?/messages/count_tokens/?$")),
-    ("models", re.compile(r"^(?:/v1)?/models/?$")),
-    ("model", re.compile(r"^(?:/v1)?/models/[^/]+/?$")),
-)
-
-
-def endpoint_of(exchange: Exchange) -> str | None:
-    """``messages``, ``count_tokens``, ``models``, ``model`` or None (mirrors the engine's).
-
-    Kept here, not imported from the engine, because the engine imports the rule tables.
-    """
-    if exchange.request is None or not exchange.request.url:
-        return "messages"
-    path = exchange.request.path
-    for name, pattern in _ENDPOINTS:
-        if pattern.match(path):
-            return name
-    return None
-
 
 _RESPONSE_SHAPE = {"messages": "message", "count_tokens": "count_tokens_response",
                    "models": "models_list", "model": "model"}

@@ -167,7 +167,8 @@ def burst_shows_falling_remaining(exchanges: Sequence[Exchange], remaining_heade
         reset = _reset_time(ex.response.headers.get(reset_header)) if reset_header else None
         if live_clock and reset_header and reset is not None and reset < now - dt.timedelta(seconds=1):
             yield error("ratelimit.burst", f"{reset_header} lies in the past",
-                        part="response.headers", path=f"$['{reset_header}']", actual=ex.response.headers.get(reset_header))
+                        part="response.headers", path=f"$['{reset_header}']",
+                        actual=ex.response.headers.get(reset_header))
     if len(values) >= 2 and not values[-1] < values[0]:
         yield error("ratelimit.burst", f"{remaining_header} did not fall over the burst",
                     part="response.headers", expected=f"< {values[0]}", actual=values)

@@ -19,11 +19,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from conformance.exchange import Exchange, Headers
+from conformance.exchange import Exchange, Headers, endpoint_of
 from conformance.findings import Finding, Severity, error, info
 from conformance.profiles import Profile, Profiles, load_profiles
 from conformance.rules.base import Check, RuleInfo
-from conformance.rules.body import endpoint_of
 from conformance.rules.ratelimit import header_path
 from conformance.schemas import Violation
 

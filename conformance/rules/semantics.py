@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from conformance.exchange import Exchange
+from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity, error, warning
 from conformance.profiles import Profile
 from conformance.rules.base import Check, RuleInfo
-from conformance.rules.body import endpoint_of
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("message.stop-sequence", Severity.ERROR,

@@ -31,6 +31,7 @@ def test_tool_conversation_over_several_turns(client: Any, profile: Any, conform
                                                      f"got status {status} with {len(uses)} tool_use blocks",
                                part="message", path="$.content"))
         conformance.require(ex, profile, extra=probe)
+        assert isinstance(message, dict)  # a failed turn failed the check above
         messages = [*messages, {"role": "assistant", "content": message["content"]},
                     {"role": "user", "content": [
                         {"type": "tool_result", "tool_use_id": u["id"], "content": f"Sunny, {18 + turn} C"}

@@ -34,7 +34,7 @@ def test_burst_reaches_the_limit_and_retry_after_is_honoured(client: Any, profil
     headers = client.headers(key=key)
     resource = _requests_resource(profile)
     body = minimal_request(profile, max_tokens=1)
-    burst = []
+    burst: list[Any] = []
     limit: int | None = None
     while len(burst) < MAX_BURST:
         ex = client.send("POST", "/v1/messages", json=body, headers=headers, retry_429=False)
