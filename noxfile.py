@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "schemas"]
+nox.options.sessions = ["tests", "lint", "typecheck", "schemas", "replay"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -64,9 +64,38 @@ def schemas(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def conformance(session: nox.Session) -> None:
-    """The main job: the conformance checks against the embedded reference server, reports in reports/."""
+    """The main job: every check against the embedded reference server, every version; reports in reports/."""
     session.install("-e", ".")
-    session.run("conformance", "lint", "--format", "json", "cassettes", *session.posargs)
+    session.run("conformance", "run", "--target", "reference", "--report-dir", "reports", "-n", "2",
+                *session.posargs)
+
+
+@nox.session(python="3.11")
+def replay(session: nox.Session) -> None:
+    """Re-run the suite from the shipped cassettes, offline: no server is started."""
+    session.install("-e", ".")
+    session.run("conformance", "run", "--target", "cassettes:cassettes/reference", "--report-dir",
+                "reports/replay", *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def cassettes(session: nox.Session) -> None:
+    """Re-record the shipped cassettes from the reference server (after a change to the checks or server)."""
+    session.install("-e", ".")
+    session.run("conformance", "run", "--target", "reference", "--record-mode", "all", "--cassette-dir",
+                "cassettes/reference", "--report-dir", "reports/record", *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def record(session: nox.Session) -> None:
+    """Record cassettes from the live API (needs ANTHROPIC_API_KEY; capped at 200 requests, 50k tokens)."""
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        session.error("set ANTHROPIC_API_KEY to a real key to record from the live API "
+                      "(it is read from the environment only and redacted from every cassette and report)")
+    session.install("-e", ".")
+    session.run("conformance", "run", "--target", os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+                "--record-mode", "new_episodes", "--cassette-dir", "cassettes/live", "--max-requests", "200",
+                "--max-tokens", "50000", "--max-examples", "3", "--report-dir", "reports/live", *session.posargs)
 
 
 @nox.session(python="3.11", default=False)

@@ -15,18 +15,15 @@ import dataclasses
 import datetime as dt
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 import orjson
 
+from conformance.cassettes.redact import SECRET_REQUEST_HEADERS, SECRET_RESPONSE_HEADERS, redact_headers
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
 
-REDACTED = "REDACTED"
-_SECRET_REQUEST_HEADERS = frozenset({"x-api-key", "authorization", "cookie", "proxy-authorization",
-                                     "anthropic-organization-id"})
-_SECRET_RESPONSE_HEADERS = frozenset({"set-cookie", "anthropic-organization-id"})
 DEFAULT_VERSION: Any = object()
 """Sentinel: send the client's own ``anthropic-version``."""
 
@@ -56,14 +53,8 @@ class Budget:
             self.tokens += max(0, n)
 
 
-def _redacted_value(value: str) -> str:
-    # Keep an auth scheme ("Bearer REDACTED") so rules can still tell which style was sent.
-    scheme, sep, _ = value.partition(" ")
-    return f"{scheme} {REDACTED}" if sep and scheme.lower() in ("bearer", "basic") else REDACTED
-
-
-def _redact_headers(headers: Headers, secret_names: frozenset[str]) -> Headers:
-    return Headers([(n, _redacted_value(v) if n.lower() in secret_names else v) for n, v in headers])
+def _redacted(headers: Headers, names: frozenset[str]) -> Headers:
+    return Headers(redact_headers(list(headers), names=names))
 
 
 def _usage_tokens(exchange: Exchange) -> int:
@@ -149,6 +140,10 @@ class TargetClient:
         self.budget = budget or Budget()
         self.pacer = pacer or Pacer(enabled=False)
         self.retry_429 = retry_429
+        self.on_budget_exhausted: Callable[[str], None] | None = None
+        """Called instead of raising :class:`BudgetExhausted` (the pytest plugin skips the check)."""
+        self.on_input_error: Callable[[str], None] | None = None
+        """Called with the message when replay has no recording for a request (the plugin fails the check)."""
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -191,21 +186,40 @@ class TargetClient:
 
     def _send_once(self, method: str, path: str, content: bytes | None, headers: dict[str, str],
                    stream: bool) -> Exchange:
-        self.budget.charge_request()
+        try:
+            self.budget.charge_request()
+        except BudgetExhausted as exc:
+            if self.on_budget_exhausted is None:
+                raise
+            self.on_budget_exhausted(f"not run: {exc}")
+            raise
         self.pacer.wait()
         request = self._http.build_request(method, path, content=content, headers=headers)
-        response = self._http.send(request, stream=stream)
+        response = self._send_http(request, stream)
         try:
             raw = response.read()
         finally:
             response.close()
         recorded_request = HttpRequest(
-            headers=_redact_headers(Headers(list(request.headers.items())), _SECRET_REQUEST_HEADERS),
+            headers=_redacted(Headers(list(request.headers.items())), SECRET_REQUEST_HEADERS),
             body=content, method=method, url=str(request.url))
         recorded_response = HttpResponse(
-            headers=_redact_headers(Headers(list(response.headers.items())), _SECRET_RESPONSE_HEADERS),
+            headers=_redacted(Headers(list(response.headers.items())), SECRET_RESPONSE_HEADERS),
             body=raw, status=response.status_code)
         exchange = Exchange(recorded_request, recorded_response)
         self.pacer.observe(recorded_response)
         self.budget.charge_tokens(_usage_tokens(exchange))
         return exchange
+
+    def _send_http(self, request: httpx.Request, stream: bool) -> httpx.Response:
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        from conformance.cassettes.recorder import unmatched_request_error
+
+        try:
+            return self._http.send(request, stream=stream)
+        except CannotOverwriteExistingCassetteException as exc:
+            problem = unmatched_request_error(exc)
+            if self.on_input_error is not None:
+                self.on_input_error(str(problem))
+            raise problem from None
