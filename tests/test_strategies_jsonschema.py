@@ -37,6 +37,7 @@ TOY_SCHEMAS: dict[str, dict[str, Any]] = {
     "multiple-of": {"type": "integer", "multipleOf": 5, "minimum": 3, "maximum": 40},
     "pattern": {"type": "string", "pattern": "^toolu_[A-Za-z0-9]{4,12}$"},
     "pattern-unanchored": {"type": "string", "pattern": "[0-9]{3}"},
+    "pattern-classes": {"type": "string", "pattern": r"^\d{4}-[\d.]+ \w+$"},
     "format-date-time": {"type": "string", "format": "date-time"},
     "format-uri": {"type": "string", "format": "uri"},
     "base64": {"type": "string", "contentEncoding": "base64"},
@@ -100,6 +101,16 @@ def test_branches_are_all_reached() -> None:
 
     collect()
     assert seen == {"text", "image", "enabled", "disabled"}
+
+
+def test_pattern_classes_are_ascii_as_in_json_schema() -> None:
+    # ECMA 262 \d and \w are ASCII; Python's match any script, which jsonschema-rs would reject.
+    @FAST
+    @given(from_schema(TOY_SCHEMAS["pattern-classes"]))
+    def check(value: str) -> None:
+        assert value.isascii(), value
+
+    check()
 
 
 def test_ref_into_another_document_through_the_registry() -> None:

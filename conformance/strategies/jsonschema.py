@@ -417,7 +417,7 @@ class _Compiler:
             return base.filter(fits) if ("minLength" in schema or "maxLength" in schema) else base
         if "pattern" in schema:
             try:
-                return st.from_regex(schema["pattern"], fullmatch=True).filter(fits)
+                return st.from_regex(_ecma_classes(schema["pattern"]), fullmatch=True).filter(fits)
             except Exception as exc:  # re.error or hypothesis' InvalidArgument
                 raise UnsupportedSchemaError(f"pattern cannot be generated: {exc}",
                                              where=_child(loc, "pattern")) from None
@@ -463,6 +463,27 @@ def _number(schema: Mapping[str, Any], *, integer: bool, loc: str | None) -> st.
     rounded = floats.map(lambda x: round(x, 2))
     edges = st.sampled_from([v for v in (lo, hi) if v is not None] or [0.0])
     return st.one_of(rounded, floats, edges).filter(inside)
+
+
+def _ecma_classes(pattern: str) -> str:
+    r"""``\d`` and ``\w`` as JSON Schema (ECMA 262) means them: ASCII only, where Python's match any script.
+
+    Otherwise most generated digits would be, say, Devanagari, and the validator would throw them away.
+    """
+    ranges = {"d": "0-9", "w": "A-Za-z0-9_"}
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append(ranges[nxt] if nxt in ranges and in_class else
+                       f"[{ranges[nxt]}]" if nxt in ranges else ch + nxt)
+            i += 2
+            continue
+        in_class = (in_class and ch != "]") or (not in_class and ch == "[")
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _strategy(value: Any) -> st.SearchStrategy[Any]:
