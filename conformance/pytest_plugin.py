@@ -193,6 +193,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("conformance_once") is not None:
         # Checks with shared server-side state (a key's rate-limit bucket) run on one version only.
         versions = versions[:1]
+    if "constraint" in metafunc.fixturenames:
+        # One check per constraint kind the version's profile has.
+        from conformance.profiles import get_profile
+        from conformance.strategies.requests import constraints_for
+
+        pairs = [(v, c) for v in versions for c in constraints_for(get_profile(v))]
+        metafunc.parametrize(("api_version", "constraint"), pairs, ids=[f"{v}-{c}" for v, c in pairs])
+        return
     metafunc.parametrize("api_version", versions)
 
 
