@@ -23,11 +23,6 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[Healt
 PROFILES = {p.version: p for p in load_profiles()}
 CASES = [(v, e) for v in PROFILES for e in ENDPOINTS]
 
-# The real API answers 400 "messages: at least one message is required"; the request schema and
-# request_problems() do not check it yet (conformance/rules/requests.py, schemas/*/request.schema.json).
-KNOWN_GAPS = {"empty-messages": "request_problems() accepts an empty messages list (no minItems in the schema)"}
-
-
 def _problems(body: Any, version: str, endpoint: str) -> list[str]:
     return [f"{v.dotted}: {v.message}" for v in request_problems(body, PROFILES[version], endpoint)]
 
@@ -105,8 +100,6 @@ def test_every_block_kind_is_exercised_in_each_role(version: str) -> None:
 @pytest.mark.parametrize(("version", "endpoint", "constraint"),
                          [(v, e, c) for v, e in CASES for c in constraints_for(PROFILES[v], e)])
 def test_each_invalid_request_is_rejected_at_its_path(version: str, endpoint: str, constraint: str) -> None:
-    if constraint in KNOWN_GAPS:
-        pytest.xfail(KNOWN_GAPS[constraint])
 
     @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(invalid_requests(PROFILES[version], endpoint, constraints=(constraint,)))
