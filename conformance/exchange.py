@@ -45,7 +45,7 @@ MISSING: Any = _Missing()
 class Headers:
     """Ordered, case-insensitive, multi-valued HTTP headers."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, Any] | None = None) -> None:
         pairs: list[tuple[str, str]] = []
@@ -60,21 +60,28 @@ class Headers:
         else:
             pairs.extend((str(n), str(v)) for n, v in items)
         self._items = pairs
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        # Built on first use: rules look up many names per response.
+        index = self._index
+        if index is None:
+            index = {}
+            for n, v in self._items:
+                index.setdefault(n.lower(), []).append(v)
+            self._index = index
+        return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
-        lname = name.lower()
-        for n, v in self._items:
-            if n.lower() == lname:
-                return v
-        return default
+        values = self._lookup().get(name.lower())
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [v for n, v in self._items if n.lower() == lname]
+        return list(self._lookup().get(name.lower(), ()))
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+        return isinstance(name, str) and name.lower() in self._lookup()
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)
@@ -86,10 +93,7 @@ class Headers:
         return [n.lower() for n, _ in self._items]
 
     def to_dict(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for n, v in self._items:
-            out.setdefault(n.lower(), []).append(v)
-        return out
+        return {n: list(v) for n, v in self._lookup().items()}
 
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"

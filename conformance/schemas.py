@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -211,6 +211,11 @@ class SchemaSet:
 
     def is_valid(self, shape: str, instance: Any) -> bool:
         return bool(self._fast_validator(shape).is_valid(instance))
+
+    def fast_check(self, shape: str) -> Callable[[Any], bool]:
+        """The compiled ``is_valid`` of one shape, for loops that call it once per event."""
+        check: Callable[[Any], bool] = self._fast_validator(shape).is_valid
+        return check
 
     def violations(self, shape: str, instance: Any) -> list[Violation]:
         """Every violation of ``shape`` by ``instance``; ``[]`` (fast) when valid."""

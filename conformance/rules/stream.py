@@ -47,6 +47,7 @@ MESSAGE_STOP = "stream.message-stop"
 ERROR_EVENT = "stream.error-event"
 TOOL_INPUT_JSON = "stream.tool-input-json"
 ACCUMULATED_MESSAGE = "stream.accumulated-message"
+_NOT_GIVEN: Any = object()
 UNKNOWN_EVENT = "stream.unknown-event"
 UNTERMINATED_EVENT = "stream.unterminated-event"
 
@@ -116,6 +117,7 @@ class _Grammar:
         self.profile = profile
         schemas = profile.schemas if profile is not None else None
         self.schemas = schemas if schemas is not None and schemas.has("stream_event") else None
+        self.event_is_valid = self.schemas.fast_check("stream_event") if self.schemas is not None else None
         self.out: list[Finding] = []
         self.started: int | None = None
         self.early_reported = False
@@ -132,6 +134,7 @@ class _Grammar:
         self.reported_open: set[int] = set()
         self.message_deltas = 0
         self.stop_reason: Any = None
+        self.accumulated: Any = _NOT_GIVEN
         self.usage: dict[str, int] = {}
         self.seen_unknown: set[tuple[str, str]] = set()
 
@@ -150,6 +153,7 @@ class _Grammar:
     def run(self, events: Sequence[StreamEvent]) -> None:
         out = self.out
         schemas = self.schemas
+        event_is_valid = self.event_is_valid
         for ev in events:
             p = ev.payload
             i = ev.index
@@ -194,7 +198,7 @@ class _Grammar:
             else:
                 out.append(_f(_E, EVENT_SCHEMA, "event data has no string 'type'", i, "$.type", actual=t))
                 continue
-            if schemas is not None and not schemas.is_valid("stream_event", p):
+            if event_is_valid is not None and schemas is not None and not event_is_valid(p):
                 for v in schemas.violations("stream_event", p):
                     out.append(_f(_E, EVENT_SCHEMA, f"{t}: {v.message}", i, v.path, expected=v.expected,
                                   actual=v.actual))
@@ -401,7 +405,7 @@ class _Grammar:
         profile = self.profile
         if profile is None or not profile.schemas.has("message"):
             return
-        message = accumulate_message(events)
+        message = self.accumulated if self.accumulated is not _NOT_GIVEN else accumulate_message(events)
         if message is None or profile.schemas.is_valid("message", message):
             return
         for v in profile.schemas.violations("message", message):
@@ -409,9 +413,15 @@ class _Grammar:
                                     part="message", expected=v.expected, actual=v.actual))
 
 
-def check_stream_events(events: Sequence[StreamEvent], profile: Profile | None) -> list[Finding]:
-    """Every stream-grammar finding for ``events`` (``profile`` ``None``: no schema or error-table checks)."""
+def check_stream_events(events: Sequence[StreamEvent], profile: Profile | None,
+                        accumulated: Any = _NOT_GIVEN) -> list[Finding]:
+    """Every stream-grammar finding for ``events`` (``profile`` ``None``: no schema or error-table checks).
+
+    ``accumulated`` is the message already built from these events (e.g. ``Exchange.accumulated``),
+    so the hot path does not build it twice.
+    """
     grammar = _Grammar(profile)
+    grammar.accumulated = accumulated
     grammar.run(events)
     grammar.finish(events)
     return grammar.out
@@ -443,8 +453,9 @@ def stream_grammar(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
         yield warning(UNTERMINATED_EVENT, f"stream ended without the blank line after its last event "
                                           f"({tail.name or tail.type}); a WHATWG client drops that event",
                       part="stream", event=tail.index)
-        events = [*events, tail]
-    yield from check_stream_events(events, profile)
+        yield from check_stream_events([*events, tail], profile)
+        return
+    yield from check_stream_events(events, profile, exchange.accumulated)
 
 
 CHECKS = (stream_grammar,)
