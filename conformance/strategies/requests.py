@@ -272,7 +272,9 @@ def valid_requests(profile: Profile, endpoint: str = "messages") -> st.SearchStr
 
 # -- invalid bodies: one constraint broken ------------------------------------------------------------------
 
-Breaker = Callable[[st.DrawFn, dict[str, Any], Profile, str], tuple[dict[str, Any], str]]
+Broken = tuple[dict[str, Any], str]
+"""The broken body and the dotted path the API must name."""
+Breaker = Callable[[st.DrawFn, dict[str, Any], Profile, str], Broken]
 
 
 def _user_turns(body: dict[str, Any]) -> list[int]:
@@ -284,8 +286,7 @@ def _as_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": "text", "text": content}] if isinstance(content, str) else content
 
 
-def _missing_required(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _missing_required(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     required = profile.schemas.schema(_SHAPES[endpoint]).get("required", ["model", "messages"])
     field = draw(st.sampled_from(sorted(required)))
     del body[field]
@@ -300,8 +301,7 @@ _WRONG_TYPES: Mapping[str, st.SearchStrategy[Any]] = {
 }
 
 
-def _wrong_type(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _wrong_type(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     allowed = _parameters(profile, endpoint)
     field = draw(st.sampled_from(sorted(f for f in _WRONG_TYPES if f in allowed)))
     body[field] = draw(_WRONG_TYPES[field])
@@ -311,8 +311,7 @@ def _wrong_type(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoin
 
 
 def _out_of_range(field: str, values: st.SearchStrategy[Any]) -> Breaker:
-    def breaker(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-            dict[str, Any], str]:
+    def breaker(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
         # Sampling is fixed while thinking, and a budget above a broken max_tokens is a second problem.
         body.pop("thinking", None)
         body[field] = draw(values)
@@ -321,21 +320,18 @@ def _out_of_range(field: str, values: st.SearchStrategy[Any]) -> Breaker:
     return breaker
 
 
-def _empty_messages(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _empty_messages(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     body["messages"] = []
     return body, "messages"
 
 
-def _first_not_user(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _first_not_user(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     body["messages"].insert(0, {"role": "assistant", "content": draw(st.one_of(_text, st.lists(
         _text_blocks(False), min_size=1, max_size=1)))})
     return body, "messages.0.role"
 
 
-def _unknown_role(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _unknown_role(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     # A user turn keeps content valid for the "not assistant" branch; its tool results then go unchecked,
     # which cannot add a problem.
     index = draw(st.sampled_from(_user_turns(body)))
@@ -343,8 +339,7 @@ def _unknown_role(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpo
     return body, f"messages.{index}.role"
 
 
-def _tool_choice_missing_tool(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _tool_choice_missing_tool(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     if not body.get("tools"):
         body["tools"] = [{"name": "get_weather", "input_schema": dict(_TOOLS["get_weather"])}]
     names = {t["name"] for t in body["tools"]}
@@ -355,8 +350,7 @@ def _tool_choice_missing_tool(draw: st.DrawFn, body: dict[str, Any], profile: Pr
     return body, "tool_choice.name"
 
 
-def _tool_result_unknown_id(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _tool_result_unknown_id(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     index = draw(st.sampled_from(_user_turns(body)))
     message = body["messages"][index]
     blocks = _as_blocks(message)
@@ -368,16 +362,14 @@ def _tool_result_unknown_id(draw: st.DrawFn, body: dict[str, Any], profile: Prof
     return body, f"messages.{index}.content.{position}.tool_use_id"
 
 
-def _unknown_field(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _unknown_field(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     field = draw(st.sampled_from(["frequency_penalty", "n", "logprobs", "prompt", "max_tokens_to_sample",
                                   "response_format", "seed"]))
     body[field] = draw(st.one_of(st.integers(0, 3), _text))
     return body, field
 
 
-def _rejected_parameter(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _rejected_parameter(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     rejected = (profile.data.get("request_rules") or {}).get("rejected_parameters") or []
     field = draw(st.sampled_from(sorted(rejected)))
     body.pop("thinking", None)
@@ -385,8 +377,7 @@ def _rejected_parameter(draw: st.DrawFn, body: dict[str, Any], profile: Profile,
     return body, field
 
 
-def _assistant_document(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _assistant_document(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     # A fresh opening exchange so no existing tool_use/tool_result pairing is disturbed.
     opening = [{"role": "user", "content": draw(_text)},
                {"role": "assistant", "content": [draw(_text_blocks(False)), draw(_document_blocks)]}]
@@ -394,8 +385,7 @@ def _assistant_document(draw: st.DrawFn, body: dict[str, Any], profile: Profile,
     return body, "messages.1.content.1.type"
 
 
-def _user_citations(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _user_citations(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     index = draw(st.sampled_from(_user_turns(body)))
     message = body["messages"][index]
     blocks = _as_blocks(message)
@@ -408,8 +398,7 @@ def _user_citations(draw: st.DrawFn, body: dict[str, Any], profile: Profile, end
 
 
 def _thinking_budget(too: str) -> Breaker:
-    def breaker(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-            dict[str, Any], str]:
+    def breaker(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
         for param in ("temperature", "top_p", "top_k"):
             body.pop(param, None)
         if body.get("tool_choice", {}).get("type") in ("any", "tool"):
@@ -427,8 +416,7 @@ def _thinking_budget(too: str) -> Breaker:
     return breaker
 
 
-def _unknown_block_type(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> tuple[
-        dict[str, Any], str]:
+def _unknown_block_type(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
     index = draw(st.sampled_from(_user_turns(body)))
     message = body["messages"][index]
     blocks = _as_blocks(message)
