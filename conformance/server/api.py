@@ -22,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from conformance.errors import ProfileError
 from conformance.exchange import Headers
 from conformance.profiles import Profile, Tier
+from conformance.server.config import KeySpec
 from conformance.server.generate import generate
 from conformance.server.ratelimit import Quota
 from conformance.server.responses import JSONBody, error_response, error_type_for_status, status_for_error_type
@@ -51,13 +52,14 @@ class Admitted:
     @functools.cached_property
     def headers(self) -> dict[str, str]:
         """Rate-limit headers as of now (computed only when an answer needs them)."""
-        return self.state.limiter.headers(self.key, self.quota, self.profile, self.state.config.clock())
+        return self.state.limiter.headers(self.key, self.quota, self.profile, self.state.now())
 
 
 def _error(state: ServerState, ctx: RequestContext, profile: Profile, status: int, message: str,
            headers: Mapping[str, str] | None = None, error_type: str | None = None,
            should_retry: bool | None = None) -> Response:
-    return error_response(profile, status, error_type, message, ctx.request_id, headers, should_retry)
+    body_id = ctx.request_id + "x" if state.mutant == "request-id-mismatch" else None
+    return error_response(profile, status, error_type, message, ctx.request_id, headers, should_retry, body_id)
 
 
 def _tier(profile: Profile, name: str) -> Tier:
@@ -72,6 +74,14 @@ def _version(state: ServerState, ctx: RequestContext) -> tuple[Profile | None, s
     values = ctx.request.headers.getlist("anthropic-version")
     if len(values) == 1 and values[0] in state.profiles:
         return state.profiles.get(values[0]), None
+    if state.mutant == "missing-version-accepted" and not values:
+        return state.profiles.default, None
+    if state.mutant == "unknown-version-accepted" and len(values) == 1 and "," not in values[0]:
+        return state.profiles.default, None
+    if state.mutant == "repeated-version-accepted" and values:
+        first = values[0].split(",")[0].strip()
+        if first in state.profiles:
+            return state.profiles.get(first), None
     raw = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in ctx.request.headers.raw]
     problem = version_problem(Headers(raw), state.profiles)
     if problem is not None:
@@ -86,11 +96,15 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
         limit_mb = state.config.max_body_bytes // (1024 * 1024)
         return _error(state, ctx, profile, status, f"Request exceeds the maximum size of {limit_mb} MB",
                       error_type=etype)
+    unauthorized = "permission_error" if state.mutant == "wrong-error-type" else None
     if ctx.key is None:
-        return _error(state, ctx, profile, 401, "x-api-key header is required")
+        return _error(state, ctx, profile, 401, "x-api-key header is required", error_type=unauthorized)
+    if ctx.key_spec is None and state.mutant == "wrong-key-accepted":
+        ctx.key_spec = KeySpec("build")
     if ctx.key_spec is None:
         return _error(state, ctx, profile, 401,
-                      "invalid x-api-key" if ctx.auth_scheme == "x-api-key" else "invalid bearer token")
+                      "invalid x-api-key" if ctx.auth_scheme == "x-api-key" else "invalid bearer token",
+                      error_type=unauthorized)
     asked, problem = _version(state, ctx)
     tier = _tier(asked or profile, ctx.key_spec.tier)
     ok = Admitted(asked or profile, tier, ctx.key, None, state)
@@ -99,7 +113,7 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
     profile = asked
     headers = _LazyHeaders(ok)
     schemes = (profile.data.get("request_headers") or {}).get("auth") or ["x-api-key", "authorization-bearer"]
-    if ctx.auth_scheme == "bearer" and "authorization-bearer" not in schemes:
+    if ctx.auth_scheme == "bearer" and ("authorization-bearer" not in schemes or state.mutant == "bearer-rejected"):
         return _error(state, ctx, profile, 401, "x-api-key header is required", headers)
     if ctx.key_spec.forbidden:
         return _error(state, ctx, profile, 403,
@@ -121,10 +135,20 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
         except orjson.JSONDecodeError as exc:
             return _error(state, ctx, profile, 400, f"The request body is not valid JSON: {exc}", headers)
         problems = request_problems(body, profile, endpoint)
+        if state.mutant == "tool-result-unchecked":
+            problems = [p for p in problems if "tool_use_id" not in p.message]
+        if state.mutant == "temperature-accepted":
+            problems = [p for p in problems if p.field not in ("temperature", "top_p", "top_k")]
+        if problems and state.mutant == "accepts-invalid" and endpoint == "messages":
+            canned = generate(state.config.seed, {"max_tokens": 8}, str(body.get("model")) if isinstance(body, dict)
+                              else profile.model_ids[0], 1)
+            return JSONBody(canned.message, headers={"request-id": ctx.request_id})
+        if problems and state.mutant == "invalid-5xx":
+            return _error(state, ctx, profile, 500, "Internal server error", headers)
         if problems:
             return _error(state, ctx, profile, 400, problems[0].message, headers)
         model = body.get("model")
-        if model not in state.known_models(profile):
+        if model not in state.known_models(profile) and state.mutant != "unknown-model-accepted":
             unknown = profile.data.get("unknown_model") or {}
             template = str(unknown.get("message_template", "model: {model}"))
             return _error(state, ctx, profile, int(unknown.get("status", 404)),
@@ -190,12 +214,16 @@ async def _dropped() -> AsyncIterator[bytes]:
 
 
 def _rate_limited(state: ServerState, ctx: RequestContext, ok: Admitted, input_tokens: int) -> Response | None:
-    now = state.config.clock()
+    now = state.now()
     decision = state.limiter.admit(ok.key, ok.quota, input_tokens, now)
     if decision.allowed:
         return None
     headers = state.limiter.headers(ok.key, ok.quota, ok.profile, now)
-    headers[ok.profile.rate_limits.retry_after] = str(max(1, math.ceil(decision.retry_after)))
+    if state.mutant == "no-ratelimit-headers-on-429":
+        headers = {}
+    retry_after = decision.retry_after / 2 if state.mutant == "retry-after-too-short" else decision.retry_after
+    if state.mutant != "no-retry-after":
+        headers[ok.profile.rate_limits.retry_after] = str(max(1, math.ceil(retry_after)))
     what = {"requests": "requests", "input_tokens": "input tokens",
             "output_tokens": "output tokens", "tokens": "tokens"}[decision.limited]
     return _error(state, ctx, ok.profile, 429,
@@ -204,13 +232,17 @@ def _rate_limited(state: ServerState, ctx: RequestContext, ok: Admitted, input_t
                   headers, error_type_for_status(ok.profile, 429), True)
 
 
-async def _sse(plan: StreamPlan, rng: random.Random, chunking: bool) -> AsyncIterator[bytes]:
+async def _sse(plan: StreamPlan, rng: random.Random, chunking: bool,
+               mutant: str | None = None) -> AsyncIterator[bytes]:
     """Write the plan's events; with chunking, cuts fall anywhere (leftovers travel with the next event)."""
     pending = b""
     for payload in plan.final_events():
         if plan.delay:
             await asyncio.sleep(plan.delay)
-        pending += encode_event(payload)
+        if mutant == "event-name-mismatch" and payload["type"] == "content_block_stop":
+            pending += encode_event(payload, name="content_block_delta")
+        else:
+            pending += encode_event(payload)
         if not chunking:
             yield pending
             pending = b""
@@ -249,22 +281,25 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
     limited = _rate_limited(state, ctx, ok, input_tokens)
     if limited is not None:
         return limited
-    gen = generate(state.config.seed, body, str(body["model"]), input_tokens)
-    now = state.config.clock()
+    gen = generate(state.config.seed, body, str(body["model"]), input_tokens, mutant=state.mutant)
+    now = state.now()
     state.limiter.charge_output(ok.key, ok.quota, gen.message["usage"]["output_tokens"], now)
     headers = state.limiter.headers(ok.key, ok.quota, ok.profile, now)
-    headers["request-id"] = ctx.request_id
+    if state.mutant != "missing-request-id":
+        headers["request-id"] = ctx.request_id
     if not streaming:
         return JSONBody(gen.message, headers=headers)
-    plan = StreamPlan(message_events(gen, ping_every=state.config.ping_every))
+    plan = StreamPlan(message_events(gen, ping_every=state.config.ping_every, mutant=state.mutant))
     if step is not None:
+        error_type = "message" if state.mutant == "error-event-non-error-type" else step.error_type
         plan = dataclasses.replace(
-            plan, error_after=step.stream_error_after, error_type=step.error_type or "overloaded_error",
+            plan, error_after=step.stream_error_after, error_type=error_type or "overloaded_error",
             error_message=step.message or "Overloaded", drop_after=step.drop_after,
             delay=step.delay_ms / 1000, unknown_events=step.unknown_events)
     headers["cache-control"] = "no-cache"
     rng = random.Random(gen.digest + b"chunks")
-    return StreamingResponse(_sse(plan, rng, state.config.chunking), headers=headers, media_type=SSE_CONTENT_TYPE)
+    return StreamingResponse(_sse(plan, rng, state.config.chunking, state.mutant), headers=headers,
+                             media_type=SSE_CONTENT_TYPE)
 
 
 async def count_tokens(request: Request) -> Response:
@@ -279,7 +314,8 @@ async def count_tokens(request: Request) -> Response:
         if scripted is not None:
             return state.finish(ctx, scripted)
     headers = {**ok.headers, "request-id": ctx.request_id}
-    return state.finish(ctx, JSONBody({"input_tokens": count_input_tokens(ok.body)}, headers=headers))
+    counted = count_input_tokens(ok.body) + (1 if state.mutant == "count-tokens-off" else 0)
+    return state.finish(ctx, JSONBody({"input_tokens": counted}, headers=headers))
 
 
 def _models(profile: Profile) -> list[dict[str, Any]]:
@@ -308,6 +344,8 @@ async def list_models(request: Request) -> Response:
                                         ok.headers))
     limit = int(raw_limit)
     models = _models(ok.profile)
+    if state.mutant == "models-list-incomplete":
+        models = models[:-1]
     ids = [m["id"] for m in models]
     after, before = params.get("after_id"), params.get("before_id")
     if after is not None and after in ids:

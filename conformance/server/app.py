@@ -6,6 +6,14 @@
     POST /_conformance/scenarios      script the next responses of a key (see scenarios.py)
     GET  /_conformance/requests?key=  what each key sent (keys redacted), with arrival times
     POST /_conformance/reset          forget scenarios, the log and rate-limit state (``{"key": ...}`` for one)
+    POST /_conformance/clock          move the rate-limit clock: ``{"advance": 61}`` or ``{"reset": true}``
+
+The clock control lets a run "wait" for ``retry-after`` without sleeping. The server's rate-limit
+windows, ``reset`` headers and ``retry-after`` read ``config.clock() + offset``; ``{"advance": S}``
+(a finite number of seconds >= 0) adds S to the offset, ``{"reset": true}`` sets it back to 0 (both at
+once: reset first, then advance). The answer is ``200 {"offset": <seconds now added>}``; a bad body is
+a 400 in the error envelope whose message names the field (``advance: ...``). The offset is per server
+(under xdist, per worker) and ``/_conformance/reset`` leaves it alone.
 
 Unknown paths answer 404 and wrong methods 405, both in the error envelope with a
 ``request-id``. Everything version-dependent comes from the profiles.
@@ -13,6 +21,7 @@ Unknown paths answer 404 and wrong methods 405, both in the error envelope with 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -82,6 +91,30 @@ async def control_reset(request: Request) -> Response:
     return JSONBody({"reset": key or "all"})
 
 
+async def control_clock(request: Request) -> Response:
+    try:
+        data = await _control_body(request)
+    except orjson.JSONDecodeError as exc:
+        return _control_error(f"body is not JSON: {exc}")
+    if not isinstance(data, dict) or not data:
+        return _control_error('advance: Field required (seconds to move the clock forward), or "reset": true')
+    unknown = sorted(set(data) - {"advance", "reset"})
+    if unknown:
+        return _control_error(f"{unknown[0]}: unknown field (known: advance, reset)")
+    reset = data.get("reset", False)
+    if not isinstance(reset, bool):
+        return _control_error("reset: Input should be a valid boolean")
+    advance = data.get("advance", 0)
+    if isinstance(advance, bool) or not isinstance(advance, (int, float)) or not math.isfinite(advance):
+        return _control_error("advance: Input should be a finite number of seconds")
+    if advance < 0:
+        return _control_error("advance: Input should be greater than or equal to 0 (the clock never goes back)")
+    state = state_of(request)
+    if reset:
+        state.reset_clock()
+    return JSONBody({"offset": state.advance_clock(float(advance))})
+
+
 # -- 404 / 405 / 500 in the envelope --------------------------------------------------------------------------
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -124,6 +157,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route("/_conformance/scenarios", control_scenarios, methods=["POST"]),
         Route("/_conformance/requests", control_requests, methods=["GET"]),
         Route("/_conformance/reset", control_reset, methods=["POST"]),
+        Route("/_conformance/clock", control_clock, methods=["POST"]),
     ]
     app = ReferenceApp(routes=routes, exception_handlers={HTTPException: _http_exception, Exception: _server_error})
     app.state.conformance = ServerState(config)

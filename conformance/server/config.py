@@ -23,6 +23,7 @@ from typing import Any
 
 from conformance.errors import InputError
 from conformance.profiles import Profiles, load_profiles
+from conformance.server.mutants import MUTANT_TABLE
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """The real API's request size limit (413 above it)."""
@@ -47,8 +48,8 @@ DEFAULT_KEYS: Mapping[str, KeySpec] = {
     "sk-ant-test-no-credit": KeySpec("build", out_of_credit=True),
 }
 
-MUTANTS: tuple[str, ...] = ()
-"""Contract-breaking variants (issue 4). Each name breaks exactly one contract; none exist yet."""
+MUTANTS: tuple[str, ...] = tuple(m.name for m in MUTANT_TABLE)
+"""Contract-breaking variants (issue 4): each name breaks exactly one contract (see mutants.py)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +69,12 @@ class ServerConfig:
     clock: Callable[[], float] = time.time
     """Wall clock (seconds since the epoch) for rate-limit windows; tests inject a fake one."""
     mutant: str | None = None
-    """Reserved for issue 4: the name of one contract this server should break."""
+    """The one contract this server should break (a name in :data:`MUTANTS`; see mutants.py), or None."""
 
     def __post_init__(self) -> None:
         if self.mutant is not None and self.mutant not in MUTANTS:
             raise InputError(f"unknown mutant {self.mutant!r}",
-                             fix="known mutants: " + (", ".join(MUTANTS) or "none yet"))
+                             fix="known mutants: " + ", ".join(MUTANTS))
 
     @property
     def key_table(self) -> Mapping[str, KeySpec]:

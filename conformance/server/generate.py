@@ -221,8 +221,12 @@ def _thinking_budget(body: Mapping[str, Any]) -> int | None:
     return None
 
 
-def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int | None = None) -> Generated:
-    """The complete response to a valid messages request (``input_tokens`` when already counted)."""
+def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int | None = None, *,
+             mutant: str | None = None) -> Generated:
+    """The complete response to a valid messages request (``input_tokens`` when already counted).
+
+    ``mutant`` names a message contract to break (see mutants.py); ``None`` for the faithful answer.
+    """
     digest = request_digest(seed, body)
     rng = random.Random(digest)
     budget = _Budget(int(body.get("max_tokens", 1024)))
@@ -262,11 +266,17 @@ def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int |
         content.append({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": tool_input})
         starts.append({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}})
         stop_reason = "tool_use"
+        if mutant == "tool-use-stop-without-tool":
+            content.append({"type": "text", "text": "Done."})
+            starts.append({"type": "text", "text": ""})
     elif stop_reason == "end_turn" and budget.left <= 0:
         stop_reason = "max_tokens"
 
+    if mutant == "stop-sequence-unreported" and stop_reason == "stop_sequence":
+        stop_sequence = None
+    output_tokens = budget.used + 1 if mutant == "max-tokens-exceeded" else budget.used
     message = {
-        "id": make_id("msg_", digest),
+        "id": make_id("id_" if mutant == "bad-message-id" else "msg_", digest),
         "type": "message",
         "role": "assistant",
         "model": model,
@@ -274,6 +284,6 @@ def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int |
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
         "usage": {"input_tokens": count_input_tokens(body) if input_tokens is None else input_tokens,
-                  "output_tokens": budget.used},
+                  "output_tokens": output_tokens},
     }
     return Generated(message, starts, digest)

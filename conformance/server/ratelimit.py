@@ -91,7 +91,8 @@ def _rfc3339(ts: float) -> str:
 class RateLimiter:
     """Thread-safe buckets per (key, tier)."""
 
-    def __init__(self) -> None:
+    def __init__(self, mutant: str | None = None) -> None:
+        self.mutant = mutant
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, Quota], KeyLimits] = {}
 
@@ -154,8 +155,16 @@ class RateLimiter:
                     # "tokens" (and anything else): input and output together.
                     b = lim.tokens
                     limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
+                remaining = min(remaining, limit)
+                if self.mutant == "remaining-rises" and name == "requests" and lim.requests.used == 2:
+                    remaining = min(limit, remaining + 2)  # the second answer of a window shows more than the first
+                if self.mutant == "remaining-above-limit" and name != "requests":
+                    limit //= 2
                 out[res.limit] = str(limit)
-                out[res.remaining] = str(min(remaining, limit))
+                out[res.remaining] = str(remaining)
                 if res.reset:
-                    out[res.reset] = _rfc3339(reset)
+                    if self.mutant == "reset-not-timestamp":
+                        out[res.reset] = str(math.ceil(reset - now))
+                    else:
+                        out[res.reset] = _rfc3339(reset)
             return out

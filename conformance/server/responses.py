@@ -77,11 +77,15 @@ def default_message(error_type: str) -> str:
 
 
 def error_response(profile: Profile, status: int, error_type: str | None, message: str | None, request_id: str,
-                   headers: Mapping[str, str] | None = None, should_retry: bool | None = None) -> Response:
-    """An error in the Anthropic envelope, with ``request_id`` in body and header and ``x-should-retry``."""
+                   headers: Mapping[str, str] | None = None, should_retry: bool | None = None,
+                   body_request_id: str | None = None) -> Response:
+    """An error in the Anthropic envelope, with ``request_id`` in body and header and ``x-should-retry``.
+
+    ``body_request_id`` differs from ``request_id`` only for the ``request-id-mismatch`` mutant.
+    """
     etype = error_type or error_type_for_status(profile, status)
     body = {"type": "error", "error": {"type": etype, "message": message or default_message(etype)},
-            "request_id": request_id}
+            "request_id": request_id if body_request_id is None else body_request_id}
     out = dict(headers or {})
     out["request-id"] = request_id
     retry = is_retryable(profile, status) if should_retry is None else should_retry

@@ -92,11 +92,37 @@ class ServerState:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.profiles: Profiles = config.load_profiles()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(mutant=config.mutant)
         self.scenarios = Scenarios()
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._models: dict[str, frozenset[str]] = {}
+        self._clock_offset = 0.0
+
+    @property
+    def mutant(self) -> str | None:
+        return self.config.mutant
+
+    def now(self) -> float:
+        """The clock rate-limit windows and reset headers read: the config's clock plus the control offset.
+
+        ``POST /_conformance/clock`` moves it forward, so a run can "wait" for ``retry-after`` instantly.
+        """
+        return self.config.clock() + self._clock_offset
+
+    @property
+    def clock_offset(self) -> float:
+        return self._clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Add ``seconds`` (>= 0) to the offset; returns the new offset."""
+        with self._lock:
+            self._clock_offset += seconds
+            return self._clock_offset
+
+    def reset_clock(self) -> None:
+        with self._lock:
+            self._clock_offset = 0.0
 
     def new_request_id(self) -> str:
         with self._lock:

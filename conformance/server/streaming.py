@@ -20,26 +20,52 @@ from conformance.server.generate import Generated
 PING: dict[str, Any] = {"type": "ping"}
 
 
-def message_events(gen: Generated, *, ping_every: int = 0) -> list[dict[str, Any]]:
-    """The event payloads (``data``) of the stream that accumulates to ``gen.message``."""
+def message_events(gen: Generated, *, ping_every: int = 0, mutant: str | None = None) -> list[dict[str, Any]]:
+    """The event payloads (``data``) of the stream that accumulates to ``gen.message``.
+
+    ``mutant`` names a stream contract to break (see mutants.py); ``None`` for the faithful stream.
+    """
     msg = gen.message
     usage = msg["usage"]
     start_usage = {"input_tokens": usage["input_tokens"], "output_tokens": min(1, usage["output_tokens"])}
+    if mutant == "usage-decreasing":
+        start_usage["output_tokens"] = usage["output_tokens"] + 1
     start = {**msg, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
-    for index, (block, deltas) in enumerate(zip(gen.start_blocks, gen.deltas, strict=True)):
-        events.append({"type": "content_block_start", "index": index, "content_block": block})
-        if index == 0:
+    if mutant == "message-start-twice":
+        events.append({"type": "message_start", "message": start})
+    message_delta = {"type": "message_delta",
+                     "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": msg["stop_sequence"]},
+                     "usage": {"output_tokens": usage["output_tokens"]}}
+    last = len(gen.start_blocks) - 1
+    for position, (block, deltas) in enumerate(zip(gen.start_blocks, gen.deltas, strict=True)):
+        index = 2 * position if mutant == "block-index-gap" else position
+        deltas = _mutated_deltas(mutant, block["type"], deltas)
+        start_event = {"type": "content_block_start", "index": index, "content_block": block}
+        if mutant == "overlapping-blocks" and position > 0:
+            # Open this block before the previous one's content_block_stop (the last event so far).
+            events.insert(len(events) - 1, start_event)
+        else:
+            events.append(start_event)
+        if position == 0:
             # The API sends one ping right after the first block starts.
             events.append(PING)
-        events.extend({"type": "content_block_delta", "index": index, "delta": d} for d in deltas)
-        events.append({"type": "content_block_stop", "index": index})
+        delta_events = [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
+        stop = {"type": "content_block_stop", "index": index}
+        if mutant == "delta-after-stop" and delta_events:
+            delta_events.insert(len(delta_events) - 1, stop)
+            events.extend(delta_events)
+        else:
+            events.extend(delta_events)
+            if mutant == "early-message-delta" and position == last:
+                events.append(message_delta)
+            events.append(stop)
     if not gen.start_blocks:
         events.append(PING)
-    events.append({"type": "message_delta",
-                   "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": msg["stop_sequence"]},
-                   "usage": {"output_tokens": usage["output_tokens"]}})
-    events.append({"type": "message_stop"})
+    if not (mutant == "early-message-delta" and gen.start_blocks):
+        events.append(message_delta)
+    if mutant != "no-message-stop":
+        events.append({"type": "message_stop"})
     if ping_every > 0:
         spaced: list[dict[str, Any]] = []
         for i, ev in enumerate(events):
@@ -50,9 +76,21 @@ def message_events(gen: Generated, *, ping_every: int = 0) -> list[dict[str, Any
     return events
 
 
-def encode_event(payload: dict[str, Any]) -> bytes:
-    """One SSE event: ``event: <type>`` then ``data: <json>`` then a blank line."""
-    return b"event: " + str(payload["type"]).encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+def _mutated_deltas(mutant: str | None, block_type: str, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The deltas of one block as a delta-level mutant sends them (unchanged for the faithful server)."""
+    if mutant == "wrong-delta-type" and block_type == "text":
+        return [{"type": "thinking_delta", "thinking": d["text"]} for d in deltas]
+    if mutant == "stream-differs" and block_type == "text" and deltas:
+        return [*deltas[:-1], {**deltas[-1], "text": deltas[-1]["text"] + " (streamed)"}]
+    if mutant == "tool-input-broken" and block_type == "tool_use" and deltas:
+        return [*deltas[:-1], {**deltas[-1], "partial_json": deltas[-1]["partial_json"] + "}"}]
+    return deltas
+
+
+def encode_event(payload: dict[str, Any], name: str | None = None) -> bytes:
+    """One SSE event: ``event: <type>`` (or ``name``) then ``data: <json>`` then a blank line."""
+    event = str(payload["type"]) if name is None else name
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
 def error_event(error_type: str, message: str) -> dict[str, Any]:
