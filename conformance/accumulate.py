@@ -128,7 +128,12 @@ def accumulate_message(events: Sequence[StreamEvent]) -> dict[str, Any] | None:
             state = blocks.get(p.get("index"))  # type: ignore[arg-type]
             delta = p.get("delta")
             if state is not None and type(delta) is dict:
-                _apply_delta(state, delta)
+                # Text is most of every stream: append it here, without a call per delta.
+                piece = delta.get("text")
+                if state.text is not None and type(piece) is str and delta.get("type") == "text_delta":
+                    state.text.append(piece)
+                else:
+                    _apply_delta(state, delta)
         elif t == "content_block_start":
             if message is None:
                 continue

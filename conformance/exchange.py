@@ -185,8 +185,12 @@ def parse_events(raw: Iterable[ServerSentEvent]) -> list[StreamEvent]:
     return out
 
 
+_LEADING_SPACE = re.compile(rb"\s*")
+
+
 def looks_like_sse(body: bytes) -> bool:
-    head = body.lstrip()[:64]
+    start = _LEADING_SPACE.match(body).end()  # type: ignore[union-attr]  # \s* always matches
+    head = body[start:start + 64]  # no copy of a large body, as lstrip() would make
     return head.startswith((b"event:", b"data:", b":", b"id:", b"retry:"))
 
 

@@ -136,6 +136,7 @@ class SchemaSet:
         self._registry = registry
         self._fast: dict[str, Any] = {}
         self._slow: dict[str, Any] = {}
+        self._dispatch: dict[tuple[str, str], dict[str, Callable[[Any], bool]]] = {}
 
     @classmethod
     def load(cls, root: Path, version: str) -> SchemaSet:
@@ -165,18 +166,56 @@ class SchemaSet:
             raise ProfileError(f"profile {self.version} has no {shape!r} schema",
                                file=str(self.directory / SHAPES.get(shape, shape))) from None
 
+    def _compile_fast(self, shape: str, schema: Mapping[str, Any]) -> Any:
+        resources = [(uri, res.contents) for uri, res in self._registry.items()]
+        try:
+            rs_registry = jsonschema_rs.Registry(resources)
+            return jsonschema_rs.validator_for(dict(schema), registry=rs_registry)
+        except ValueError as exc:
+            raise ProfileError(f"schema does not compile: {exc}", file=str(self.directory / SHAPES[shape]),
+                               fix="run python -m conformance.schemacheck") from None
+
     def _fast_validator(self, shape: str) -> Any:
         v = self._fast.get(shape)
         if v is None:
-            resources = [(uri, res.contents) for uri, res in self._registry.items()]
-            try:
-                rs_registry = jsonschema_rs.Registry(resources)
-                v = jsonschema_rs.validator_for(dict(self.schema(shape)), registry=rs_registry)
-            except ValueError as exc:
-                raise ProfileError(f"schema does not compile: {exc}", file=str(self.directory / SHAPES[shape]),
-                                   fix="run python -m conformance.schemacheck") from None
-            self._fast[shape] = v
+            v = self._fast[shape] = self._compile_fast(shape, self.schema(shape))
         return v
+
+    def dispatched_checks(self, shape: str, key: str = "type") -> dict[str, Callable[[Any], bool]]:
+        """Per-value compiled checks for a shape that dispatches on ``key`` with ``allOf`` of ``if``/``then``.
+
+        For an instance that is an object whose ``key`` is the string ``value``, the whole
+        schema holds exactly when the ``then`` of the branch whose ``if`` is ``key == value``
+        holds: the other branches' conditions fail, and the top level only asks for an
+        object with a string ``key``. Checking that one branch skips walking every
+        condition, which is most of the cost on the stream hot path.
+        ``tests/test_schemas.py`` checks the equivalence against the whole schema.
+        Values with no such branch are absent: use :meth:`fast_check` for them.
+        """
+        cached = self._dispatch.get((shape, key))
+        if cached is not None:
+            return cached
+        out = self._dispatch[(shape, key)] = self._compile_dispatch(shape, key)
+        return out
+
+    def _compile_dispatch(self, shape: str, key: str) -> dict[str, Callable[[Any], bool]]:
+        schema = self.schema(shape)
+        top_level = {"$schema", "$id", "$defs", "title", "description", "type", "required", "properties", "allOf"}
+        if set(schema) - top_level or schema.get("type") != "object":
+            return {}
+        base = schema.get("properties", {})
+        if set(base) - {key} or set(schema.get("required", [])) - {key}:
+            return {}
+        out: dict[str, Callable[[Any], bool]] = {}
+        for i, branch in enumerate(schema.get("allOf", [])):
+            condition = branch.get("if", {}) if isinstance(branch, dict) else {}
+            const = condition.get("properties", {}).get(key, {}).get("const")
+            if set(branch) != {"if", "then"} or set(condition) - {"properties", "required"} \
+                    or set(condition.get("properties", {})) != {key} or not isinstance(const, str):
+                return {}  # not the plain dispatch shape: no shortcut is safe
+            ref = {"$ref": f"{schema.get('$id', '')}#/allOf/{i}/then"}
+            out[const] = self._compile_fast(shape, ref).is_valid
+        return out
 
     def _slow_validator(self, shape: str) -> Any:
         v = self._slow.get(shape)

@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.cassettes import iter_recording_files, read_recording
@@ -19,6 +19,8 @@ from conformance.exchange import MISSING, Exchange
 from conformance.profiles import load_profiles, schemas_root
 from conformance.schemacheck import check_schema_tree
 from conformance.schemas import SHAPES, SchemaSet
+from conformance.strategies.jsonschema import json_values, profile_shape
+from conformance.strategies.streams import stream_mutations, valid_streams
 from tests.conftest import corpus_dir
 
 PROFILES = load_profiles()
@@ -383,3 +385,48 @@ def test_meta_check_names_unlisted_directories_missing_shapes_and_bad_profiles(t
     assert f"{tree / '2023-01-01' / 'model.schema.json'}#: missing" in text
     assert f"{tree / '2023-06-01' / 'profile.json'}#/tiers: missing" in text
     assert f"{tree / '2024-01-01' / 'error.schema.json'}#: not valid JSON" in text
+
+
+# --- the per-type shortcut on the stream hot path equals the whole schema --------------------------------
+
+
+
+
+@st.composite
+def _corrupted_events(draw: st.DrawFn, profile: Any) -> list[dict[str, Any]]:
+    """Valid events with one field (at the top or one level down) replaced by an arbitrary JSON value."""
+    events = [dict(e) for e in draw(valid_streams(profile))]
+    event = draw(st.sampled_from(events))
+    keys = [k for k in event if k != "type"]
+    if keys:
+        key = draw(st.sampled_from(keys))
+        inner = event[key]
+        if isinstance(inner, dict) and inner and draw(st.booleans()):
+            event[key] = {**inner, draw(st.sampled_from(sorted(inner))): draw(json_values())}
+        else:
+            event[key] = draw(json_values())
+    return events
+
+
+def _event_payloads(profile: Any) -> Any:
+    """Valid events, broken streams, corrupted events and schema-generated events."""
+    mutated = stream_mutations(profile).map(lambda m: [p for p in m.events if isinstance(p, dict)])
+    return st.one_of(valid_streams(profile), mutated, _corrupted_events(profile),
+                     st.lists(profile_shape(profile, "stream_event"), max_size=3))
+
+
+@pytest.mark.parametrize("version", ["2023-06-01", "2024-01-01", "2026-10-21"])
+def test_dispatched_event_checks_agree_with_the_whole_schema(version: str) -> None:
+    profile = load_profiles().get(version)
+    checks = profile.schemas.dispatched_checks("stream_event")
+    assert {"message_start", "content_block_delta", "message_delta", "error"} <= set(checks)
+
+    @settings(max_examples=300)
+    @given(_event_payloads(profile))
+    def agree(payloads: list[Any]) -> None:
+        for p in payloads:
+            t = p.get("type")
+            if isinstance(t, str) and t in checks:
+                assert checks[t](p) == profile.schemas.is_valid("stream_event", p), p
+
+    agree()

@@ -104,6 +104,16 @@ def read_recording(path: Path) -> Recording:
                         fix="re-record it; if the file is a valid recording, report this as a reader bug") from None
 
 
+def _first_char(text: str) -> str:
+    """The first non-blank character, without copying a large text as ``lstrip`` would."""
+    for i, ch in enumerate(text):
+        if not ch.isspace():
+            return ch
+        if i > 4096:
+            break
+    return text.lstrip()[:1]
+
+
 def _detect(src: Source, raw: bytes, name: str) -> Recording:
     if raw.startswith(_UTF8_BOM):
         raw = raw[len(_UTF8_BOM):]
@@ -120,7 +130,7 @@ def _detect(src: Source, raw: bytes, name: str) -> Recording:
         raise src.error("not UTF-8 text", f"byte {exc.start}", "recordings are UTF-8 text; " + FORMATS_FIX) from None
 
     json_error: orjson.JSONDecodeError | None = None
-    if text.lstrip()[:1] in ("{", "["):
+    if _first_char(text) in ("{", "["):
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

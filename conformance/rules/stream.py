@@ -118,6 +118,8 @@ class _Grammar:
         schemas = profile.schemas if profile is not None else None
         self.schemas = schemas if schemas is not None and schemas.has("stream_event") else None
         self.event_is_valid = self.schemas.fast_check("stream_event") if self.schemas is not None else None
+        # One compiled check per event type (built once per profile): see SchemaSet.dispatched_checks.
+        self.event_checks = self.schemas.dispatched_checks("stream_event") if self.schemas is not None else {}
         self.out: list[Finding] = []
         self.started: int | None = None
         self.early_reported = False
@@ -154,6 +156,7 @@ class _Grammar:
         out = self.out
         schemas = self.schemas
         event_is_valid = self.event_is_valid
+        event_checks = self.event_checks
         for ev in events:
             p = ev.payload
             i = ev.index
@@ -198,7 +201,7 @@ class _Grammar:
             else:
                 out.append(_f(_E, EVENT_SCHEMA, "event data has no string 'type'", i, "$.type", actual=t))
                 continue
-            if event_is_valid is not None and schemas is not None and not event_is_valid(p):
+            if event_is_valid is not None and schemas is not None and not event_checks.get(t, event_is_valid)(p):
                 for v in schemas.violations("stream_event", p):
                     out.append(_f(_E, EVENT_SCHEMA, f"{t}: {v.message}", i, v.path, expected=v.expected,
                                   actual=v.actual))
