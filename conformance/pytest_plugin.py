@@ -69,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_OUTCOMES] = {}
     if not is_active:
         return
+    _check_target(config)
     from hypothesis import HealthCheck, Phase, settings
 
     examples = config.getoption("conformance_max_examples") or 10
@@ -84,6 +85,33 @@ def pytest_configure(config: pytest.Config) -> None:
     if not getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
         report_dir.mkdir(parents=True, exist_ok=True)
         config.option.xmlpath = str(report_dir / "junit.xml")
+
+
+def _check_target(config: pytest.Config) -> None:
+    """Refuse a target that cannot work before any check starts (pytest then exits with a usage error)."""
+    spec: str = config.getoption("conformance_target")
+    if spec == "reference":
+        mutant = config.getoption("conformance_mutant")
+        if mutant is not None:
+            from conformance.server.config import MUTANTS
+
+            if mutant not in MUTANTS:
+                raise pytest.UsageError(f"unknown mutant {mutant!r}; known: {', '.join(MUTANTS) or 'none'}")
+        return
+    if config.getoption("conformance_mutant") is not None:
+        raise pytest.UsageError("--mutant only applies to --target reference")
+    if spec.startswith("cassettes:"):
+        directory = Path(spec.split(":", 1)[1])
+        if not directory.is_dir():
+            raise pytest.UsageError(f"--target {spec}: {directory} is not a directory of cassettes")
+        return
+    if spec.startswith(("http://", "https://")):
+        env = config.getoption("conformance_api_key_env")
+        if not os.environ.get(env):
+            raise pytest.UsageError(f"--target {spec} needs an API key: set the {env} environment variable "
+                                    "(or name another with --api-key-env)")
+        return
+    raise pytest.UsageError(f"unknown target {spec!r}: use reference, a base URL (https://...) or cassettes:DIR")
 
 
 def _selection(config: pytest.Config) -> list[str]:
@@ -153,15 +181,11 @@ def _open_target(config: pytest.Config) -> Iterator[Target]:
         yield Target("cassettes", "http://replay.invalid", REFERENCE_KEYS["default"], dict(REFERENCE_KEYS), True,
                      True, directory, "none", False)
     elif spec.startswith(("http://", "https://")):
-        env = config.getoption("conformance_api_key_env")
-        key = os.environ.get(env)
-        if not key:
-            raise pytest.UsageError(f"--target {spec} needs an API key: set the {env} environment variable "
-                                    "(or name another with --api-key-env)")
+        key = os.environ[config.getoption("conformance_api_key_env")]  # checked in _check_target
         yield Target("url", spec.rstrip("/"), key, {"default": key}, False, False,
                      cassette_dir if record_mode else None, record_mode, True)
-    else:
-        raise pytest.UsageError(f"unknown target {spec!r}: use reference, a base URL (https://...) or cassettes:DIR")
+    else:  # pragma: no cover - _check_target refused it at configure time
+        raise pytest.UsageError(f"unknown target {spec!r}")
 
 
 @pytest.fixture(scope="session")
