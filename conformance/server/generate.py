@@ -229,7 +229,8 @@ def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int |
     """
     digest = request_digest(seed, body)
     rng = random.Random(digest)
-    budget = _Budget(int(body.get("max_tokens", 1024)))
+    max_tokens = int(body.get("max_tokens", 1024))
+    budget = _Budget(max_tokens)
     stops = [s for s in body.get("stop_sequences") or () if isinstance(s, str) and s]
     content: list[dict[str, Any]] = []
     starts: list[dict[str, Any]] = []
@@ -274,7 +275,7 @@ def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int |
 
     if mutant == "stop-sequence-unreported" and stop_reason == "stop_sequence":
         stop_sequence = None
-    output_tokens = budget.used + 1 if mutant == "max-tokens-exceeded" else budget.used
+    output_tokens = max_tokens + 1 if mutant == "max-tokens-exceeded" else budget.used
     message = {
         "id": make_id("id_" if mutant == "bad-message-id" else "msg_", digest),
         "type": "message",

@@ -52,7 +52,7 @@ def message_events(gen: Generated, *, ping_every: int = 0, mutant: str | None = 
             events.append(PING)
         delta_events = [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
         stop = {"type": "content_block_stop", "index": index}
-        if mutant == "delta-after-stop" and delta_events:
+        if mutant == "delta-after-stop" and block["type"] == "text" and delta_events:
             delta_events.insert(len(delta_events) - 1, stop)
             events.extend(delta_events)
         else:
