@@ -1,0 +1,124 @@
+"""The proof that the suite catches bugs: ``conformance run --mutant NAME`` fails with the matching rule.
+
+Each mutant of the reference server (conformance/server/mutants.py) breaks exactly one contract. For each,
+the run is started as a user would start it, as a subprocess, on the rule area that covers the contract
+(``--select AREA``) and one API version, and must exit 1 with an error finding of the mutant's rule in
+``findings.json``, and no error finding of any other rule (the mutant breaks one contract, not several).
+The unmodified server must pass every selection used here (exit 0, no error finding), so a kill cannot
+come from a selection that fails anyway.
+
+Runs stop at the first failing check (pytest ``-x``): one failure proves the kill, and Hypothesis
+shrinks every failing generated check, which costs seconds per check. Each test prints one line
+(``killed NAME by RULE``); ``-rA`` shows them all, and the count of passed mutant tests is the kill rate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from conformance.server.mutants import MUTANT_TABLE, MUTANTS_BY_NAME
+
+
+class Selection(NamedTuple):
+    """How a mutant's run is narrowed: one API version, one rule area, Hypothesis examples per check."""
+
+    version: str
+    area: str
+    examples: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.area}-{self.version}-x{self.examples}"
+
+
+# One selection per contract family; the reference server's models, auth styles and header families differ
+# by version, so the families are spread over the versions where the contract exists.
+ERRORS = Selection("2023-06-01", "error", 1)
+NEGATIVE = Selection("2023-06-01", "negative", 1)
+NEGATIVE_NEWEST = Selection("2026-10-21", "negative", 1)  # only the newest version rejects temperature
+VERSION = Selection("2024-01-01", "version", 1)
+AUTH = Selection("2026-10-21", "auth", 1)
+MODEL = Selection("2024-01-01", "model", 1)
+MESSAGE = Selection("2023-06-01", "message", 10)  # enough draws to hit a stop sequence
+CONSISTENCY = Selection("2023-06-01", "consistency", 3)
+STREAM = Selection("2023-06-01", "stream", 5)  # enough draws for a stream with two blocks
+RATELIMIT = Selection("2023-06-01", "ratelimit", 1)  # anthropic-ratelimit-* carries reset; x-ratelimit-* does not
+
+SELECTIONS: dict[str, Selection] = {
+    "wrong-error-type": ERRORS, "missing-request-id": ERRORS, "request-id-mismatch": ERRORS,
+    "accepts-invalid": NEGATIVE, "invalid-5xx": NEGATIVE, "tool-result-unchecked": NEGATIVE,
+    "temperature-accepted": NEGATIVE_NEWEST,
+    "unknown-version-accepted": VERSION, "missing-version-accepted": VERSION, "repeated-version-accepted": VERSION,
+    "wrong-key-accepted": AUTH, "bearer-rejected": AUTH,
+    "unknown-model-accepted": MODEL, "models-list-incomplete": MODEL,
+    "bad-message-id": MESSAGE, "stop-sequence-unreported": MESSAGE, "max-tokens-exceeded": MESSAGE,
+    "tool-use-stop-without-tool": MESSAGE,
+    "count-tokens-off": CONSISTENCY, "stream-differs": CONSISTENCY,
+    "no-message-stop": STREAM, "delta-after-stop": STREAM, "overlapping-blocks": STREAM, "wrong-delta-type": STREAM,
+    "early-message-delta": STREAM, "usage-decreasing": STREAM, "error-event-non-error-type": STREAM,
+    "event-name-mismatch": STREAM, "block-index-gap": STREAM, "message-start-twice": STREAM,
+    "tool-input-broken": STREAM,
+    "no-retry-after": RATELIMIT, "no-ratelimit-headers-on-429": RATELIMIT, "remaining-rises": RATELIMIT,
+    "reset-not-timestamp": RATELIMIT, "remaining-above-limit": RATELIMIT, "retry-after-too-short": RATELIMIT,
+}
+
+
+class Run(NamedTuple):
+    exit_code: int
+    error_rules: list[str]
+    output: str
+    seconds: float
+
+
+def _run(selection: Selection, report_dir: Path, mutant: str | None = None) -> Run:
+    args = [sys.executable, "-m", "conformance", "run", "--api-version", selection.version,
+            "--select", selection.area, "--max-examples", str(selection.examples), "--report-dir", str(report_dir)]
+    if mutant is not None:
+        args += ["--mutant", mutant]
+    args += ["--", "-x"]
+    # The outer pytest's own variables (xdist worker count, current test) must not shape the inner run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    started = time.monotonic()
+    done = subprocess.run(args, capture_output=True, text=True, cwd=report_dir.parent, env=env, timeout=300)
+    seconds = time.monotonic() - started
+    output = done.stdout[-3000:] + done.stderr[-2000:]
+    try:
+        findings: list[dict[str, Any]] = json.loads((report_dir / "findings.json").read_text())["findings"]
+    except (OSError, ValueError, KeyError) as exc:
+        findings = []
+        output += f"\n(findings.json unreadable: {exc})"
+    errors = sorted({f["rule"] for f in findings if f.get("severity") == "error"})
+    return Run(done.returncode, errors, output, seconds)
+
+
+def test_every_mutant_has_a_selection_covering_its_rule() -> None:
+    assert sorted(SELECTIONS) == sorted(m.name for m in MUTANT_TABLE)
+    for name, selection in SELECTIONS.items():
+        assert MUTANTS_BY_NAME[name].rule.split(".")[0] == selection.area, name
+
+
+@pytest.mark.parametrize("selection", sorted(set(SELECTIONS.values())), ids=lambda s: s.id)
+def test_unmodified_server_passes_the_selection(selection: Selection, tmp_path: Path) -> None:
+    run = _run(selection, tmp_path / "reports")
+    assert (run.exit_code, run.error_rules) == (0, []), run.output
+    print(f"unmodified server passes {selection.id} in {run.seconds:.1f}s")
+
+
+@pytest.mark.parametrize("name", [m.name for m in MUTANT_TABLE])
+def test_mutant_is_killed_by_its_rule(name: str, tmp_path: Path, record_property: Any) -> None:
+    mutant = MUTANTS_BY_NAME[name]
+    run = _run(SELECTIONS[name], tmp_path / "reports", mutant=name)
+    killed = run.exit_code == 1 and mutant.rule in run.error_rules
+    record_property("mutant_killed", killed)
+    assert killed, (f"mutant {name} ({mutant.breaks}) survived: exit {run.exit_code}, error rules "
+                    f"{run.error_rules}, expected {mutant.rule}\n{run.output}")
+    assert run.error_rules == [mutant.rule], f"mutant {name} broke more than its one contract: {run.error_rules}"
+    print(f"killed {name} by {mutant.rule} in {run.seconds:.1f}s")
