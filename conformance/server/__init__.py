@@ -6,11 +6,17 @@ Public API::
     ServerConfig(seed=0, keys=None, ...), KeySpec, DEFAULT_KEYS, load_keys_file(path)
     running_server(config=None) -> ContextManager[str]   # base URL of a live uvicorn in a thread
     serve(host, port, seed, keys_file) -> None            # blocking, for ``conformance serve``
+    MUTANTS, MUTANT_TABLE: Mutant(name, breaks, rule)    # ServerConfig(mutant=NAME) breaks one contract
+
+Control API (test-only, see app.py): ``/_conformance/scenarios`` (faults on demand), ``/_conformance/requests``
+(what each key sent), ``/_conformance/reset``, ``/_conformance/clock`` (``{"advance": S}`` moves the rate-limit
+clock forward, ``{"reset": true}`` puts it back; answers ``{"offset": S}``).
 """
 
 from conformance.server.app import create_app
 from conformance.server.config import DEFAULT_KEYS, MUTANTS, KeySpec, ServerConfig, load_keys_file
+from conformance.server.mutants import MUTANT_TABLE, Mutant
 from conformance.server.run import running_server, serve
 
-__all__ = ["DEFAULT_KEYS", "MUTANTS", "KeySpec", "ServerConfig", "create_app", "load_keys_file",
-           "running_server", "serve"]
+__all__ = ["DEFAULT_KEYS", "MUTANTS", "MUTANT_TABLE", "KeySpec", "Mutant", "ServerConfig", "create_app",
+           "load_keys_file", "running_server", "serve"]

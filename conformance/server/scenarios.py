@@ -17,6 +17,10 @@ Stream faults on a non-streaming request: ``stream_error_after`` answers with th
 HTTP status, ``drop_after: 0`` closes the connection before any response (under uvicorn; in-process
 clients get a body cut short instead), ``drop_after: N > 0`` sends the headers and a cut body, and
 ``delay_ms`` delays the answer.
+
+Time is scripted separately: ``POST /_conformance/clock`` with ``{"advance": seconds}`` moves the clock the
+rate limiter reads (windows, ``reset`` headers, ``retry-after``), so "wait for retry-after" costs nothing
+(see app.py for the exact request and answer).
 """
 
 from __future__ import annotations
