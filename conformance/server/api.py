@@ -136,9 +136,11 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
             return _error(state, ctx, profile, 400, f"The request body is not valid JSON: {exc}", headers)
         problems = request_problems(body, profile, endpoint)
         if state.mutant == "tool-result-unchecked":
-            problems = [p for p in problems if "tool_use_id" not in p.message]
+            problems = [p for p in problems if "unexpected `tool_use_id`" not in p.message]
         if state.mutant == "temperature-accepted":
-            problems = [p for p in problems if p.field not in ("temperature", "top_p", "top_k")]
+            # Only the version's outright rejection is dropped; an out-of-range value elsewhere stays a 400.
+            rejected = (profile.data.get("request_rules") or {}).get("rejected_parameters") or ()
+            problems = [p for p in problems if p.field not in rejected]
         if problems and state.mutant == "accepts-invalid" and endpoint == "messages":
             canned = generate(state.config.seed, {"max_tokens": 8}, str(body.get("model")) if isinstance(body, dict)
                               else profile.model_ids[0], 1)

@@ -98,8 +98,8 @@ def _counts_disagree(c: TestClient) -> bool:
 
 def _stream_differs(c: TestClient) -> bool:
     plain = c.post("/v1/messages", headers=headers(), json=body()).json()
-    events = [e for e in decode_sse(_post(stream=True)(c).content) if e.event == "content_block_delta"]
-    text = "".join(orjson.loads(e.data)["delta"].get("text", "") for e in events)
+    payloads = [orjson.loads(e.data) for e in decode_sse(_post(stream=True)(c).content)]
+    text = "".join(p["delta"].get("text", "") for p in payloads if p["type"] == "content_block_delta")
     return bool(text != plain["content"][0]["text"])
 
 
@@ -128,6 +128,8 @@ def _retry_after_short(c: TestClient) -> bool:
     c = _client(c.app.state.conformance.config.mutant, clock)  # type: ignore[attr-defined]
     limited = _burst(c, 6)[-1]
     assert limited.status_code == 429
+    if "retry-after" not in limited.headers:
+        return False  # nothing to honour (that is another mutant's break)
     clock.now += float(limited.headers["retry-after"])
     return _burst(c, 1)[0].status_code == 429
 
@@ -198,6 +200,25 @@ def test_mutant_breaks_its_contract_and_the_faithful_server_does_not(name: str) 
         assert probe(faithful) is False, f"the unmodified server already shows {name}"
     with _client(name) as mutant:
         assert probe(mutant) is True, f"mutant {name} ({MUTANTS_BY_NAME[name].breaks}) did not show its break"
+
+
+#: Probes another mutant's probe also trips, because that mutant is the general case or a direct consequence.
+EXPECTED_OVERLAPS = {
+    "accepts-invalid": {"tool-result-unchecked", "temperature-accepted"},  # it accepts every invalid request
+    "wrong-delta-type": {"stream-differs"},  # text sent as thinking_delta is missing from the streamed text
+}
+
+
+@pytest.mark.parametrize("name", MUTANTS)
+def test_mutant_breaks_no_other_mutants_contract(name: str) -> None:
+    """Exactly one contract: every other mutant's probe finds the mutant server faithful."""
+    tripped = []
+    for other, probe in PROBES.items():
+        if other != name:
+            with _client(name) as c:
+                if probe(c):
+                    tripped.append(other)
+    assert set(tripped) == EXPECTED_OVERLAPS.get(name, set())
 
 
 def test_unknown_mutant_is_an_input_error() -> None:
