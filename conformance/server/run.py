@@ -66,13 +66,18 @@ def running_server(config: ServerConfig | None = None, *, host: str = "127.0.0.1
         sock.close()
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, seed: int = 0, keys_file: str | Path | None = None) -> None:
-    """Serve until interrupted (Ctrl-C stops cleanly); prints the base URL first. Bad input raises InputError."""
+def serve(host: str = "127.0.0.1", port: int = 0, seed: int = 0, keys_file: str | Path | None = None,
+          mutant: str | None = None) -> None:
+    """Serve until interrupted (Ctrl-C stops cleanly); prints the base URL first. Bad input raises InputError.
+
+    ``mutant`` serves a contract-breaking variant (see mutants.py), e.g. to try a client against it.
+    """
     keys = load_keys_file(keys_file) if keys_file is not None else None
-    config = ServerConfig(seed=seed, keys=keys)
+    config = ServerConfig(seed=seed, keys=keys, mutant=mutant)
     sock = _bind(host, port)
     server = _server(config, "info")
-    print(f"Reference server listening on {_url(sock)}  (Ctrl-C to stop)", flush=True)
+    shown = f" as mutant {mutant!r}" if mutant else ""
+    print(f"Reference server listening on {_url(sock)}{shown}  (Ctrl-C to stop)", flush=True)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
