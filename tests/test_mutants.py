@@ -51,8 +51,14 @@ MESSAGE = Selection("2023-06-01", "message", 10)  # enough draws to hit a stop s
 CONSISTENCY = Selection("2023-06-01", "consistency", 3)
 STREAM = Selection("2023-06-01", "stream", 5)  # enough draws for a stream with two blocks
 RATELIMIT = Selection("2023-06-01", "ratelimit", 1)  # anthropic-ratelimit-* carries reset; x-ratelimit-* does not
+BODY = Selection("2024-01-01", "body", 1)
+FAULT = Selection("2023-06-01", "fault", 1)
+POSITIVE = Selection("2023-06-01", "positive", 10)  # enough draws to carry metadata
+STATEFUL = Selection("2024-01-01", "stateful", 1)
 
 SELECTIONS: dict[str, Selection] = {
+    "problem-json-errors": BODY, "overloaded-as-503": FAULT, "metadata-rejected": POSITIVE,
+    "tool-result-rejected": STATEFUL,
     "wrong-error-type": ERRORS, "missing-request-id": ERRORS, "request-id-mismatch": ERRORS,
     "accepts-invalid": NEGATIVE, "invalid-5xx": NEGATIVE, "tool-result-unchecked": NEGATIVE,
     "temperature-accepted": NEGATIVE_NEWEST,

@@ -58,6 +58,11 @@ class Admitted:
 def _error(state: ServerState, ctx: RequestContext, profile: Profile, status: int, message: str,
            headers: Mapping[str, str] | None = None, error_type: str | None = None,
            should_retry: bool | None = None) -> Response:
+    if state.mutant == "problem-json-errors":
+        # RFC 7807 instead of the Anthropic envelope (what some mock servers answer).
+        problem = {"type": "about:blank", "title": message or "Error", "status": status}
+        return JSONBody(problem, status_code=status, headers={**(headers or {}), "request-id": ctx.request_id},
+                        media_type="application/problem+json")
     body_id = ctx.request_id + "x" if state.mutant == "request-id-mismatch" else None
     return error_response(profile, status, error_type, message, ctx.request_id, headers, should_retry, body_id)
 
@@ -149,6 +154,10 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
             return _error(state, ctx, profile, 500, "Internal server error", headers)
         if problems:
             return _error(state, ctx, profile, 400, problems[0].message, headers)
+        if state.mutant == "metadata-rejected" and "metadata" in body:
+            return _error(state, ctx, profile, 400, "metadata: Extra inputs are not permitted", headers)
+        if state.mutant == "tool-result-rejected" and _has_tool_result(body):
+            return _error(state, ctx, profile, 400, "messages: tool_result blocks are not supported", headers)
         model = body.get("model")
         if model not in state.known_models(profile) and state.mutant != "unknown-model-accepted":
             unknown = profile.data.get("unknown_model") or {}
@@ -157,6 +166,12 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
                           template.replace("{model}", str(model)), headers, unknown.get("type"))
     ok.body = body
     return ok
+
+
+def _has_tool_result(body: Mapping[str, Any]) -> bool:
+    return any(isinstance(b, dict) and b.get("type") == "tool_result"
+               for m in body.get("messages") or () if isinstance(m, dict) and isinstance(m.get("content"), list)
+               for b in m["content"])
 
 
 class _LazyHeaders(Mapping[str, str]):
@@ -194,7 +209,8 @@ async def _scripted(state: ServerState, ctx: RequestContext, ok: Admitted, step:
     if step.status is not None:
         headers = {**ok.headers, **_retry_headers(step, step.status)}
         etype = step.error_type or error_type_for_status(profile, step.status)
-        return _error(state, ctx, profile, step.status, step.message or "", headers, etype, step.should_retry)
+        status = 503 if step.status == 529 and state.mutant == "overloaded-as-503" else step.status
+        return _error(state, ctx, profile, status, step.message or "", headers, etype, step.should_retry)
     if streaming:
         return None
     if step.stream_error_after is not None:

@@ -108,6 +108,19 @@ def _error_event_type(c: TestClient) -> bool:
     return "stream.error-event" in _error_rules(_post(stream=True)(c))
 
 
+def _overloaded_arrives_as_529(c: TestClient) -> bool:
+    c.post("/_conformance/scenarios", json={"key": BUILD, "responses": [{"status": 529}]})
+    return _post()(c).status_code != 529
+
+
+def _tool_turn(c: TestClient) -> int:
+    turns = [{"role": "user", "content": "Weather in Paris?"},
+             {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01", "name": "get_weather",
+                                                "input": {"city": "Paris"}}]},
+             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "Sunny"}]}]
+    return _status(c, headers(), body(messages=turns, tools=[TOOL]))
+
+
 def _burst(c: TestClient, n: int) -> list[httpx.Response]:
     return [c.post("/v1/messages", headers=headers(key=FREE), json=body(max_tokens=1)) for _ in range(n)]
 
@@ -135,6 +148,10 @@ def _retry_after_short(c: TestClient) -> bool:
 
 
 PROBES: dict[str, Callable[[TestClient], bool]] = {
+    "problem-json-errors": _rule_fires("body.response-schema", _no_key),
+    "overloaded-as-503": _overloaded_arrives_as_529,
+    "metadata-rejected": lambda c: _status(c, headers(), body(metadata={"user_id": "u-1"})) != 200,
+    "tool-result-rejected": lambda c: _tool_turn(c) != 200,
     "wrong-error-type": _rule_fires("error.status-type", _no_key),
     "missing-request-id": _rule_fires("error.request-id-missing", _post()),
     "request-id-mismatch": _rule_fires("error.request-id-match", _no_key),
