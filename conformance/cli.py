@@ -115,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.server import serve
 
-    serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys)
+    serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys, mutant=args.mutant)
     return 0
 
 
@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--keys", metavar="FILE", help="API keys and their tiers (JSON)")
+    serve.add_argument("--mutant", metavar="NAME",
+                       help="break exactly one contract (suite self-test); see conformance.server.mutants")
     serve.set_defaults(func=cmd_serve)
     return parser
 

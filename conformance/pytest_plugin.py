@@ -70,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not is_active:
         return
     _check_target(config)
+    _import_the_whole_package()
     from hypothesis import HealthCheck, Phase, settings
 
     examples = config.getoption("conformance_max_examples") or 10
@@ -85,6 +86,24 @@ def pytest_configure(config: pytest.Config) -> None:
     if not getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
         report_dir.mkdir(parents=True, exist_ok=True)
         config.option.xmlpath = str(report_dir / "junit.xml")
+
+
+def _import_the_whole_package() -> None:
+    """Import every module of the suite before Hypothesis generates anything.
+
+    Hypothesis mixes literal constants from the modules loaded so far (outside site-packages)
+    into what it generates, and looks again whenever more modules are loaded. A module imported
+    lazily halfway through a check (the server, vcrpy glue) would change what later examples look
+    like, so a replay would send other requests than the recording did.
+    """
+    import importlib
+    import pkgutil
+
+    import conformance
+
+    for module in pkgutil.walk_packages(conformance.__path__, "conformance."):
+        if not module.name.endswith("__main__") and ".suite.test_" not in module.name:
+            importlib.import_module(module.name)
 
 
 def _check_target(config: pytest.Config) -> None:
