@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--megabytes", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3, help="best of N runs")
     parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--skip-run", action="store_true", help="skip timing the default conformance run")
     args = parser.parse_args(argv)
 
     from conformance.findings import Severity
@@ -154,13 +155,29 @@ def main(argv: list[str] | None = None) -> int:
               f"  ({errors} errors found)")
         print(f"ratio full/bare   : {full_time / bare:.2f}x  (target <= 3x)")
     if not args.skip_server:
-        try:
-            from conformance.server import bench as server_bench
-        except ImportError as exc:
-            print(f"reference server benchmark not available: {exc}")
-        else:
-            server_bench.main()
+        from conformance.server import bench as server_bench
+
+        server_bench.main([])
+    if not args.skip_run:
+        time_default_run()
     return 0
+
+
+def time_default_run() -> None:
+    """The default `conformance run` (reference server, every check, every version), serial and with -n 2."""
+    import subprocess
+    import sys
+
+    times = {}
+    for label, extra in (("serial", []), ("-n 2", ["-n", "2"])):
+        with tempfile.TemporaryDirectory(prefix="conformance-bench-run-") as reports:
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--report-dir", reports, *extra],
+                                  capture_output=True, text=True)
+            times[label] = time.perf_counter() - start
+            status = "passed" if proc.returncode == 0 else f"exit {proc.returncode}"
+        print(f"default run {label:6s}: {times[label]:6.1f} s wall ({status}; target < 60 s)")
+    print(f"parallel speed-up : {times['serial'] / times['-n 2']:.2f}x  (target >= 1.6x)")
 
 
 if __name__ == "__main__":
