@@ -129,7 +129,7 @@ class HttpMessage:
     def json_error(self) -> str | None:
         return self._json[1]
 
-    @property
+    @functools.cached_property
     def content_type(self) -> str:
         return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
 
@@ -213,7 +213,7 @@ class Exchange:
     response_headers_complete: bool = True
     """False when the recorder stripped or allow-listed response headers."""
 
-    @property
+    @functools.cached_property
     def is_stream(self) -> bool:
         if self.raw_events is not None:
             return True

@@ -8,6 +8,7 @@ one-JSON-per-line, then YAML (vcrpy / go-vcr). YAML is always loaded with a safe
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,9 @@ def read_recording(path: Path) -> Recording:
                         fix="re-record it; if the file is a valid recording, report this as a reader bug") from None
 
 
+_BLANK = re.compile(rb"\s*")
+
+
 def _first_char(text: str) -> str:
     """The first non-blank character, without copying a large text as ``lstrip`` would."""
     for i, ch in enumerate(text):
@@ -122,7 +126,7 @@ def _detect(src: Source, raw: bytes, name: str) -> Recording:
         raise src.error("file is UTF-16 text", "byte 0", "re-save it as UTF-8")
     if raw.startswith(_GZIP_MAGIC):
         raise src.error("file is gzip-compressed", "byte 0", "decompress it first (gunzip)")
-    if not raw.strip():
+    if _BLANK.fullmatch(raw):  # (raw.strip() would copy the whole file)
         raise src.error("empty file", fix="record the traffic again or remove the file; " + FORMATS_FIX)
     try:
         text = raw.decode("utf-8")
