@@ -75,9 +75,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     examples = config.getoption("conformance_max_examples") or 10
     replay = str(config.getoption("conformance_target")).startswith("cassettes:")
+    mutant = config.getoption("conformance_mutant") is not None
     # derandomize: the same run sends the same requests, so cassettes recorded once replay exactly.
-    # Replaying does not shrink: the recorded requests are all there is to replay.
-    phases = [p for p in Phase if not (replay and p in (Phase.shrink, Phase.explain))]
+    # Replaying does not shrink (the recorded requests are all there is), nor does a mutant self-test
+    # (it only asks whether the break is caught, not for the smallest example).
+    phases = [p for p in Phase if not ((replay or mutant) and p in (Phase.shrink, Phase.explain))]
     settings.register_profile("conformance", max_examples=examples, derandomize=True, database=None,
                               deadline=None, print_blob=False, phases=phases,
                               suppress_health_check=list(HealthCheck))

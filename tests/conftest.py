@@ -32,3 +32,12 @@ def corpus() -> Path:
     if not path.is_dir():
         pytest.fail(f"CONFORMANCE_CORPUS={path} is not a directory")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The mutant kill rate, from the user property each test in tests/test_mutants.py records."""
+    kills = [dict(r.user_properties)["mutant_killed"] for reports in terminalreporter.stats.values()
+             for r in reports
+             if getattr(r, "when", None) == "call" and "mutant_killed" in dict(getattr(r, "user_properties", ()))]
+    if kills:
+        terminalreporter.write_line(f"mutant kill rate: {sum(kills)}/{len(kills)} mutants killed")

@@ -42,3 +42,28 @@ def test_valid_requests_get_valid_messages(client: Any, profile: Any, conformanc
     if conformance_target.deterministic:
         extra += list(count_tokens_matches_usage(count, plain))
     conformance.require(count, profile, extra=extra)
+
+
+WEATHER_TOOL = {"name": "get_weather", "description": "Current weather for a city.",
+                "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+def test_a_many_block_answer_streams_in_order(client: Any, profile: Any, conformance: Any,
+                                              conformance_target: Any) -> None:
+    """Thinking, text and a tool call in one answer: the stream grammar with several blocks, every run.
+
+    Generated requests reach several blocks only by chance; this one asks for them outright.
+    """
+    accepted = profile.schemas.schema("request").get("properties", {})
+    body: dict[str, Any] = {"model": profile.model_ids[0], "max_tokens": 4096, "tools": [WEATHER_TOOL],
+                            "tool_choice": {"type": "auto"},
+                            "messages": [{"role": "user", "content": "What is the weather?"}]}
+    if "thinking" in accepted:
+        body["thinking"] = {"type": "enabled", "budget_tokens": 1024}
+    plain = client.send("POST", "/v1/messages", json=body)
+    conformance.require(plain, profile, extra=_accepted(plain))
+    streamed = client.send("POST", "/v1/messages", json={**body, "stream": True})
+    extra = _accepted(streamed)
+    if conformance_target.deterministic:
+        extra += list(stream_matches_message(plain, streamed))
+    conformance.require(streamed, profile, extra=extra)
