@@ -21,6 +21,7 @@ each such string that the profile does not list, so a rule can report it as info
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
@@ -125,6 +126,30 @@ class UnknownValue(NamedTuple):
 _MAX_DEPTH = 64
 
 
+def _dispatch_branches(node: Any, key: str, *, top_level: bool) -> list[tuple[str, int]] | None:
+    """``[(value, index)]`` when ``node`` is an object schema that only dispatches on a string ``key``
+    through ``allOf`` of ``{"if": {key: const}, "then": ...}``; ``None`` for any other form."""
+    allowed = {"$schema", "$id", "$defs", "title", "description", "type", "required", "properties", "allOf"}
+    if not isinstance(node, Mapping) or set(node) - allowed or node.get("type") != "object":
+        return None
+    if not top_level and ("$id" in node or "$defs" in node):
+        return None
+    base = node.get("properties", {})
+    if set(base) - {key} or set(node.get("required", [])) - {key}:
+        return None
+    if base and base.get(key, {}).get("type") not in (None, "string"):
+        return None
+    out = []
+    for i, branch in enumerate(node.get("allOf", [])):
+        condition = branch.get("if", {}) if isinstance(branch, Mapping) else {}
+        const = condition.get("properties", {}).get(key, {}).get("const")
+        if set(branch) != {"if", "then"} or set(condition) - {"properties", "required"} \
+                or set(condition.get("properties", {})) != {key} or not isinstance(const, str):
+            return None  # not the plain dispatch shape: no shortcut is safe
+        out.append((const, i))
+    return out
+
+
 class SchemaSet:
     """The compiled schemas of one profile."""
 
@@ -200,21 +225,45 @@ class SchemaSet:
 
     def _compile_dispatch(self, shape: str, key: str) -> dict[str, Callable[[Any], bool]]:
         schema = self.schema(shape)
-        top_level = {"$schema", "$id", "$defs", "title", "description", "type", "required", "properties", "allOf"}
-        if set(schema) - top_level or schema.get("type") != "object":
-            return {}
-        base = schema.get("properties", {})
-        if set(base) - {key} or set(schema.get("required", [])) - {key}:
-            return {}
+        branches = _dispatch_branches(schema, key, top_level=True)
         out: dict[str, Callable[[Any], bool]] = {}
-        for i, branch in enumerate(schema.get("allOf", [])):
-            condition = branch.get("if", {}) if isinstance(branch, dict) else {}
-            const = condition.get("properties", {}).get(key, {}).get("const")
-            if set(branch) != {"if", "then"} or set(condition) - {"properties", "required"} \
-                    or set(condition.get("properties", {})) != {key} or not isinstance(const, str):
-                return {}  # not the plain dispatch shape: no shortcut is safe
-            ref = {"$ref": f"{schema.get('$id', '')}#/allOf/{i}/then"}
-            out[const] = self._compile_fast(shape, ref).is_valid
+        for const, i in branches or ():
+            out[const] = self._compile_fast(shape, {"$ref": f"{schema.get('$id', '')}#/allOf/{i}/then"}).is_valid
+        return out
+
+    def nested_dispatched_checks(self, shape: str, value: str, prop: str,
+                                 key: str = "type") -> dict[str, Callable[[Any], bool]]:
+        """One level further: checks for instances whose ``key`` is ``value`` and whose ``prop`` is an
+        object with the string ``key`` ``inner``, keyed by ``inner``.
+
+        Applies when the branch for ``value`` gives ``prop`` as a plain ``$ref`` to a ``$defs`` schema
+        that dispatches on ``key`` the same way (the stream's ``content_block_delta.delta``). By the
+        argument of :meth:`dispatched_checks`, applied twice, the compiled branch equals the whole
+        schema for such instances. ``{}`` when the shape does not have that form.
+        """
+        cache_key = (shape, f"{value}.{prop}.{key}")
+        cached = self._dispatch.get(cache_key)
+        if cached is not None:
+            return cached
+        out: dict[str, Callable[[Any], bool]] = {}
+        self._dispatch[cache_key] = out
+        schema = self.schema(shape)
+        root_id = str(schema.get("$id", ""))
+        branch = dict(_dispatch_branches(schema, key, top_level=True) or ())
+        if value not in branch:
+            return out
+        then = schema["allOf"][branch[value]]["then"]
+        ref = then.get("properties", {}).get(prop)
+        if not isinstance(ref, dict) or set(ref) != {"$ref"} or not str(ref["$ref"]).startswith("#/$defs/"):
+            return out
+        name = str(ref["$ref"])[len("#/$defs/"):]
+        inner = _dispatch_branches(schema.get("$defs", {}).get(name, {}), key, top_level=False)
+        for inner_value, k in inner or ():
+            composed = copy.deepcopy(then)
+            composed["properties"][prop] = {"$ref": f"{root_id}#/$defs/{name}/allOf/{k}/then"}
+            # A sibling $id keeps the branch's relative $refs resolving as they do in the shape.
+            composed["$id"] = root_id.rsplit("/", 1)[0] + f"/{shape}.{value}.{prop}.{inner_value}.dispatch.json"
+            out[inner_value] = self._compile_fast(shape, composed).is_valid
         return out
 
     def _slow_validator(self, shape: str) -> Any:

@@ -421,12 +421,20 @@ def test_dispatched_event_checks_agree_with_the_whole_schema(version: str) -> No
     checks = profile.schemas.dispatched_checks("stream_event")
     assert {"message_start", "content_block_delta", "message_delta", "error"} <= set(checks)
 
+    deltas = profile.schemas.nested_dispatched_checks("stream_event", "content_block_delta", "delta")
+    assert {"text_delta", "input_json_delta", "thinking_delta", "signature_delta"} <= set(deltas)
+
     @settings(max_examples=300)
     @given(_event_payloads(profile))
     def agree(payloads: list[Any]) -> None:
         for p in payloads:
             t = p.get("type")
+            whole = profile.schemas.is_valid("stream_event", p)
             if isinstance(t, str) and t in checks:
-                assert checks[t](p) == profile.schemas.is_valid("stream_event", p), p
+                assert checks[t](p) == whole, p
+            d = p.get("delta")
+            if t == "content_block_delta" and isinstance(d, dict) and isinstance(d.get("type"), str) \
+                    and d["type"] in deltas:
+                assert deltas[d["type"]](p) == whole, p
 
     agree()

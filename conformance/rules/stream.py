@@ -120,6 +120,8 @@ class _Grammar:
         self.event_is_valid = self.schemas.fast_check("stream_event") if self.schemas is not None else None
         # One compiled check per event type (built once per profile): see SchemaSet.dispatched_checks.
         self.event_checks = self.schemas.dispatched_checks("stream_event") if self.schemas is not None else {}
+        self.delta_checks = (self.schemas.nested_dispatched_checks("stream_event", "content_block_delta", "delta")
+                             if self.schemas is not None else {})
         self.out: list[Finding] = []
         self.started: int | None = None
         self.early_reported = False
@@ -157,6 +159,7 @@ class _Grammar:
         schemas = self.schemas
         event_is_valid = self.event_is_valid
         event_checks = self.event_checks
+        delta_checks = self.delta_checks
         for ev in events:
             p = ev.payload
             i = ev.index
@@ -201,7 +204,14 @@ class _Grammar:
             else:
                 out.append(_f(_E, EVENT_SCHEMA, "event data has no string 'type'", i, "$.type", actual=t))
                 continue
-            if event_is_valid is not None and schemas is not None and not event_checks.get(t, event_is_valid)(p):
+            check = event_checks.get(t, event_is_valid)
+            if t == "content_block_delta":
+                # Most events are deltas: the branch for their delta type alone (see SchemaSet).
+                d = p.get("delta")
+                dt = d.get("type") if type(d) is dict else None
+                if type(dt) is str:
+                    check = delta_checks.get(dt, check)
+            if check is not None and schemas is not None and not check(p):
                 for v in schemas.violations("stream_event", p):
                     out.append(_f(_E, EVENT_SCHEMA, f"{t}: {v.message}", i, v.path, expected=v.expected,
                                   actual=v.actual))
