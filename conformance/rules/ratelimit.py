@@ -151,6 +151,8 @@ def _sequence_key(exchange: Exchange) -> tuple[str | None, str | None]:
 
 
 def remaining_does_not_rise_within_a_window(exchanges: Sequence[Exchange], profile: Profile) -> Iterator[Finding]:
+    if len(exchanges) < 2:
+        return  # a rise needs two responses
     rl = profile.rate_limits
     # (file, key, resource) -> (reset, remaining) of the previous response that had both
     last: dict[tuple[str | None, str | None, str], tuple[str, int]] = {}
