@@ -47,7 +47,7 @@ class Admitted:
 
     @functools.cached_property
     def quota(self) -> Quota:
-        return Quota.of(self.profile, self.tier)
+        return self.state.quota_of(self.profile, self.tier)
 
     @functools.cached_property
     def headers(self) -> dict[str, str]:
@@ -117,7 +117,7 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
         return _error(state, ctx, profile, 400, problem or "", ok.headers)
     profile = asked
     headers = _LazyHeaders(ok)
-    schemes = (profile.data.get("request_headers") or {}).get("auth") or ["x-api-key", "authorization-bearer"]
+    schemes = state.auth_schemes(profile)
     if ctx.auth_scheme == "bearer" and ("authorization-bearer" not in schemes or state.mutant == "bearer-rejected"):
         return _error(state, ctx, profile, 401, "x-api-key header is required", headers)
     if ctx.key_spec.forbidden:
@@ -300,9 +300,8 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
     if limited is not None:
         return limited
     gen = generate(state.config.seed, body, str(body["model"]), input_tokens, mutant=state.mutant)
-    now = state.now()
-    state.limiter.charge_output(ok.key, ok.quota, gen.message["usage"]["output_tokens"], now)
-    headers = state.limiter.headers(ok.key, ok.quota, ok.profile, now)
+    headers = state.limiter.charge_output_and_headers(ok.key, ok.quota, ok.profile,
+                                                      gen.message["usage"]["output_tokens"], state.now())
     if state.mutant != "missing-request-id":
         headers["request-id"] = ctx.request_id
     if not streaming:

@@ -21,6 +21,9 @@ from conformance.profiles import Profile, Tier
 
 WINDOW_SECONDS = 60.0
 
+_PlanRow = tuple[str, str, str, str, str | None]
+"""(resource name, bucket attribute, limit, remaining and reset header names)."""
+
 
 @dataclasses.dataclass
 class Bucket:
@@ -95,6 +98,7 @@ class RateLimiter:
         self.mutant = mutant
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, Quota], KeyLimits] = {}
+        self._plans: dict[int, tuple[Profile, tuple[_PlanRow, ...]]] = {}
 
     def reset(self, key: str | None = None) -> None:
         with self._lock:
@@ -129,42 +133,63 @@ class RateLimiter:
 
     def charge_output(self, key: str, quota: Quota, output_tokens: int, now: float) -> None:
         with self._lock:
-            lim = self._limits(key, quota)
-            for b in (lim.output_tokens, lim.tokens):
-                b.roll(now)
-                b.used += output_tokens
+            self._charge_locked(key, quota, output_tokens, now)
+
+    def charge_output_and_headers(self, key: str, quota: Quota, profile: Profile, output_tokens: int,
+                                  now: float) -> dict[str, str]:
+        """:meth:`charge_output`, then :meth:`headers`, at ``now`` (one after the other, as one step)."""
+        with self._lock:
+            self._charge_locked(key, quota, output_tokens, now)
+            return self._headers_locked(key, quota, profile, now)
+
+    def _charge_locked(self, key: str, quota: Quota, output_tokens: int, now: float) -> None:
+        lim = self._limits(key, quota)
+        for b in (lim.output_tokens, lim.tokens):
+            b.roll(now)
+            b.used += output_tokens
+
+    def _plan(self, profile: Profile) -> tuple[_PlanRow, ...]:
+        """Per resource of the profile: (name, bucket attribute, limit, remaining and reset header names)."""
+        found = self._plans.get(id(profile))
+        if found is None or found[0] is not profile:
+            plan: list[_PlanRow] = []
+            for res in profile.rate_limits.resources:
+                name = res.name.replace("_", "-")
+                attr = {"requests": "requests", "input-tokens": "input_tokens",
+                        "output-tokens": "output_tokens"}.get(name, "tokens")
+                plan.append((name, attr, res.limit, res.remaining, res.reset))
+            found = (profile, tuple(plan))
+            self._plans[id(profile)] = found
+        return found[1]
 
     def headers(self, key: str, quota: Quota, profile: Profile, now: float) -> dict[str, str]:
         """The profile's rate-limit headers with this key's current state."""
         with self._lock:
-            lim = self._limits(key, quota)
-            for b in lim.all():
-                b.roll(now)
-            out: dict[str, str] = {}
-            for res in profile.rate_limits.resources:
-                name = res.name.replace("_", "-")
-                if name == "requests":
-                    limit, remaining, reset = lim.requests.capacity, lim.requests.remaining, lim.requests.reset_at(now)
-                elif name == "input-tokens":
-                    b = lim.input_tokens
-                    limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
-                elif name == "output-tokens":
-                    b = lim.output_tokens
-                    limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
-                else:
-                    # "tokens" (and anything else): input and output together.
-                    b = lim.tokens
-                    limit, remaining, reset = b.capacity, b.remaining, b.reset_at(now)
-                remaining = min(remaining, limit)
-                if self.mutant == "remaining-rises" and name == "requests" and lim.requests.used == 2:
+            return self._headers_locked(key, quota, profile, now)
+
+    def _headers_locked(self, key: str, quota: Quota, profile: Profile, now: float) -> dict[str, str]:
+        plan = self._plan(profile)
+        mutant = self.mutant
+        lim = self._limits(key, quota)
+        for b in lim.all():
+            b.roll(now)
+        out: dict[str, str] = {}
+        for name, attr, limit_name, remaining_name, reset_name in plan:
+            # "tokens" (and anything else): input and output together.
+            b = getattr(lim, attr)
+            limit = b.capacity
+            remaining = min(max(0, limit - b.used), limit)
+            if mutant is not None:
+                if mutant == "remaining-rises" and name == "requests" and lim.requests.used == 2:
                     remaining = min(limit, remaining + 2)  # the second answer of a window shows more than the first
-                if self.mutant == "remaining-above-limit" and name != "requests":
+                if mutant == "remaining-above-limit" and name != "requests":
                     limit //= 2
-                out[res.limit] = str(limit)
-                out[res.remaining] = str(remaining)
-                if res.reset:
-                    if self.mutant == "reset-not-timestamp":
-                        out[res.reset] = str(math.ceil(reset - now))
-                    else:
-                        out[res.reset] = _rfc3339(reset)
-            return out
+            out[limit_name] = str(limit)
+            out[remaining_name] = str(remaining)
+            if reset_name:
+                reset = b.window_start + WINDOW_SECONDS if b.window_start is not None else now + WINDOW_SECONDS
+                if mutant == "reset-not-timestamp":
+                    out[reset_name] = str(math.ceil(reset - now))
+                else:
+                    out[reset_name] = _rfc3339(reset)
+        return out

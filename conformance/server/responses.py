@@ -33,11 +33,42 @@ _DEFAULT_MESSAGES = {
 }
 
 
+_ENCODED_NAMES: dict[str, bytes] = {}
+"""Header name -> lowercased latin-1 bytes (names come from the profiles and the code: a small, fixed set)."""
+
+
+def _encoded_name(name: str) -> bytes:
+    raw = _ENCODED_NAMES.get(name)
+    if raw is None:
+        raw = name.lower().encode("latin-1")
+        if len(_ENCODED_NAMES) < 4096:
+            _ENCODED_NAMES[name] = raw
+    return raw
+
+
 class JSONBody(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """Starlette's ``init_headers`` (same headers, same order) with the name encoding cached."""
+        raw_headers = [] if headers is None else [(_encoded_name(k), v.encode("latin-1")) for k, v in headers.items()]
+        populate_length = populate_type = True
+        for name, _ in raw_headers:
+            if name == b"content-length":
+                populate_length = False
+            elif name == b"content-type":
+                populate_type = False
+        if populate_length and not (self.status_code < 200 or self.status_code in (204, 304)):
+            raw_headers.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        content_type = self.media_type
+        if content_type is not None and populate_type:
+            if content_type.startswith("text/") and "charset=" not in content_type.lower():
+                content_type += "; charset=" + self.charset
+            raw_headers.append((b"content-type", content_type.encode("latin-1")))
+        self.raw_headers = raw_headers
 
 
 def error_type_for_status(profile: Profile, status: int) -> str:

@@ -7,14 +7,15 @@ import dataclasses
 import itertools
 import logging
 import threading
+from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.profiles import Profile, Profiles
+from conformance.profiles import Profile, Profiles, Tier
 from conformance.server.config import KeySpec, ServerConfig
 from conformance.server.generate import make_id
-from conformance.server.ratelimit import RateLimiter
+from conformance.server.ratelimit import Quota, RateLimiter
 from conformance.server.scenarios import LoggedRequest, Scenarios
 
 RAW_SEND = "conformance.raw_send"
@@ -97,6 +98,8 @@ class ServerState:
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._models: dict[str, frozenset[str]] = {}
+        self._quotas: dict[tuple[str, str], tuple[Profile, Tier, Quota]] = {}
+        self._schemes: dict[str, tuple[Profile, tuple[str, ...]]] = {}
         self._clock_offset = 0.0
 
     @property
@@ -136,6 +139,24 @@ class ServerState:
             found = frozenset(profile.model_ids) | frozenset(profile.data.get("model_aliases") or ())
             self._models[profile.version] = found
         return found
+
+    def quota_of(self, profile: Profile, tier: Tier) -> Quota:
+        """``Quota.of(profile, tier)`` (cached: asked on every request)."""
+        cache_key = (profile.version, tier.name)
+        found = self._quotas.get(cache_key)
+        if found is None or found[0] is not profile or found[1] is not tier:
+            found = (profile, tier, Quota.of(profile, tier))
+            self._quotas[cache_key] = found
+        return found[2]
+
+    def auth_schemes(self, profile: Profile) -> Sequence[str]:
+        """The auth schemes a profile accepts (cached: asked on every request)."""
+        found = self._schemes.get(profile.version)
+        if found is None or found[0] is not profile:
+            schemes = (profile.data.get("request_headers") or {}).get("auth") or ["x-api-key", "authorization-bearer"]
+            found = (profile, tuple(schemes))
+            self._schemes[profile.version] = found
+        return found[1]
 
     def profile_named(self, version: str | None) -> Profile:
         if version is not None and version in self.profiles:
