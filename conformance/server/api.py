@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import math
 import random
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -45,14 +44,22 @@ class Admitted:
     body: Any
     state: ServerState
 
-    @functools.cached_property
-    def quota(self) -> Quota:
-        return self.state.quota_of(self.profile, self.tier)
+    _quota: Quota | None = dataclasses.field(default=None, init=False, repr=False)
+    _headers: dict[str, str] | None = dataclasses.field(default=None, init=False, repr=False)
 
-    @functools.cached_property
+    # Cached by hand: functools.cached_property takes a lock on every first read (Python 3.11).
+    @property
+    def quota(self) -> Quota:
+        if self._quota is None:
+            self._quota = self.state.quota_of(self.profile, self.tier)
+        return self._quota
+
+    @property
     def headers(self) -> dict[str, str]:
-        """Rate-limit headers as of now (computed only when an answer needs them)."""
-        return self.state.limiter.headers(self.key, self.quota, self.profile, self.state.now())
+        """Rate-limit headers as of now (computed only when an answer needs them, then kept)."""
+        if self._headers is None:
+            self._headers = self.state.limiter.headers(self.key, self.quota, self.profile, self.state.now())
+        return self._headers
 
 
 def _error(state: ServerState, ctx: RequestContext, profile: Profile, status: int, message: str,

@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import math
 import threading
+import time
 
 from conformance.profiles import Profile, Tier
 
@@ -82,8 +83,13 @@ class Decision:
     """Which resource ran out."""
 
 
+_LAST_SECOND_OF_9999 = 253402300799
+
+
 @functools.lru_cache(maxsize=256)
 def _rfc3339_second(second: int) -> str:
+    if 0 <= second <= _LAST_SECOND_OF_9999:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))  # the same text, a third of the cost
     return dt.datetime.fromtimestamp(second, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -101,6 +101,8 @@ class ServerState:
         self._quotas: dict[tuple[str, str], tuple[Profile, Tier, Quota]] = {}
         self._schemes: dict[str, tuple[Profile, tuple[str, ...]]] = {}
         self._clock_offset = 0.0
+        self._id_prefix = f"{config.seed}:".encode()
+        self._key_table = config.key_table
 
     @property
     def mutant(self) -> str | None:
@@ -130,7 +132,7 @@ class ServerState:
     def new_request_id(self) -> str:
         with self._lock:
             n = next(self._counter)
-        return make_id("req_", f"{self.config.seed}:{n}".encode())
+        return make_id("req_", self._id_prefix + str(n).encode())
 
     def known_models(self, profile: Profile) -> frozenset[str]:
         """Model ids and aliases a profile accepts (cached: asked on every request)."""
@@ -166,10 +168,22 @@ class ServerState:
     async def begin(self, request: Request) -> RequestContext:
         """Read the body (up to the size limit), identify the key and log the arrival."""
         arrived = self.config.clock()
+        scope = request.scope
+        raw_headers = scope["headers"]
+        # One pass for the three headers read here: the first of each, as ``request.headers.get`` finds them.
+        declared = api_key = authorization = None
+        for name, value in raw_headers:
+            if name == b"content-length":
+                if declared is None:
+                    declared = value.decode("latin-1")
+            elif name == b"x-api-key":
+                if api_key is None:
+                    api_key = value
+            elif name == b"authorization" and authorization is None:
+                authorization = value
         limit = self.config.max_body_bytes
         too_large = False
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             too_large = True
         chunks: list[bytes] = []
         size = 0
@@ -181,11 +195,11 @@ class ServerState:
                     break
                 chunks.append(chunk)
         body = b"" if too_large else b"".join(chunks)
-        key, scheme = api_key_of(request)
-        spec = self.config.key_table.get(key) if key is not None else None
-        scope = request.scope
+        key, scheme = _api_key(api_key.decode("latin-1") if api_key is not None else None,
+                               authorization.decode("latin-1") if authorization is not None else "")
+        spec = self._key_table.get(key) if key is not None else None
         entry = LoggedRequest(request.method, scope["path"], scope.get("query_string", b""),
-                              scope["headers"], None if too_large else body, arrived)
+                              raw_headers, None if too_large else body, arrived)
         index = self.scenarios.record(key or "", entry)
         return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, index)
 
@@ -195,10 +209,13 @@ class ServerState:
 
 
 def api_key_of(request: Request) -> tuple[str | None, str | None]:
-    key = request.headers.get("x-api-key")
+    return _api_key(request.headers.get("x-api-key"), request.headers.get("authorization", ""))
+
+
+def _api_key(key: str | None, auth: str) -> tuple[str | None, str | None]:
+    """(key, scheme) from the ``x-api-key`` and ``authorization`` values (the first of each)."""
     if key:
         return key, "x-api-key"
-    auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip(), "bearer"
