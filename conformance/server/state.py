@@ -92,6 +92,8 @@ class ServerState:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self.mutant: str | None = config.mutant
+        """The config's mutant (kept here: read several times per request)."""
         self.profiles: Profiles = config.load_profiles()
         self.limiter = RateLimiter(mutant=config.mutant)
         self.scenarios = Scenarios()
@@ -103,10 +105,6 @@ class ServerState:
         self._clock_offset = 0.0
         self._id_prefix = f"{config.seed}:".encode()
         self._key_table = config.key_table
-
-    @property
-    def mutant(self) -> str | None:
-        return self.config.mutant
 
     def now(self) -> float:
         """The clock rate-limit windows and reset headers read: the config's clock plus the control offset.
