@@ -326,17 +326,25 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
                              media_type=SSE_CONTENT_TYPE)
 
 
-async def count_tokens(request: Request) -> Response:
-    state = state_of(request)
-    ctx = await state.begin(request)
-    ok = _gate(state, ctx, "count_tokens")
+async def _admit_json(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | Response:
+    """The gate, then any scripted fault for the key: what every non-streaming endpoint does first."""
+    ok = _gate(state, ctx, endpoint)
     if isinstance(ok, Response):
-        return state.finish(ctx, ok)
+        return ok
     step = state.scenarios.next_step(ok.key)
     if step is not None:
         scripted = await _scripted(state, ctx, ok, step, False)
         if scripted is not None:
-            return state.finish(ctx, scripted)
+            return scripted
+    return ok
+
+
+async def count_tokens(request: Request) -> Response:
+    state = state_of(request)
+    ctx = await state.begin(request)
+    ok = await _admit_json(state, ctx, "count_tokens")
+    if isinstance(ok, Response):
+        return state.finish(ctx, ok)
     headers = {**ok.headers, "request-id": ctx.request_id}
     counted = count_input_tokens(ok.body) + (1 if state.mutant == "count-tokens-off" else 0)
     return state.finish(ctx, JSONBody({"input_tokens": counted}, headers=headers))
@@ -352,14 +360,9 @@ def _models(profile: Profile) -> list[dict[str, Any]]:
 async def list_models(request: Request) -> Response:
     state = state_of(request)
     ctx = await state.begin(request)
-    ok = _gate(state, ctx, "models")
+    ok = await _admit_json(state, ctx, "models")
     if isinstance(ok, Response):
         return state.finish(ctx, ok)
-    step = state.scenarios.next_step(ok.key)
-    if step is not None:
-        scripted = await _scripted(state, ctx, ok, step, False)
-        if scripted is not None:
-            return state.finish(ctx, scripted)
     params = request.query_params
     raw_limit = params.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
@@ -389,14 +392,9 @@ async def list_models(request: Request) -> Response:
 async def get_model(request: Request) -> Response:
     state = state_of(request)
     ctx = await state.begin(request)
-    ok = _gate(state, ctx, "models")
+    ok = await _admit_json(state, ctx, "models")
     if isinstance(ok, Response):
         return state.finish(ctx, ok)
-    step = state.scenarios.next_step(ok.key)
-    if step is not None:
-        scripted = await _scripted(state, ctx, ok, step, False)
-        if scripted is not None:
-            return state.finish(ctx, scripted)
     model_id = request.path_params["model_id"]
     aliases = ok.profile.data.get("model_aliases") or {}
     wanted = aliases.get(model_id, model_id)
