@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from conformance.errors import InputError
-from conformance.exchange import Exchange, Headers
+from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
 
 FORMATS: tuple[str, ...] = (
     "vcrpy-yaml",
@@ -204,3 +204,23 @@ def checked_url(src: Source, url: str, where: str) -> str:
 
 def has_auth_header(headers: Headers) -> bool:
     return any(name in headers for name in _AUTH_HEADERS)
+
+
+def http_exchange(src: Source, index: int, *, method: str, url: str, url_where: str, req_headers: Headers,
+                  req_body: bytes | None, resp_headers: Headers, resp_body: bytes | None, status: int | None,
+                  notes: list[str], response_headers_complete: bool | None = None) -> Exchange:
+    """One recorded request and response, as every full-HTTP reader builds it.
+
+    Recorders filter the auth header by default: without it the request headers are not the whole story.
+    The response headers count as complete when any were recorded, unless the reader knows better.
+    """
+    return Exchange(
+        request=HttpRequest(req_headers, req_body, method=method.upper(), url=checked_url(src, url, url_where)),
+        response=HttpResponse(resp_headers, resp_body, status=status),
+        file=src.file,
+        interaction=index,
+        notes=notes,
+        request_headers_complete=has_auth_header(req_headers),
+        response_headers_complete=(bool(len(resp_headers)) if response_headers_complete is None
+                                   else response_headers_complete),
+    )

@@ -16,14 +16,13 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
-    checked_url,
     expect_mapping,
-    has_auth_header,
     headers_from_pairs,
+    http_exchange,
     status_code,
     undo_compression,
 )
-from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.exchange import Exchange, Headers
 
 _FIX = "a HAR 1.2 file needs log.entries[] each with a request{method, url} and a response{status}; re-export it"
 
@@ -70,16 +69,9 @@ def _exchange(src: Source, entry: Any, index: int) -> Exchange:
     if status == 0:
         notes.append("HAR status 0: no response was received")
         status = None
-    return Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(),
-                            url=checked_url(src, url, f"{where}.request.url")),
-        response=HttpResponse(resp_headers, resp_body, status=status),
-        file=src.file,
-        interaction=index,
-        notes=notes,
-        request_headers_complete=has_auth_header(req_headers),
-        response_headers_complete=bool(len(resp_headers)),
-    )
+    return http_exchange(src, index, method=method, url=url, url_where=f"{where}.request.url",
+                         req_headers=req_headers, req_body=req_body, resp_headers=resp_headers,
+                         resp_body=resp_body, status=status, notes=notes)
 
 
 def _headers(value: Any) -> Headers:

@@ -17,15 +17,14 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
-    checked_url,
     expect_mapping,
-    has_auth_header,
     headers_from_flat_list,
     headers_from_mapping,
+    http_exchange,
     status_code,
     undo_compression,
 )
-from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.exchange import Exchange, Headers
 
 _HEX = re.compile(r"\A(?:[0-9a-fA-F]{2})+\Z")
 _FIX = "a nock definition needs `scope`, `path`, `method`, `status` and `response`; re-record it"
@@ -66,16 +65,9 @@ def _exchange(src: Source, item: Any, index: int) -> Exchange:
         # nock's own default when a definition omits the status.
         status = 200
         notes.append("no status recorded; nock replays such a definition as 200")
-    return Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(),
-                            url=checked_url(src, scope.rstrip("/") + path, f"{where}.path")),
-        response=HttpResponse(resp_headers, resp_body, status=status),
-        file=src.file,
-        interaction=index,
-        notes=notes,
-        request_headers_complete=has_auth_header(req_headers),
-        response_headers_complete=bool(len(resp_headers)),
-    )
+    return http_exchange(src, index, method=method, url=scope.rstrip("/") + path, url_where=f"{where}.path",
+                         req_headers=req_headers, req_body=req_body, resp_headers=resp_headers,
+                         resp_body=resp_body, status=status, notes=notes)
 
 
 def _response_headers(d: Mapping[str, Any]) -> Headers:

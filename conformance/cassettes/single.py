@@ -17,14 +17,13 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
-    checked_url,
     expect_mapping,
-    has_auth_header,
     headers_from_mapping,
+    http_exchange,
     status_code,
     undo_compression,
 )
-from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.exchange import Exchange, Headers, HttpResponse
 
 _BODY_TYPES = frozenset({"message", "error", "model"})
 
@@ -64,15 +63,9 @@ def read_ddtrace(src: Source, data: Mapping[str, Any]) -> Recording:
     resp_headers = headers_from_mapping(rs.get("headers"))
     resp_body = undo_compression(body_bytes(rs.get("body")), resp_headers, notes)
     status = status_code(src, rs.get("status"), "response.status")
-    ex = Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(), url=checked_url(src, url, "request.url")),
-        response=HttpResponse(resp_headers, resp_body, status=status),
-        file=src.file,
-        interaction=0,
-        notes=notes,
-        request_headers_complete=has_auth_header(req_headers),
-        response_headers_complete=bool(len(resp_headers)),
-    )
+    ex = http_exchange(src, 0, method=method, url=url, url_where="request.url", req_headers=req_headers,
+                       req_body=req_body, resp_headers=resp_headers, resp_body=resp_body, status=status,
+                       notes=notes)
     return src.recording("ddtrace-json", [ex])
 
 

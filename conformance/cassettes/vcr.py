@@ -17,14 +17,13 @@ from conformance.cassettes._common import (
     Recording,
     Source,
     body_bytes,
-    checked_url,
     expect_mapping,
-    has_auth_header,
     headers_from_mapping,
+    http_exchange,
     status_code,
     undo_compression,
 )
-from conformance.exchange import Exchange, HttpRequest, HttpResponse
+from conformance.exchange import Exchange
 
 _FIX = ("a cassette needs `interactions:` with a `request` and a `response` mapping each; "
         "the file may be truncated: re-record it")
@@ -98,17 +97,10 @@ def _exchange(src: Source, item: Any, index: int, *, go: bool, filtered: bool) -
         notes.append("request headers not recorded")
     if not len(resp_headers):
         notes.append("response headers not recorded (stripped by the recorder)")
-    return Exchange(
-        request=HttpRequest(req_headers, req_body, method=method.upper(),
-                            url=checked_url(src, url, f"{where}.request.uri")),
-        response=HttpResponse(resp_headers, resp_body, status=status),
-        file=src.file,
-        interaction=index,
-        notes=notes,
-        # Recorders filter the auth header by default; without it the request headers are not the whole story.
-        request_headers_complete=has_auth_header(req_headers),
-        response_headers_complete=bool(len(resp_headers)) and not filtered,
-    )
+    return http_exchange(src, index, method=method, url=url, url_where=f"{where}.request.uri",
+                         req_headers=req_headers, req_body=req_body, resp_headers=resp_headers,
+                         resp_body=resp_body, status=status, notes=notes,
+                         response_headers_complete=bool(len(resp_headers)) and not filtered)
 
 
 def _stored_body(part: Mapping[str, Any], side: str, notes: list[str]) -> bytes | None:
