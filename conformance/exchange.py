@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from conformance.endpoints import endpoint_for_path
 from conformance.sse import ServerSentEvent, decode_sse
 
 
@@ -251,14 +252,6 @@ class Exchange:
         return self.request.path if self.request is not None else ""
 
 
-_ENDPOINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("messages", re.compile(r"^(?:/v1)?/messages/?$")),
-    ("count_tokens", re.compile(r"^(?:/v1)?/messages/count_tokens/?$")),
-    ("models", re.compile(r"^(?:/v1)?/models/?$")),
-    ("model", re.compile(r"^(?:/v1)?/models/[^/]+/?$")),
-)
-
-
 def endpoint_of(exchange: Exchange) -> str | None:
     """``messages``, ``count_tokens``, ``models``, ``model``, or ``None`` for any other endpoint.
 
@@ -266,8 +259,5 @@ def endpoint_of(exchange: Exchange) -> str | None:
     """
     if exchange.request is None or not exchange.request.url:
         return "messages"
-    path = exchange.request.path
-    for name, pattern in _ENDPOINTS:
-        if pattern.match(path):
-            return name
-    return None
+    endpoint = endpoint_for_path(exchange.request.path)
+    return endpoint.name if endpoint is not None else None

@@ -15,7 +15,7 @@ from pathlib import Path
 from conformance.cassettes import iter_recording_files, read_recording
 from conformance.engine import check_exchanges
 from conformance.errors import InputError
-from conformance.exchange import Exchange, endpoint_of
+from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity
 from conformance.profiles import Profiles, load_profiles
 
@@ -81,10 +81,9 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
         result.formats[recording.format] += 1
         for ex in recording.exchanges:
             result.labels[(ex.file, ex.interaction)] = label(ex)
-            if endpoint_of(ex) is None:
-                result.skipped.append(Skipped(ex.file, ex.interaction,
-                                              f"not a Messages API endpoint: {label(ex)}"))
         checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select)
+        result.skipped.extend(Skipped(ex.file, ex.interaction, f"{reason}: {label(ex)}")
+                              for ex, reason in checked.skipped)
         result.interactions += checked.checked
         result.findings.extend(checked.findings)
     return result

@@ -68,6 +68,44 @@ class Tier:
     requests_per_minute: int
     input_tokens_per_minute: int
     output_tokens_per_minute: int
+    tokens_per_minute: int
+    """Input and output together (the reference document's single figure); input + output when not given."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestRules:
+    """What a version rejects beyond its request schema (``request_rules`` in profile.json)."""
+
+    thinking_budget_tokens_min: int = 1024
+    thinking_budget_below_max_tokens: bool = True
+    rejected_parameters: tuple[str, ...] = ()
+    """Top-level fields the version refuses outright (2026-10-21: temperature, top_p, top_k)."""
+    rejected_assistant_blocks: tuple[str, ...] = ()
+    """Block types refused in assistant turns."""
+    citations_on_user_text: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UnknownModel:
+    """How the API answers a model it does not know."""
+
+    status: int = 404
+    type: str = "not_found_error"
+    message_template: str = "model: {model}"
+
+    def message(self, model: object) -> str:
+        return self.message_template.replace("{model}", str(model))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """The retry guidance clients follow (statuses, attempts, backoff, which hints they honour)."""
+
+    statuses: frozenset[int]
+    max_retries: int = 2
+    initial_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    honours: tuple[str, ...] = ("retry-after-ms", "retry-after", "x-should-retry")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +120,14 @@ class Profile:
     tiers: tuple[Tier, ...]
     schemas: SchemaSet
     data: Mapping[str, Any]
-    """The raw ``profile.json``, for rules that need a detail not modelled above."""
+    """The raw ``profile.json`` (for ``diff`` and ``check-schemas``; code reads the typed fields)."""
+    request_rules: RequestRules = RequestRules()
+    unknown_model: UnknownModel = UnknownModel()
+    retry: RetryPolicy = RetryPolicy(frozenset())
+    auth_styles: tuple[str, ...] = ("x-api-key",)
+    """Accepted authentication: ``x-api-key`` and/or ``authorization-bearer``."""
+    model_aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Alias -> dated model id (``claude-sonnet-4-5`` -> ``claude-sonnet-4-5-20250929``)."""
 
     @functools.cached_property
     def _by_type(self) -> dict[str, ErrorType]:
@@ -103,29 +148,39 @@ class Profile:
         """``real-api`` (recorded traffic, SDK sources) or ``reference-document``."""
         return str(self.data.get("source", ""))
 
-    @property
-    def model_aliases(self) -> Mapping[str, str]:
-        """Alias -> dated model id (``claude-sonnet-4-5`` -> ``claude-sonnet-4-5-20250929``)."""
-        aliases = self.data.get("model_aliases")
-        return aliases if isinstance(aliases, Mapping) else {}
+    @functools.cached_property
+    def known_models(self) -> frozenset[str]:
+        """Every model id and alias the version serves (any other is answered as :attr:`unknown_model`)."""
+        return frozenset(self.model_ids) | frozenset(self.model_aliases)
 
-    def knows_model(self, model: str) -> bool:
+    def knows_model(self, model: object) -> bool:
         """Whether ``model`` is a listed id or alias (an unknown one is answered with 404 not_found_error)."""
-        return model in self.model_ids or model in self.model_aliases
+        return isinstance(model, str) and model in self.known_models
 
-    @property
-    def auth_styles(self) -> tuple[str, ...]:
-        """Accepted authentication: ``x-api-key`` and/or ``authorization-bearer``."""
-        rh = self.data.get("request_headers")
-        return tuple(rh.get("auth", ("x-api-key",))) if isinstance(rh, Mapping) else ("x-api-key",)
+    def resolve_model(self, model: str) -> str:
+        """The dated id an alias stands for (``model`` itself when it is not an alias)."""
+        return self.model_aliases.get(model, model)
 
     @property
     def retryable_statuses(self) -> frozenset[int]:
         """HTTP statuses a client should retry, per this profile's retry guidance."""
-        retry = self.data.get("retry")
-        if isinstance(retry, Mapping) and isinstance(retry.get("statuses"), list):
-            return frozenset(int(s) for s in retry["statuses"])
-        return frozenset(e.status for e in self.errors if e.retryable)
+        return self.retry.statuses
+
+    @functools.cached_property
+    def usage_counts(self) -> tuple[str, ...]:
+        """The integer token counts of a Message's ``usage``, from the message schema (in schema order)."""
+        if not self.schemas.has("message"):
+            return ()
+        usage = self.schemas.schema("message").get("properties", {}).get("usage", {})
+        if "$ref" in usage:
+            ref = str(usage["$ref"])
+            usage = self.schemas.schema("message").get("$defs", {}).get(ref.rsplit("/", 1)[-1], {})
+        out = []
+        for name, sub in (usage.get("properties") or {}).items():
+            types = sub.get("type") if isinstance(sub, Mapping) else None
+            if types == "integer" or (isinstance(types, list) and "integer" in types):
+                out.append(str(name))
+        return tuple(out)
 
     def version_error_message(self, sent: str | None) -> str:
         """The real API's message for a missing (``None``) or unknown ``anthropic-version``."""
@@ -191,6 +246,12 @@ def _need(data: Mapping[str, Any], key: str, path: Path) -> Any:
     return data[key]
 
 
+def _tier(name: str, raw: Mapping[str, Any]) -> Tier:
+    inputs, outputs = int(raw["input_tokens_per_minute"]), int(raw["output_tokens_per_minute"])
+    return Tier(name, int(raw["requests_per_minute"]), inputs, outputs,
+                int(raw.get("tokens_per_minute", inputs + outputs)))
+
+
 def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Profile:
     version = str(_need(entry, "version", table_path))
     directory = root / version
@@ -211,12 +272,31 @@ def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Pro
             ),
             retry_after=str(rl.get("retry_after", "retry-after")),
         )
-        tiers = tuple(
-            Tier(name, int(t["requests_per_minute"]), int(t["input_tokens_per_minute"]),
-                 int(t["output_tokens_per_minute"]))
-            for name, t in _need(data, "tiers", profile_path).items()
-        )
+        tiers = tuple(_tier(name, t) for name, t in _need(data, "tiers", profile_path).items())
         models = tuple(_need(data, "models", profile_path))
+        rules = data.get("request_rules") or {}
+        request_rules = RequestRules(
+            thinking_budget_tokens_min=int(rules.get("thinking_budget_tokens_min", 1024)),
+            thinking_budget_below_max_tokens=bool(rules.get("thinking_budget_below_max_tokens", True)),
+            rejected_parameters=tuple(str(p) for p in rules.get("rejected_parameters") or ()),
+            rejected_assistant_blocks=tuple(str(b) for b in rules.get("rejected_assistant_blocks") or ()),
+            citations_on_user_text=bool(rules.get("citations_on_user_text", True)),
+        )
+        um = data.get("unknown_model") or {}
+        unknown_model = UnknownModel(int(um.get("status", 404)), str(um.get("type", "not_found_error")),
+                                     str(um.get("message_template", "model: {model}")))
+        retry = data.get("retry") or {}
+        statuses = retry.get("statuses")
+        retry_policy = RetryPolicy(
+            statuses=frozenset(int(s) for s in statuses) if isinstance(statuses, list)
+            else frozenset(e.status for e in errors if e.retryable),
+            max_retries=int(retry.get("max_retries", 2)),
+            initial_delay_s=float(retry.get("initial_delay_s", 0.5)),
+            max_delay_s=float(retry.get("max_delay_s", 8.0)),
+            honours=tuple(str(h) for h in retry.get("honours", ("retry-after-ms", "retry-after", "x-should-retry"))),
+        )
+        auth_styles = tuple(str(a) for a in (data.get("request_headers") or {}).get("auth") or ("x-api-key",))
+        aliases = {str(k): str(v) for k, v in (data.get("model_aliases") or {}).items()}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProfileError(f"malformed profile data ({type(exc).__name__}: {exc})",
                            file=str(profile_path)) from None
@@ -230,6 +310,11 @@ def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Pro
         tiers=tiers,
         schemas=SchemaSet.load(root, version),
         data=data,
+        request_rules=request_rules,
+        unknown_model=unknown_model,
+        retry=retry_policy,
+        auth_styles=auth_styles,
+        model_aliases=aliases,
     )
 
 

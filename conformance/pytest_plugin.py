@@ -176,9 +176,11 @@ class Target:
     """Headers carry times of this run (False when replaying old recordings)."""
 
 
-#: The reference server's built-in test keys (not secrets), by purpose.
-REFERENCE_KEYS = {"default": "sk-ant-test-scale", "free": "sk-ant-test-free", "build": "sk-ant-test-build",
-                  "forbidden": "sk-ant-test-forbidden", "no-credit": "sk-ant-test-no-credit"}
+def _reference_keys() -> dict[str, str]:
+    """The reference server's built-in test keys (not secrets) by purpose; ``default`` is the Scale one."""
+    from conformance.server.config import TEST_KEYS
+
+    return {"default": TEST_KEYS["scale"], **TEST_KEYS}
 
 
 @contextlib.contextmanager
@@ -192,7 +194,7 @@ def _open_target(config: pytest.Config) -> Iterator[Target]:
         server_config = ServerConfig(seed=config.getoption("conformance_seed"),
                                      mutant=config.getoption("conformance_mutant"))
         with running_server(server_config) as url:
-            keys = dict(REFERENCE_KEYS)
+            keys = _reference_keys()
             yield Target("reference", url, keys["default"], keys, True, True,
                          cassette_dir if record_mode else None, record_mode, True)
     elif spec.startswith("cassettes:"):
@@ -201,7 +203,8 @@ def _open_target(config: pytest.Config) -> Iterator[Target]:
             raise pytest.UsageError(f"--target {spec}: {directory} is not a directory of cassettes")
         # The control API calls that scripted faults were recorded too, so they replay like the rest.
         # Same (public, test-only) keys as the reference server the shipped cassettes come from.
-        yield Target("cassettes", "http://replay.invalid", REFERENCE_KEYS["default"], dict(REFERENCE_KEYS), True,
+        keys = _reference_keys()
+        yield Target("cassettes", "http://replay.invalid", keys["default"], keys, True,
                      True, directory, "none", False)
     elif spec.startswith(("http://", "https://")):
         key = os.environ[config.getoption("conformance_api_key_env")]  # checked in _check_target

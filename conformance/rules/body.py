@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from conformance.endpoints import endpoint_named
 from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity, error, info
 from conformance.profiles import Profile
@@ -28,9 +29,6 @@ RULES: tuple[RuleInfo, ...] = (
              "a response value the profile does not know yet (forward compatible)"),
 )
 
-_RESPONSE_SHAPE = {"messages": "message", "count_tokens": "count_tokens_response",
-                   "models": "models_list", "model": "model"}
-_REQUEST_SHAPE = {"messages": "request", "count_tokens": "count_tokens_request"}
 
 
 def response_shape(exchange: Exchange, profile: Profile) -> str | None:
@@ -44,7 +42,7 @@ def response_shape(exchange: Exchange, profile: Profile) -> str | None:
     if status is not None and not 200 <= status < 300:
         return None
     ep = endpoint_of(exchange)
-    return _RESPONSE_SHAPE.get(ep) if ep else None
+    return endpoint_named(ep).response_shape if ep else None
 
 
 def _envelope_optional(profile: Profile, status: int | None) -> bool:
@@ -85,7 +83,8 @@ def request_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterato
     req = exchange.request
     if req is None or req.method.upper() != "POST":
         return
-    shape = _REQUEST_SHAPE.get(endpoint_of(exchange) or "")
+    ep = endpoint_of(exchange)
+    shape = endpoint_named(ep).request_shape if ep else None
     if shape is None or not profile.schemas.has(shape):
         return
     if req.json_error is not None:

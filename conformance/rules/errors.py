@@ -63,11 +63,20 @@ def error_type_matches_status(profile: Profile, status: int | None, error_type: 
     return TypeMatch.WRONG_STATUS
 
 
-def _envelope_type(body: Any) -> str | None:
+def error_type_of(body: Any) -> str | None:
+    """``error.type`` of an error envelope, or ``None`` when ``body`` has none."""
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         t = body["error"].get("type")
         return t if isinstance(t, str) else None
     return None
+
+
+def error_message_of(body: Any) -> str:
+    """``error.message`` of an error envelope, or ``""``."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        m = body["error"].get("message")
+        return m if isinstance(m, str) else ""
+    return ""
 
 
 def error_type_agrees_with_status(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
@@ -75,7 +84,7 @@ def error_type_agrees_with_status(exchange: Exchange, profile: Profile) -> Itera
     if resp is None or resp.status is None or exchange.is_stream:
         return
     status = resp.status
-    etype = _envelope_type(resp.json)
+    etype = error_type_of(resp.json)
     if status < 400:
         if etype is not None and isinstance(resp.json, dict) and resp.json.get("type") == "error":
             yield error("error.status-type", f"an error envelope ({etype}) sent with success status {status}",

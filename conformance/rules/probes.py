@@ -15,6 +15,7 @@ from typing import Any
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity, error, warning
 from conformance.rules.base import RuleInfo
+from conformance.rules.errors import error_message_of, error_type_of
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("positive.accepted", Severity.ERROR, "a valid request gets 200"),
@@ -50,19 +51,11 @@ def _status(ex: Exchange) -> int | None:
 
 
 def _error_type(ex: Exchange) -> str | None:
-    body = ex.response.json if ex.response is not None else None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        t = body["error"].get("type")
-        return t if isinstance(t, str) else None
-    return None
+    return error_type_of(ex.response.json) if ex.response is not None else None
 
 
 def _error_message(ex: Exchange) -> str:
-    body = ex.response.json if ex.response is not None else None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        m = body["error"].get("message")
-        return m if isinstance(m, str) else ""
-    return ""
+    return error_message_of(ex.response.json) if ex.response is not None else ""
 
 
 def rejected_with(ex: Exchange, *, rule: str, status: int, error_type: str, what: str) -> Iterator[Finding]:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from conformance.endpoints import BODY_ENDPOINTS, endpoint_named
 from conformance.exchange import Exchange, Headers, endpoint_of
 from conformance.findings import Finding, Severity, error, info
 from conformance.profiles import Profile, Profiles, load_profiles
@@ -37,7 +38,6 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("request.accepted-invalid", Severity.ERROR, "the server does not answer 2xx to an invalid request"),
 )
 
-_SHAPES = {"messages": "request", "count_tokens": "count_tokens_request"}
 
 _TYPE_WORDS = {"integer": "a valid integer", "string": "a valid string", "object": "a valid dictionary",
                "array": "a valid list", "boolean": "a valid boolean", "number": "a valid number",
@@ -160,11 +160,6 @@ def _tool_choice_problems(body: Mapping[str, Any]) -> Iterator[Violation]:
                      expected=sorted(str(n) for n in names), actual=choice["name"])
 
 
-def _rules(profile: Profile) -> Mapping[str, Any]:
-    rules = profile.data.get("request_rules")
-    return rules if isinstance(rules, Mapping) else {}
-
-
 def _thinking_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
     thinking = body.get("thinking")
     if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
@@ -172,12 +167,12 @@ def _thinking_problems(body: Mapping[str, Any], profile: Profile, already: set[s
     budget, max_tokens = thinking.get("budget_tokens"), body.get("max_tokens")
     if not isinstance(budget, int) or isinstance(budget, bool):
         return
-    rules = _rules(profile)
-    floor = rules.get("thinking_budget_tokens_min", 1024)
-    if isinstance(floor, int) and budget < floor and "$.thinking.budget_tokens" not in already:
+    rules = profile.request_rules
+    floor = rules.thinking_budget_tokens_min
+    if budget < floor and "$.thinking.budget_tokens" not in already:
         yield _cross("$.thinking.budget_tokens", f"Input should be greater than or equal to {floor}", "minimum",
                      expected=floor, actual=budget)
-    if rules.get("thinking_budget_below_max_tokens", True) and isinstance(max_tokens, int) \
+    if rules.thinking_budget_below_max_tokens and isinstance(max_tokens, int) \
             and not isinstance(max_tokens, bool) and budget >= max_tokens:
         yield _cross("$.max_tokens", "`max_tokens` must be greater than `thinking.budget_tokens`",
                      expected=f"> {budget}", actual=max_tokens)
@@ -185,8 +180,8 @@ def _thinking_problems(body: Mapping[str, Any], profile: Profile, already: set[s
 
 def _version_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
     """The version's own rejections (``request_rules`` in profile.json) when the schema did not catch them."""
-    rules = _rules(profile)
-    for param in rules.get("rejected_parameters") or ():
+    rules = profile.request_rules
+    for param in rules.rejected_parameters:
         path = f"$.{param}"
         if param in body and path not in already:
             yield _cross(path, f"`{param}` is not supported in API version {profile.version}",
@@ -194,8 +189,8 @@ def _version_problems(body: Mapping[str, Any], profile: Profile, already: set[st
     messages = body.get("messages")
     if not isinstance(messages, list):
         return
-    rejected_assistant = set(rules.get("rejected_assistant_blocks") or ())
-    citations_ok = rules.get("citations_on_user_text", True)
+    rejected_assistant = set(rules.rejected_assistant_blocks)
+    citations_ok = rules.citations_on_user_text
     for i, msg in enumerate(messages):
         role = msg.get("role") if isinstance(msg, dict) else None
         for j, block in enumerate(_blocks(msg)):
@@ -219,9 +214,9 @@ def request_problems(body: Any, profile: Profile, endpoint: str = "messages") ->
 
     Schema violations (API-style messages, most useful first), then the cross-field rules.
     """
-    shape = _SHAPES.get(endpoint)
+    shape = endpoint_named(endpoint).request_shape
     if shape is None:
-        raise ValueError(f"endpoint must be one of {sorted(_SHAPES)}, not {endpoint!r}")
+        raise ValueError(f"endpoint must be one of {', '.join(BODY_ENDPOINTS)}, not {endpoint!r}")
     found: list[Violation] = []
     if profile.schemas.has(shape):
         for v in profile.schemas.violations(shape, body):
@@ -264,9 +259,9 @@ def header_problems(headers: Headers, profiles: Profiles) -> list[Violation]:
                              "enum", expected=list(profiles.versions), actual=values[0]))
     sent = values[0].strip() if len(values) == 1 and "," not in values[0] else None
     profile = profiles.get(sent) if sent is not None and sent in profiles else profiles.default
-    schemes = profile.data.get("request_headers", {}).get("auth") or ["x-api-key", "authorization-bearer"]
     auth = headers.get("authorization") or ""
-    bearer = "authorization-bearer" in schemes and auth.lower().startswith("bearer ") and auth[7:].strip() != ""
+    bearer = ("authorization-bearer" in profile.auth_styles and auth.lower().startswith("bearer ")
+              and auth[7:].strip() != "")
     if not headers.get("x-api-key") and not bearer:
         out.append(Violation(header_path("x-api-key"), "x-api-key header is required", "", "authentication"))
     return out
@@ -307,7 +302,7 @@ def request_headers_are_valid(exchange: Exchange, profile: Profile) -> Iterator[
 def request_obeys_cross_field_rules(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
     req = exchange.request
     endpoint = endpoint_of(exchange)
-    if req is None or req.method.upper() != "POST" or endpoint not in _SHAPES or not isinstance(req.json, dict):
+    if req is None or req.method.upper() != "POST" or endpoint not in BODY_ENDPOINTS or not isinstance(req.json, dict):
         return
     for v in request_problems(req.json, profile, endpoint or "messages"):
         if v.schema_path == "":  # schema violations are body.request-schema's findings
@@ -320,7 +315,7 @@ def server_rejects_invalid_requests(exchange: Exchange, profile: Profile) -> Ite
     endpoint = endpoint_of(exchange)
     if req is None or resp is None or resp.status is None or not 200 <= resp.status < 300:
         return
-    if req.method.upper() != "POST" or endpoint not in _SHAPES:
+    if req.method.upper() != "POST" or endpoint not in BODY_ENDPOINTS:
         return
     problems = request_problems(req.json, profile, endpoint or "messages") if req.json_error is None else []
     if req.json_error is not None and req.body:

@@ -30,8 +30,6 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("count-tokens.input-tokens", Severity.ERROR, "count_tokens input_tokens is a non-negative integer"),
 )
 
-_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-
 
 def _is_count(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
@@ -106,7 +104,7 @@ def message_usage_counts_are_valid(message: dict[str, Any], request: dict[str, A
     usage = message.get("usage")
     if not isinstance(usage, dict):
         return
-    for key in _USAGE_COUNTS:
+    for key in profile.usage_counts:
         if key not in usage or (usage[key] is None and key.startswith("cache_")):
             continue  # cache counts are null on older responses
         if not _is_count(usage[key]):

@@ -89,7 +89,6 @@ DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
     "container_upload": _NO_DELTAS,
 }
 KNOWN_DELTAS = frozenset().union(*DELTAS_FOR_BLOCK.values())
-_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def _is_tool_block(block_type: str | None) -> bool:
@@ -141,6 +140,7 @@ class _Grammar:
         self.accumulated: Any = _NOT_GIVEN
         self.usage: dict[str, int] = {}
         self.seen_unknown: set[tuple[str, str]] = set()
+        self.usage_counts = profile.usage_counts if profile is not None else ()
 
     def unknown(self, kind: str, name: str, event: int, path: str) -> None:
         if (kind, name) not in self.seen_unknown:
@@ -334,7 +334,7 @@ class _Grammar:
         message = p.get("message")
         usage = message.get("usage") if type(message) is dict else None
         if type(usage) is dict:
-            for key in _USAGE_COUNTS:
+            for key in self.usage_counts:
                 value = usage.get(key)
                 if type(value) is int:
                     self.usage[key] = value
@@ -357,7 +357,7 @@ class _Grammar:
         usage = p.get("usage")
         if type(usage) is dict:
             seen = self.usage
-            for key in _USAGE_COUNTS:
+            for key in self.usage_counts:
                 value = usage.get(key)
                 if type(value) is not int:
                     continue

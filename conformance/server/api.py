@@ -124,8 +124,8 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
         return _error(state, ctx, profile, 400, problem or "", ok.headers)
     profile = asked
     headers = _LazyHeaders(ok)
-    schemes = state.auth_schemes(profile)
-    if ctx.auth_scheme == "bearer" and ("authorization-bearer" not in schemes or state.mutant == "bearer-rejected"):
+    if ctx.auth_scheme == "bearer" and ("authorization-bearer" not in profile.auth_styles
+                                        or state.mutant == "bearer-rejected"):
         return _error(state, ctx, profile, 401, "x-api-key header is required", headers)
     if ctx.key_spec.forbidden:
         return _error(state, ctx, profile, 403,
@@ -151,7 +151,7 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
             problems = [p for p in problems if "unexpected `tool_use_id`" not in p.message]
         if state.mutant == "temperature-accepted":
             # Only the version's outright rejection is dropped; an out-of-range value elsewhere stays a 400.
-            rejected = (profile.data.get("request_rules") or {}).get("rejected_parameters") or ()
+            rejected = profile.request_rules.rejected_parameters
             problems = [p for p in problems if p.field not in rejected]
         if problems and state.mutant == "accepts-invalid" and endpoint == "messages":
             canned = generate(state.config.seed, {"max_tokens": 8}, str(body.get("model")) if isinstance(body, dict)
@@ -166,11 +166,9 @@ def _gate(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
         if state.mutant == "tool-result-rejected" and _has_tool_result(body):
             return _error(state, ctx, profile, 400, "messages: tool_result blocks are not supported", headers)
         model = body.get("model")
-        if model not in state.known_models(profile) and state.mutant != "unknown-model-accepted":
-            unknown = profile.data.get("unknown_model") or {}
-            template = str(unknown.get("message_template", "model: {model}"))
-            return _error(state, ctx, profile, int(unknown.get("status", 404)),
-                          template.replace("{model}", str(model)), headers, unknown.get("type"))
+        if not profile.knows_model(model) and state.mutant != "unknown-model-accepted":
+            unknown = profile.unknown_model
+            return _error(state, ctx, profile, unknown.status, unknown.message(model), headers, unknown.type)
     ok.body = body
     return ok
 
@@ -396,8 +394,7 @@ async def get_model(request: Request) -> Response:
     if isinstance(ok, Response):
         return state.finish(ctx, ok)
     model_id = request.path_params["model_id"]
-    aliases = ok.profile.data.get("model_aliases") or {}
-    wanted = aliases.get(model_id, model_id)
+    wanted = ok.profile.resolve_model(model_id)
     for m in _models(ok.profile):
         if m["id"] == wanted:
             return state.finish(ctx, JSONBody(m, headers={**ok.headers, "request-id": ctx.request_id}))

@@ -40,12 +40,21 @@ class KeySpec:
     """Every messages call answers 402 ``billing_error``."""
 
 
+TEST_KEYS: Mapping[str, str] = {
+    "free": "sk-ant-test-free",
+    "build": "sk-ant-test-build",
+    "scale": "sk-ant-test-scale",
+    "forbidden": "sk-ant-test-forbidden",
+    "no-credit": "sk-ant-test-no-credit",
+}
+"""The built-in keys by purpose (public, test-only): what a run against the reference server sends."""
+
 DEFAULT_KEYS: Mapping[str, KeySpec] = {
-    "sk-ant-test-free": KeySpec("free"),
-    "sk-ant-test-build": KeySpec("build"),
-    "sk-ant-test-scale": KeySpec("scale"),
-    "sk-ant-test-forbidden": KeySpec("build", forbidden=True),
-    "sk-ant-test-no-credit": KeySpec("build", out_of_credit=True),
+    TEST_KEYS["free"]: KeySpec("free"),
+    TEST_KEYS["build"]: KeySpec("build"),
+    TEST_KEYS["scale"]: KeySpec("scale"),
+    TEST_KEYS["forbidden"]: KeySpec("build", forbidden=True),
+    TEST_KEYS["no-credit"]: KeySpec("build", out_of_credit=True),
 }
 
 MUTANTS: tuple[str, ...] = tuple(m.name for m in MUTANT_TABLE)

@@ -57,10 +57,8 @@ class Quota:
 
     @classmethod
     def of(cls, profile: Profile, tier: Tier) -> Quota:
-        raw = (profile.data.get("tiers") or {}).get(tier.name) or {}
-        combined = raw.get("tokens_per_minute")
-        total = combined if isinstance(combined, int) else tier.input_tokens_per_minute + tier.output_tokens_per_minute
-        return cls(tier.requests_per_minute, tier.input_tokens_per_minute, tier.output_tokens_per_minute, total)
+        return cls(tier.requests_per_minute, tier.input_tokens_per_minute, tier.output_tokens_per_minute,
+                   tier.tokens_per_minute)
 
 
 @dataclasses.dataclass

@@ -34,6 +34,8 @@ from typing import Any
 
 import orjson
 
+from conformance.cassettes.redact import redact_headers
+
 STEP_FIELDS: dict[str, type | tuple[type, ...]] = {
     "status": int, "retry_after": (int, float), "retry_after_ms": (int, float), "should_retry": bool,
     "error_type": str, "message": str, "stream_error_after": int, "drop_after": int, "delay_ms": (int, float),
@@ -118,22 +120,6 @@ class LoggedRequest:
         return {"method": self.method, "path": self.path, "query": self.raw_query.decode("latin-1"),
                 "headers": [list(h) for h in self.headers], "body": self.body, "time": self.time,
                 "status": self.status}
-
-
-REDACTED = "REDACTED"
-
-
-def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    out = []
-    for name, value in headers:
-        low = name.lower()
-        if low == "x-api-key":
-            value = REDACTED
-        elif low == "authorization":
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = f"{scheme} {REDACTED}".strip()
-        out.append((name, value))
-    return out
 
 
 class Scenarios:

@@ -7,7 +7,6 @@ import dataclasses
 import itertools
 import logging
 import threading
-from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -99,9 +98,7 @@ class ServerState:
         self.scenarios = Scenarios()
         self._counter = itertools.count()
         self._lock = threading.Lock()
-        self._models: dict[str, frozenset[str]] = {}
         self._quotas: dict[tuple[str, str], tuple[Profile, Tier, Quota]] = {}
-        self._schemes: dict[str, tuple[Profile, tuple[str, ...]]] = {}
         self._clock_offset = 0.0
         self._id_prefix = f"{config.seed}:".encode()
         self._key_table = config.key_table
@@ -132,14 +129,6 @@ class ServerState:
             n = next(self._counter)
         return make_id("req_", self._id_prefix + str(n).encode())
 
-    def known_models(self, profile: Profile) -> frozenset[str]:
-        """Model ids and aliases a profile accepts (cached: asked on every request)."""
-        found = self._models.get(profile.version)
-        if found is None:
-            found = frozenset(profile.model_ids) | frozenset(profile.data.get("model_aliases") or ())
-            self._models[profile.version] = found
-        return found
-
     def quota_of(self, profile: Profile, tier: Tier) -> Quota:
         """``Quota.of(profile, tier)`` (cached: asked on every request)."""
         cache_key = (profile.version, tier.name)
@@ -148,15 +137,6 @@ class ServerState:
             found = (profile, tier, Quota.of(profile, tier))
             self._quotas[cache_key] = found
         return found[2]
-
-    def auth_schemes(self, profile: Profile) -> Sequence[str]:
-        """The auth schemes a profile accepts (cached: asked on every request)."""
-        found = self._schemes.get(profile.version)
-        if found is None or found[0] is not profile:
-            schemes = (profile.data.get("request_headers") or {}).get("auth") or ["x-api-key", "authorization-bearer"]
-            found = (profile, tuple(schemes))
-            self._schemes[profile.version] = found
-        return found[1]
 
     def profile_named(self, version: str | None) -> Profile:
         if version is not None and version in self.profiles:

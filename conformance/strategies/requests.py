@@ -19,13 +19,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.endpoints import BODY_ENDPOINTS, endpoint_named
 from conformance.profiles import Profile
 from conformance.strategies.jsonschema import from_schema, readable_text
 
 __all__ = ["ENDPOINTS", "InvalidRequest", "constraints_for", "invalid_requests", "valid_requests"]
 
-ENDPOINTS = ("messages", "count_tokens")
-_SHAPES = {"messages": "request", "count_tokens": "count_tokens_request"}
+ENDPOINTS = BODY_ENDPOINTS
 
 # Tiny but real payloads, so a server that decodes them can.
 _GIF = base64.b64encode(b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
@@ -80,21 +80,18 @@ def _defs(profile: Profile) -> Mapping[str, Any]:
 def _block_kinds(profile: Profile, role: str) -> set[str]:
     block = _defs(profile).get(f"{role}_content_block", {})
     kinds = set(block.get("properties", {}).get("type", {}).get("enum", ()))
-    rules = profile.data.get("request_rules") or {}
     if role == "assistant":
-        kinds -= set(rules.get("rejected_assistant_blocks") or ())
+        kinds -= set(profile.request_rules.rejected_assistant_blocks)
     return kinds
 
 
 def _parameters(profile: Profile, endpoint: str) -> set[str]:
-    props = profile.schemas.schema(_SHAPES[endpoint]).get("properties", {})
-    rejected = set((profile.data.get("request_rules") or {}).get("rejected_parameters") or ())
-    return set(props) - rejected
+    props = profile.schemas.schema(_shape(endpoint)).get("properties", {})
+    return set(props) - set(profile.request_rules.rejected_parameters)
 
 
 def _citations_on_user_text(profile: Profile) -> bool:
-    rules = profile.data.get("request_rules") or {}
-    return bool(rules.get("citations_on_user_text", True)) and "citations" in _defs(profile).get(
+    return profile.request_rules.citations_on_user_text and "citations" in _defs(profile).get(
         "user_text_block", {}).get("properties", {})
 
 
@@ -251,15 +248,19 @@ def _valid_body(draw: st.DrawFn, profile: Profile, endpoint: str) -> dict[str, A
                     "top_p": st.floats(0, 1).map(lambda x: round(x, 2)), "top_k": st.integers(1, 500)}
         body.update(draw(st.fixed_dictionaries({}, optional={k: v for k, v in optional.items() if k in allowed})))
     if "service_tier" in allowed and draw(st.integers(0, 4)) == 0:
-        tiers = profile.schemas.schema(_SHAPES[endpoint])["properties"]["service_tier"].get("enum", ["auto"])
+        tiers = profile.schemas.schema(_shape(endpoint))["properties"]["service_tier"].get("enum", ["auto"])
         body["service_tier"] = draw(st.sampled_from(tiers))
     return body
 
 
 def _check_endpoint(endpoint: str) -> str:
-    if endpoint not in _SHAPES:
-        raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, not {endpoint!r}")
+    if endpoint not in BODY_ENDPOINTS:
+        raise ValueError(f"endpoint must be one of {', '.join(BODY_ENDPOINTS)}, not {endpoint!r}")
     return endpoint
+
+
+def _shape(endpoint: str) -> str:
+    return str(endpoint_named(_check_endpoint(endpoint)).request_shape)
 
 
 def valid_requests(profile: Profile, endpoint: str = "messages") -> st.SearchStrategy[dict[str, Any]]:
@@ -287,7 +288,7 @@ def _as_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _missing_required(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
-    required = profile.schemas.schema(_SHAPES[endpoint]).get("required", ["model", "messages"])
+    required = profile.schemas.schema(_shape(endpoint)).get("required", ["model", "messages"])
     field = draw(st.sampled_from(sorted(required)))
     del body[field]
     return body, field
@@ -370,8 +371,7 @@ def _unknown_field(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endp
 
 
 def _rejected_parameter(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
-    rejected = (profile.data.get("request_rules") or {}).get("rejected_parameters") or []
-    field = draw(st.sampled_from(sorted(rejected)))
+    field = draw(st.sampled_from(sorted(profile.request_rules.rejected_parameters)))
     body.pop("thinking", None)
     body[field] = draw(st.integers(1, 40)) if field == "top_k" else draw(st.floats(0, 1).map(lambda x: round(x, 2)))
     return body, field
@@ -425,11 +425,6 @@ def _unknown_block_type(draw: st.DrawFn, body: dict[str, Any], profile: Profile,
     return body, f"messages.{index}.content.{len(blocks) - 1}.type"
 
 
-def _rules(profile: Profile) -> Mapping[str, Any]:
-    rules = profile.data.get("request_rules")
-    return rules if isinstance(rules, Mapping) else {}
-
-
 Applies = Callable[[Profile, str], bool]
 
 
@@ -455,11 +450,10 @@ _CONSTRAINTS: Mapping[str, tuple[Applies, Breaker]] = {
     "unknown-block-type": (lambda p, e: True, _unknown_block_type),
     "thinking-budget-above-max-tokens": (_has("thinking", "max_tokens"), _thinking_budget("large")),
     "thinking-budget-below-minimum": (_has("thinking"), _thinking_budget("small")),
-    "version-rejected-parameter": (lambda p, e: bool(_rules(p).get("rejected_parameters")), _rejected_parameter),
+    "version-rejected-parameter": (lambda p, e: bool(p.request_rules.rejected_parameters), _rejected_parameter),
     "version-document-in-assistant-turn": (
-        lambda p, e: "document" in (_rules(p).get("rejected_assistant_blocks") or ()), _assistant_document),
-    "version-citations-on-user-text": (lambda p, e: _rules(p).get("citations_on_user_text", True) is False,
-                                       _user_citations),
+        lambda p, e: "document" in p.request_rules.rejected_assistant_blocks, _assistant_document),
+    "version-citations-on-user-text": (lambda p, e: not p.request_rules.citations_on_user_text, _user_citations),
 }
 
 

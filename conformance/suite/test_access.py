@@ -38,7 +38,7 @@ def test_wrong_key_gets_401(client: Any, profile: Any, conformance: Any) -> None
 @pytest.mark.parametrize("style", ["x-api-key", "bearer"])
 def test_auth_styles_follow_the_profile(client: Any, profile: Any, conformance: Any, style: str) -> None:
     """A valid key works in every auth style the profile lists; a style it does not list gets 401."""
-    allowed = profile.data.get("request_headers", {}).get("auth") or ["x-api-key", "authorization-bearer"]
+    allowed = profile.auth_styles
     listed = ("authorization-bearer" if style == "bearer" else style) in allowed
     ex = client.send("POST", "/v1/messages", json=minimal_request(profile), headers=client.headers(auth=style))
     if not listed:

@@ -1,0 +1,56 @@
+"""The API's endpoints and the schema shapes their bodies take: the one table every part reads.
+
+    messages       POST /v1/messages                 request      -> message (or a stream)
+    count_tokens   POST /v1/messages/count_tokens    count_tokens_request -> count_tokens_response
+    models         GET  /v1/models                   -            -> models_list
+    model          GET  /v1/models/{id}              -            -> model
+
+Paths match with or without the ``/v1`` prefix and with a trailing slash; the query string
+(``?beta=true``) is not part of the path. Any other path is not the Messages API's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+__all__ = ["BODY_ENDPOINTS", "ENDPOINTS", "Endpoint", "endpoint_for_path", "endpoint_named"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    method: str
+    pattern: re.Pattern[str]
+    request_shape: str | None
+    """The schema shape of the request body (``None``: the endpoint takes no body)."""
+    response_shape: str | None
+    """The schema shape of a 2xx JSON response body."""
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("messages", "POST", re.compile(r"^(?:/v1)?/messages/?$"), "request", "message"),
+    Endpoint("count_tokens", "POST", re.compile(r"^(?:/v1)?/messages/count_tokens/?$"), "count_tokens_request",
+             "count_tokens_response"),
+    Endpoint("models", "GET", re.compile(r"^(?:/v1)?/models/?$"), None, "models_list"),
+    Endpoint("model", "GET", re.compile(r"^(?:/v1)?/models/[^/]+/?$"), None, "model"),
+)
+_BY_NAME = {e.name: e for e in ENDPOINTS}
+
+BODY_ENDPOINTS: tuple[str, ...] = tuple(e.name for e in ENDPOINTS if e.request_shape is not None)
+"""Endpoints that take a JSON request body (``messages``, ``count_tokens``)."""
+
+
+def endpoint_named(name: str) -> Endpoint:
+    """The endpoint called ``name``; ``ValueError`` naming the known ones otherwise."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"endpoint must be one of {', '.join(_BY_NAME)}, not {name!r}") from None
+
+
+def endpoint_for_path(path: str) -> Endpoint | None:
+    for endpoint in ENDPOINTS:
+        if endpoint.pattern.match(path):
+            return endpoint
+    return None
