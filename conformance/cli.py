@@ -52,7 +52,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from conformance.reports import jsonreport, text
 
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
-                        progress=_Progress(sys.stderr))
+                        party=args.party, progress=_Progress(sys.stderr))
     if args.format == "json":
         sys.stdout.write(json.dumps(jsonreport.to_json(result, args.min_severity), indent=2, default=str) + "\n")
     else:
@@ -90,7 +90,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from conformance.rules import CATALOGUE
 
     for r in sorted(CATALOGUE, key=lambda r: r.id):
-        print(f"{r.id:<36} {r.severity!s:<8} {r.title}")
+        print(f"{r.id:<36} {r.severity!s:<8} {r.party:<7} {r.title}")
     return 0
 
 
@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="hide findings below LEVEL (info, warning, error); the exit code is unaffected")
     lint.add_argument("--select", action="append", metavar="RULE_OR_AREA",
                       help="only report these rules or areas (repeatable), e.g. stream or errors.status-type")
+    lint.add_argument("--party", choices=("client", "server", "all"), default="all",
+                      help="whose findings to report and count: client (what was sent: validating an SDK), "
+                           "server (what came back: checking a gateway) or all (default)")
     lint.set_defaults(func=cmd_lint)
 
     diff = sub.add_parser("diff", help="what changed between two API-version profiles")

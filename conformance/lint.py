@@ -62,8 +62,13 @@ def label(exchange: Exchange) -> str:
 
 
 def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
-               profiles: Profiles | None = None, progress: ProgressFn | None = None) -> LintResult:
-    """Lint every recording under ``paths``. Bad files are collected as input errors, not raised."""
+               party: str = "all", profiles: Profiles | None = None,
+               progress: ProgressFn | None = None) -> LintResult:
+    """Lint every recording under ``paths``. Bad files are collected as input errors, not raised.
+
+    ``party`` (``client``, ``server`` or ``all``) keeps only the findings against that party, so the
+    exit code counts only its errors: ``client`` when validating an SDK, ``server`` for a gateway.
+    """
     profiles = profiles or load_profiles()
     if api_version is not None:
         profiles.get(api_version)  # fail early, naming the known versions
@@ -81,7 +86,8 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
         result.formats[recording.format] += 1
         for ex in recording.exchanges:
             result.labels[(ex.file, ex.interaction)] = label(ex)
-        checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select)
+        checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select,
+                                  party=party)
         result.skipped.extend(Skipped(ex.file, ex.interaction, f"{reason}: {label(ex)}")
                               for ex, reason in checked.skipped)
         result.interactions += checked.checked
