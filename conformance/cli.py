@@ -172,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--report-dir", default="reports", metavar="DIR")
     run.add_argument("--select", action="append", metavar="RULE_OR_AREA", help="only these rules or areas")
+    run.add_argument("--party", choices=("client", "server", "all"), default="all",
+                     help="whose findings to report and fail on (default all)")
+    run.add_argument("--replay-mode", choices=("rejudge", "strict"), default="rejudge",
+                     help="with --target cassettes:DIR: re-judge the recorded exchanges with today's rules "
+                          "(default), or strict: regenerate the requests and replay byte-identical matches")
     run.add_argument("--mutant", metavar="NAME", help="run against a contract-breaking reference server (self-test)")
     run.add_argument("--seed", type=int, help="reference server seed")
     run.add_argument("-v", "--verbose", action="store_true")

@@ -32,14 +32,15 @@ def requested_version(exchange: Exchange) -> str | None:
     return value.split(",")[0].strip() or None
 
 
-def profile_for(exchange: Exchange, profiles: Profiles, override: str | None = None) -> Profile:
-    """``override`` if given, else the version the request sent (when known), else the default."""
+def profile_for(exchange: Exchange, profiles: Profiles, override: str | None = None,
+                fallback: Profile | None = None) -> Profile:
+    """``override`` if given, else the version the request sent (when known), else ``fallback`` or the default."""
     if override is not None:
         return profiles.get(override)
     sent = requested_version(exchange)
     if sent is not None and sent in profiles:
         return profiles.get(sent)
-    return profiles.default
+    return fallback if fallback is not None else profiles.default
 
 
 def context(profile: Profile, profiles: Profiles | None = None, *, deterministic: bool = False,
@@ -97,6 +98,10 @@ def check_exchange(exchange: Exchange, judge: Context | Profile,
         except Exception as exc:
             out.append(_internal(check, exc))
     findings = _rejected_as_expected(_with_party(out), exchange, ctx.profile)
+    intent = exchange.intent
+    if intent is not None and intent.expects_rejection:
+        # Wrong on purpose (a run's negative checks): the request side is the point, not a finding.
+        findings = [f for f in findings if f.party != CLIENT]
     return [f.located(exchange.file, exchange.interaction) for f in findings]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from conformance.findings import SERVER, Severity
-from conformance.rules import body, errors, probes, ratelimit, requests, semantics, stream
+from conformance.rules import body, errors, intents, ratelimit, requests, semantics, stream
 from conformance.rules.base import Check, Context, RuleInfo, SequenceCheck
 
 INTERNAL = RuleInfo("internal.check-crashed", Severity.ERROR,
@@ -23,9 +23,11 @@ EXCHANGE_CHECKS: tuple[Check, ...] = (
     *ratelimit.CHECKS,
     *semantics.CHECKS,
     *requests.CHECKS,
+    *intents.CHECKS,
 )
 SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = (
     *ratelimit.SEQUENCE_CHECKS,
+    *intents.SEQUENCE_CHECKS,
 )
 CATALOGUE: tuple[RuleInfo, ...] = (
     *stream.RULES,
@@ -34,7 +36,7 @@ CATALOGUE: tuple[RuleInfo, ...] = (
     *ratelimit.RULES,
     *semantics.RULES,
     *requests.RULES,
-    *probes.RULES,
+    *intents.RULES,
     INTERNAL,
 )
 RULES_BY_ID: Mapping[str, RuleInfo] = {r.id: r for r in CATALOGUE}
