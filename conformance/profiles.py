@@ -166,6 +166,35 @@ class Profile:
         """HTTP statuses a client should retry, per this profile's retry guidance."""
         return self.retry.statuses
 
+    def known_values(self, shape: str, *path: str) -> frozenset[str]:
+        """The ``x-known-values`` the ``shape`` schema lists at ``path`` (property names, ``$defs/NAME`` steps).
+
+        ``known_values("stream_event", "type")`` are the event types this version's streams may carry;
+        ``known_values("stream_event", "$defs", "delta", "type")`` its delta types. Empty when absent.
+        """
+        if not self.schemas.has(shape):
+            return frozenset()
+        node: Any = self.schemas.schema(shape)
+        steps = list(path)
+        while steps and isinstance(node, Mapping):
+            step = steps.pop(0)
+            if step == "$defs" and steps:
+                node = (node.get("$defs") or {}).get(steps.pop(0))
+            else:
+                node = (node.get("properties") or {}).get(step)
+        known = node.get("x-known-values") if isinstance(node, Mapping) else None
+        return frozenset(str(v) for v in known) if isinstance(known, list) else frozenset()
+
+    @functools.cached_property
+    def stream_event_types(self) -> frozenset[str]:
+        """Event types this version's streams may carry (the stream-event schema checks each one)."""
+        return self.known_values("stream_event", "type")
+
+    @functools.cached_property
+    def delta_types(self) -> frozenset[str]:
+        """``content_block_delta`` delta types this version knows."""
+        return self.known_values("stream_event", "$defs", "delta", "type")
+
     @functools.cached_property
     def usage_counts(self) -> tuple[str, ...]:
         """The integer token counts of a Message's ``usage``, from the message schema (in schema order)."""
