@@ -5,17 +5,19 @@ Each entry names what it explains and why::
     {"sdk": "python", "profiles": ["2023-06-01"], "shape": "request", "path": "$.temperature",
      "kind": "profile-only-field", "reason": "..."}
 
-``sdk`` (``python``, ``typescript`` or ``*``), ``sdk_versions`` (glob, e.g. ``1.*``; default any),
-``profiles`` (a list or ``*``), ``shape`` (or ``*``) and ``path`` (a glob over the difference's
-path, ``*`` matching any characters) select differences; ``kind`` narrows to one kind. Every entry
-needs a ``reason``: an explained difference is shown with it, never hidden.
+``sdk`` (``python``, ``typescript`` or ``*``), ``sdk_versions`` (e.g. ``1.*``; default any),
+``profiles`` (a list or ``*``), ``shape`` (or ``*``) and ``path`` select differences; ``kind``
+narrows to one kind. In ``sdk_versions`` and ``path`` only ``*`` is special (any characters), so
+paths are written as drift prints them (``$.messages[*].role``). Every entry needs a ``reason``:
+an explained difference is shown with it, never hidden.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
+import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +40,16 @@ class AllowEntry:
     reason: str
 
     def matches(self, sdk: str, sdk_version: str, profile: str, diff: Difference) -> bool:
-        return (self.sdk in ("*", sdk) and fnmatch.fnmatchcase(sdk_version, self.sdk_versions)
+        return (self.sdk in ("*", sdk) and _glob(self.sdk_versions).fullmatch(sdk_version) is not None
                 and ("*" in self.profiles or profile in self.profiles)
                 and self.shape in ("*", diff.shape) and (self.kind is None or self.kind == diff.kind)
-                and fnmatch.fnmatchcase(diff.path, self.path))
+                and _glob(self.path).fullmatch(diff.path) is not None)
+
+
+@functools.lru_cache(maxsize=512)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """``*`` matches any characters; everything else, brackets included, is literal."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,9 +20,10 @@ import json
 from collections.abc import Iterator
 from typing import Literal
 
-from conformance.drift.nodes import Node, Ref, normalize, variant, variant_values
+from conformance.drift.nodes import Node, Ref, base, normalize, variant, variant_values
 
-Kind = Literal["sdk-only-field", "profile-only-field", "sdk-requires", "profile-requires", "sdk-only-value",
+Kind = Literal["sdk-only-field", "profile-only-field", "sdk-requires", "sdk-requires-nullable", "profile-requires",
+               "sdk-only-value",
                "profile-only-value", "sdk-only-variant", "profile-only-variant", "type", "untyped"]
 Blame = Literal["profile", "sdk"]
 
@@ -30,6 +31,8 @@ KINDS: dict[str, str] = {
     "sdk-only-field": "the SDK declares a field the profile does not have",
     "profile-only-field": "the profile has a field the SDK's types do not",
     "sdk-requires": "the SDK requires a field the profile does not",
+    "sdk-requires-nullable": "the SDK's type says a field is always there (possibly null); the profile does not "
+                             "promise it",
     "profile-requires": "the profile requires a field the SDK does not",
     "sdk-only-value": "an enum value (or known value) only the SDK lists",
     "profile-only-value": "an enum value (or known value) only the profile lists",
@@ -62,8 +65,14 @@ class _Walk:
     request_side: bool
     numbers_alike: bool
     """TypeScript has one ``number`` type: integer and number compare equal."""
+    validates: bool = True
+    """Whether the SDK checks answers against its types (Python's strict mode); TypeScript's types only claim."""
     out: list[Difference] = dataclasses.field(default_factory=list)
     seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = dataclasses.field(default_factory=set)
+
+    @property
+    def _check(self) -> str:
+        return "strict validation fails on it" if self.validates else "types only: not checked at run time"
 
     def emit(self, path: str, kind: Kind, blame: Blame, detail: str) -> None:
         self.out.append(Difference(self.shape, path, kind, blame, detail))
@@ -108,7 +117,8 @@ class _Walk:
             if not a <= b:
                 self.emit(path, "type", "profile", f"the profile rejects a type the SDK sends: {shown}")
         elif a < b:
-            self.emit(path, "type", "sdk", f"the SDK rejects a type the profile allows: {shown}")
+            self.emit(path, "type", "sdk", f"the SDK's type excludes a type the profile allows ({self._check}): "
+                                           f"{shown}")
         elif b < a:
             self.emit(path, "type", "profile", f"the profile is stricter than the SDK: {shown}")
         else:
@@ -132,7 +142,7 @@ class _Walk:
             self.emit(path, "sdk-only-value", "profile", f"{v}: {why}")
         for v in sorted(prof_values - sdk_values):
             why = ("the SDK cannot send it" if self.request_side
-                   else "the SDK's closed enum rejects it (strict validation fails)")
+                   else f"the SDK's closed enum lacks it ({self._check})")
             self.emit(path, "profile-only-value", "sdk", f"{v}: {why}")
 
     def objects(self, sdk: Node, prof: Node, path: str, depth: int, *, loose: bool = False) -> None:
@@ -155,11 +165,17 @@ class _Walk:
                       "the SDK has no parameter for it" if self.request_side else "the SDK's type does not declare it")
         for name in sorted(sdk_fields & set(prof.props)):
             in_sdk, in_prof = name in sdk.required, name in prof.required
-            if in_sdk and not in_prof and not loose:
+            if in_sdk and not in_prof and not loose and not self.request_side \
+                    and "null" in (normalize(sdk.props[name]).types or ()):
+                self.emit(f"{path}.{name}", "sdk-requires-nullable", "sdk",
+                          "declared present-or-null (`T | null`, not optional); real answers may leave it out")
+            elif in_sdk and not in_prof and not loose:
                 self.emit(f"{path}.{name}", "sdk-requires", "sdk",
                           "the SDK always sends it" if self.request_side
                           else "the SDK requires it, the profile does not promise it (strict validation fails "
-                               "on a conformant answer without it)")
+                               "on a conformant answer without it)" if self.validates
+                          else "the SDK's type says it is always there, the profile does not promise it (code "
+                               "reading it may get undefined)")
             elif in_prof and not in_sdk:
                 self.emit(f"{path}.{name}", "profile-requires", "sdk",
                           "the SDK lets a request omit it (the API rejects that)" if self.request_side
@@ -188,12 +204,12 @@ class _Walk:
             if sdk.others:
                 continue
             why = "the SDK cannot send this type" if self.request_side \
-                else "the SDK's union has no member for it (strict validation fails)"
+                else f"the SDK's union has no member for it ({self._check})"
             self.emit(f"{path}{{type={name}}}", "profile-only-variant", "sdk", why)
         for name in sorted(sdk_names & prof_names):
-            target = variant(prof, name)
-            if target is not None:
-                self._variant(sdk, name, target, path, depth)
+            # A type the profile only names (no dispatch branch) is the common part alone: shown as untyped.
+            target = variant(prof, name) or base(prof)
+            self._variant(sdk, name, target, path, depth)
 
     def _variant(self, sdk: Node, name: str, prof_shape: Node, path: str, depth: int, *, loose: bool = False) -> None:
         """Compare one variant; ``loose``: the profile's shape is its catch-all for every other ``type``
@@ -219,9 +235,10 @@ def _show(values: set[str]) -> str:
     return ", ".join(sorted(str(json.loads(v)) for v in values))
 
 
-def compare(shape: str, sdk: Ref, profile: Ref, *, request_side: bool, numbers_alike: bool) -> list[Difference]:
+def compare(shape: str, sdk: Ref, profile: Ref, *, request_side: bool, numbers_alike: bool,
+            validates: bool = True) -> list[Difference]:
     """Every difference between one SDK type and one profile shape."""
-    walk = _Walk(shape, request_side, numbers_alike)
+    walk = _Walk(shape, request_side, numbers_alike, validates)
     walk.walk([sdk], [profile], "$", 0)
     return walk.out
 

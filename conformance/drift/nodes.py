@@ -277,13 +277,14 @@ def _join_objects(out: Node, objects: list[Node]) -> None:
 def variant(node: Node, value: str) -> Node | None:
     """The shape of the object variant whose ``type`` is ``value``: the common part and that variant."""
     if value in node.variants:
-        return merge([_base(node), *node.variants[value]])
+        return merge([base(node), *node.variants[value]])
     if node.others:
-        return merge([_base(node), join(node.others) if len(node.others) > 1 else node.others[0]])
+        return merge([base(node), join(node.others) if len(node.others) > 1 else node.others[0]])
     return None
 
 
-def _base(node: Node) -> Node:
+def base(node: Node) -> Node:
+    """The part of a union of objects common to every variant."""
     return Node(types={"object"}, props=dict(node.props), required=set(node.required), closed=node.closed,
                 locations=dict(node.locations))
 

@@ -210,8 +210,8 @@ def test_the_usage_and_stop_fields_reach_the_sdk_types(server):
 
 def test_an_alias_answers_with_the_dated_model_that_retrieve_resolves_to(server):
     client = strict_client(server)
-    created = client.messages.create(model="claude-sonnet-4-5", max_tokens=16, messages=MESSAGES)
-    assert created.model == client.models.retrieve("claude-sonnet-4-5").id == "claude-sonnet-4-5-20250929"
+    created = client.messages.create(model="claude-haiku-4-5", max_tokens=16, messages=MESSAGES)
+    assert created.model == client.models.retrieve("claude-haiku-4-5").id == "claude-haiku-4-5-20251001"
 
 
 def test_the_models_lifecycle_filter_is_honoured(server):

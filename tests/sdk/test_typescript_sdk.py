@@ -191,3 +191,13 @@ def test_model_objects_lifecycle_filter_and_aliases(node_sdk, server):
     assert msg["model"] == model["id"]
     assert msg["stop_details"] is None and msg["usage"]["cache_read_input_tokens"] == 0
     assert wire(ok(helper)["final"]) == msg
+
+
+def test_the_installed_typescript_sdk_has_no_unexplained_drift(node_sdk):
+    from conformance.drift import run_drift
+
+    run = run_drift("typescript", sdk_path=str(TS))
+    assert run.sdk.sends_version == "2026-10-21"
+    assert run.unexplained == 0, [d for p in run.profiles for d in p.unexplained]
+    lifecycle = [r for p in run.profiles for r in p.results if r.difference.path == "$.lifecycle"]
+    assert lifecycle and all(r.difference.kind == "sdk-requires" for r in lifecycle)
