@@ -182,7 +182,7 @@ def test_the_installed_python_sdk_has_no_unexplained_drift_and_lifecycle_is_repo
     pytest.importorskip("anthropic", reason="the anthropic Python SDK is not installed (pip install .[test])")
     run = run_drift("python")
     assert run.unexplained == 0, [d for p in run.profiles for d in p.unexplained]
-    if "lifecycle" in run.sdk.schemas["model"]["properties"]:  # anthropic >= 1.13
+    if "lifecycle" in run.sdk.schemas["model"]["properties"]:  # anthropic >= 1.12
         lifecycle = [r for p in run.profiles for r in p.results if r.difference.path == "$.lifecycle"]
         assert lifecycle and all(r.difference.kind == "sdk-requires" and r.difference.blame == "sdk"
                                  and r.allowed is not None for r in lifecycle)

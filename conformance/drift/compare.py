@@ -8,7 +8,7 @@ Each :class:`Difference` names who is behind (``blame``), from the direction of 
   or a required field the SDK lets its users omit, is the **SDK**'s;
 * response shapes (the API sends them, the SDK parses them): something the SDK knows and the
   profile does not describe is the **profile**'s lag; something the SDK requires or
-  restricts beyond what the profile promises (``lifecycle`` required by ``anthropic`` 1.13,
+  restricts beyond what the profile promises (``lifecycle`` required by ``anthropic`` >= 1.12,
   a closed ``Literal`` missing a value the API sends) is the **SDK**'s drift: under strict
   response validation it fails on a conformant answer.
 """

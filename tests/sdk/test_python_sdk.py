@@ -174,7 +174,7 @@ def test_dropped_connection_is_a_connection_error_then_retried(server):
 # -- strict response validation: what the SDK requires of every answer -------------------------------------------
 
 def strict_client(url: str) -> anthropic.Anthropic:
-    """Validates every answer against the SDK's own types (anthropic >= 1.13 requires `lifecycle` on models)."""
+    """Validates every answer against the SDK's own types (anthropic >= 1.12 requires `lifecycle` on models)."""
     return anthropic.Anthropic(api_key=KEY, base_url=url, max_retries=0, timeout=10,
                                _strict_response_validation=True)
 
@@ -191,7 +191,7 @@ def test_strict_validation_accepts_create_stream_count_tokens_and_models(server)
     assert len(models) > 3 and len({m.id for m in models}) == len(models)
     one = client.models.retrieve(MODEL)
     assert one.id == MODEL
-    if "lifecycle" in type(one).model_fields:  # anthropic >= 1.13
+    if "lifecycle" in type(one).model_fields:  # anthropic >= 1.12
         assert one.lifecycle == "deprecated" and all(m.lifecycle in ("active", "deprecated") for m in models)
 
 
@@ -217,7 +217,7 @@ def test_an_alias_answers_with_the_dated_model_that_retrieve_resolves_to(server)
 def test_the_models_lifecycle_filter_is_honoured(server):
     client = strict_client(server)
     if "lifecycle" not in inspect.signature(client.models.list).parameters:
-        pytest.skip(f"anthropic {anthropic.__version__} has no lifecycle filter (added in 1.13)")
+        pytest.skip(f"anthropic {anthropic.__version__} has no lifecycle filter (added in 1.12)")
     every = [m.id for m in client.models.list(limit=1000)]
     deprecated = [m.id for m in client.models.list(limit=1000, lifecycle=["deprecated"])]
     assert MODEL in deprecated and set(deprecated) < set(every)
