@@ -18,6 +18,13 @@ CORPUS_DEFAULT = ROOT.parent / "shared" / "corpus"
 # The shipped cassettes hold a run with this many examples per check (small: they are re-judged offline
 # by every CI run, and each one is a file in the repository).
 RECORD_EXAMPLES = "5"
+# The official SDKs the suite is checked against: the newest of each line. Python 1.x sends
+# anthropic-version 2023-06-01 with x-api-key, 2.x sends 2026-10-21 with a bearer token. The last one is
+# what `tests` runs tests/sdk with; `sdk` runs them with each. The TypeScript pin is the one
+# tests/sdk/ts/package-lock.json installs (tests/test_drift.py keeps the two equal).
+PYTHON_SDK_PINS = ("1.17.0", "2.14.0")
+TYPESCRIPT_SDK_PINS = ("1.14.0",)
+DRIFT_SDKS = [("python", v) for v in PYTHON_SDK_PINS] + [("typescript", v) for v in TYPESCRIPT_SDK_PINS]
 
 
 def _corpus_env() -> dict[str, str]:
@@ -30,9 +37,36 @@ def _corpus_env() -> dict[str, str]:
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Run the project's own tests (unit, property, server, SDK, CLI) on 2 workers."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", f"anthropic=={PYTHON_SDK_PINS[-1]}")
     args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
     session.run("pytest", *args, env={"HYPOTHESIS_PROFILE": "ci", **_corpus_env()})
+
+
+@nox.session(python="3.11", default=False)
+@nox.parametrize("anthropic", PYTHON_SDK_PINS)
+def sdk(session: nox.Session, anthropic: str) -> None:
+    """The official Python SDK at each pinned version (strict response validation included) against the server."""
+    session.install("-e", ".[test]", f"anthropic=={anthropic}")
+    session.run("pytest", "-n", "2", "tests/sdk/test_python_sdk.py", *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+@nox.parametrize(("kind", "version"), DRIFT_SDKS, ids=[f"{k}-{v}" for k, v in DRIFT_SDKS])
+def drift(session: nox.Session, kind: str, version: str) -> None:
+    """The profiles vs a pinned official SDK's types; fails on a difference not in schemas/drift-allow.json."""
+    session.install("-e", ".")
+    if kind == "python":
+        session.install(f"anthropic=={version}")
+        session.run("conformance", "drift", "--sdk", "python", *session.posargs)
+        return
+    if shutil.which("npm") is None:
+        session.error("npm is not on PATH: the TypeScript drift check installs @anthropic-ai/sdk with npm")
+    target = Path(session.cache_dir) / "drift" / f"anthropic-ai-sdk-{version}"
+    if not (target / "node_modules" / "@anthropic-ai" / "sdk" / "package.json").is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        session.run("npm", "install", "--prefix", str(target), "--no-save", "--no-audit", "--no-fund",
+                    f"@anthropic-ai/sdk@{version}", external=True)
+    session.run("conformance", "drift", "--sdk", "typescript", "--sdk-path", str(target), *session.posargs)
 
 
 @nox.session(python="3.11")

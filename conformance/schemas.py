@@ -49,6 +49,7 @@ SHAPES: Mapping[str, str] = {
     "stream_event": "stream-event.schema.json",
     "model": "model.schema.json",
     "models_list": "models-list.schema.json",
+    "models_list_query": "models-list-query.schema.json",
     "response_headers": "response-headers.schema.json",
     "request_headers": "request-headers.schema.json",
 }

@@ -27,6 +27,7 @@ import orjson
 from hypothesis import strategies as st
 
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.findings import Severity
 from conformance.profiles import Profile
 
 _IDS = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789", min_size=8, max_size=24)
@@ -202,6 +203,8 @@ class Mutation:
     also: frozenset[str] = frozenset()
     needs: Callable[[Profile], bool] = lambda p: True
     """Whether the profile has what the mutation breaks (e.g. a reset header)."""
+    severity: Severity = Severity.ERROR
+    """How ``rule`` must fire at least (a cross-field rule the server did not enforce is a warning)."""
 
     def sources(self, profile: Profile) -> st.SearchStrategy[Any]:
         """The valid data this mutation starts from."""
@@ -388,8 +391,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("error body not JSON", "body.not-json", "error-envelope", _error_body_not_json),
     Mutation("2xx for a request without max_tokens", "body.request-schema", "message", _drop_max_tokens,
              also=_ACCEPTED),
+    # The server took it, and the API enforced some cross-field rules only later: a warning, not a breach.
     Mutation("2xx for a request starting with an assistant turn", "request.cross-field", "message",
-             _assistant_first, also=_ACCEPTED),
+             _assistant_first, also=_ACCEPTED, severity=Severity.WARNING),
     Mutation("anthropic-version duplicated", "request.version-duplicated", "message", _duplicate_version,
              also=_ACCEPTED),
     Mutation("anthropic-version missing", "request.version-missing", "message", _drop_version, also=_ACCEPTED),
