@@ -25,9 +25,9 @@ import copy
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import jsonschema_rs
@@ -35,6 +35,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from conformance.errors import ProfileError
+from conformance.known_values import UnknownValue, json_path, unknown_values
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing, but the public return type
@@ -75,7 +76,6 @@ class Violation:
 
 # One step of a jsonschema json_path: .name, [3] or ['any name'] (with \\ and \' escaped).
 _STEP = re.compile(r"\.([A-Za-z][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
-_IDENTIFIER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # the same rule as jsonschema's json_path
 
 
 def _dotted(json_path: str) -> str:
@@ -119,39 +119,22 @@ def _violations(err: jsonschema.ValidationError) -> list[Violation]:
     if not extra:
         return [_violation(err)]
     schema_path = "/".join(str(p) for p in err.absolute_schema_path)
-    return [Violation(_json_path(err.json_path, key), f"Additional properties are not allowed ({key!r} was unexpected)",
+    return [Violation(json_path(err.json_path, key), f"Additional properties are not allowed ({key!r} was unexpected)",
                       schema_path, str(err.validator), None, key) for key in extra]
 
 
-def _branch_relevance(err: jsonschema.ValidationError) -> tuple[int, bool]:
-    # In an anyOf/oneOf the branch that got furthest into the instance is the one the
-    # author meant ("content is an array of blocks, block 2 is wrong"), not the
-    # "is not of type 'string'" of the branch that never applied.
-    return len(err.absolute_path), err.validator != "type"
-
-
 def _leaf_errors(errors: list[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:
-    """Replace ``oneOf``/``anyOf`` wrappers by their most relevant inner error."""
+    """Each error, with an ``anyOf``/``oneOf`` wrapper replaced by the inner error jsonschema ranks best.
+
+    ``best_match`` descends into the branch that got deepest into the instance and matched its type
+    ("content is an array of blocks, block 2 is wrong"), not the "is not of type 'string'" of the
+    branch that never applied; where branches tie it keeps the wrapper, which is then the honest message.
+    """
     out = []
     for err in errors:
-        if err.context:
-            best = max(err.context, key=_branch_relevance)
-            out.extend(_leaf_errors([best]))
-        else:
-            out.append(err)
+        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        out.append(best if best is not None else err)
     return out
-
-
-class UnknownValue(NamedTuple):
-    """A string in an instance that its schema marks ``x-known-values`` but does not list."""
-
-    path: str
-    """JSON path, same style as :attr:`Violation.path`."""
-    value: str
-    known: tuple[str, ...]
-
-
-_MAX_DEPTH = 64
 
 
 def _dispatch_branches(node: Any, key: str, *, top_level: bool) -> list[tuple[str, int]] | None:
@@ -321,9 +304,7 @@ class SchemaSet:
         the instance satisfies. Call it on valid instances; on invalid ones it reports
         what it can.
         """
-        out: dict[str, UnknownValue] = {}
-        _walk_known(self.schema(shape), instance, "$", self.resolver(shape), out, 0)
-        return list(out.values())
+        return unknown_values(self.schema(shape), instance, self.resolver(shape))
 
     def is_valid(self, shape: str, instance: Any) -> bool:
         return bool(self._fast_validator(shape).is_valid(instance))
@@ -337,7 +318,10 @@ class SchemaSet:
         """Every violation of ``shape`` by ``instance``; ``[]`` (fast) when valid."""
         if self.is_valid(shape, instance):
             return []
-        errors = sorted(self._slow_validator(shape).iter_errors(instance), key=lambda e: e.json_path)
+        # Most relevant first, as jsonschema ranks them: shallow before deep (a missing "messages" explains
+        # everything under it), then by position, a strong keyword before a weak one.
+        errors = sorted(self._slow_validator(shape).iter_errors(instance), key=jsonschema.exceptions.relevance,
+                        reverse=True)
         found = [v for e in _leaf_errors(errors) for v in _violations(e)]
         if not found:
             # The fast path rejected what the detailed one accepts: a schema or
@@ -345,107 +329,3 @@ class SchemaSet:
             found = [Violation("$", f"rejected by jsonschema-rs but accepted by jsonschema ({shape})",
                                "", "disagreement")]
         return found
-
-
-def _json_path(parent: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    if _IDENTIFIER.match(key):
-        return f"{parent}.{key}"
-    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
-    return f"{parent}['{escaped}']"
-
-
-def _deref(schema: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
-    ref = schema.get("$ref") if isinstance(schema, Mapping) else None
-    if not isinstance(ref, str):
-        return schema, resolver
-    try:
-        resolved = resolver.lookup(ref)
-    except Exception:  # an unresolvable $ref is schemacheck's to report, not this walk's
-        return True, resolver
-    return resolved.contents, resolved.resolver
-
-
-_JSON_TYPES: Mapping[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,), "null": (type(None),),
-    "integer": (int,), "number": (int, float),
-}
-
-
-def _is_type(instance: Any, name: str) -> bool:
-    if name in ("integer", "number") and isinstance(instance, bool):
-        return False
-    if name == "integer" and isinstance(instance, float):
-        return instance.is_integer()
-    return isinstance(instance, _JSON_TYPES.get(name, (object,)))
-
-
-def _matches(schema: Any, instance: Any, resolver: Resolver[Any], depth: int) -> bool:
-    """Whether ``instance`` passes the discriminating keywords of ``schema`` (others are ignored).
-
-    Enough for the ``if`` conditions and union branches our schemas use, which all
-    discriminate on ``type``/``const``/``enum``/``required``; schemacheck keeps it so.
-    """
-    schema, resolver = _deref(schema, resolver)
-    if isinstance(schema, bool) or not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
-        return schema is not False
-    if "const" in schema and instance != schema["const"]:
-        return False
-    if isinstance(schema.get("enum"), list) and instance not in schema["enum"]:
-        return False
-    t = schema.get("type")
-    if t is not None and not any(_is_type(instance, n) for n in ([t] if isinstance(t, str) else t)):
-        return False
-    if isinstance(instance, dict):
-        if any(k not in instance for k in schema.get("required", ())):
-            return False
-        for key, sub in (schema.get("properties") or {}).items():
-            if key in instance and not _matches(sub, instance[key], resolver, depth + 1):
-                return False
-    if "not" in schema and _matches(schema["not"], instance, resolver, depth + 1):
-        return False
-    if not all(_matches(s, instance, resolver, depth + 1) for s in schema.get("allOf", ())):
-        return False
-    for key in ("anyOf", "oneOf"):
-        if key in schema and not any(_matches(s, instance, resolver, depth + 1) for s in schema[key]):
-            return False
-    return True
-
-
-def _walk_known(schema: Any, instance: Any, path: str, resolver: Resolver[Any],
-                out: dict[str, UnknownValue], depth: int) -> None:
-    schema, resolver = _deref(schema, resolver)
-    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
-        return
-    known = schema.get("x-known-values")
-    if isinstance(known, list) and isinstance(instance, str) and instance not in known:
-        out.setdefault(path, UnknownValue(path, instance, tuple(str(k) for k in known)))
-    for sub in _applicable(schema, instance, resolver, depth):
-        _walk_known(sub, instance, path, resolver, out, depth + 1)
-    if isinstance(instance, dict):
-        props = schema.get("properties") or {}
-        for key, sub in props.items():
-            if key in instance:
-                _walk_known(sub, instance[key], _json_path(path, key), resolver, out, depth + 1)
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, Mapping):
-            for key, value in instance.items():
-                if key not in props:
-                    _walk_known(extra, value, _json_path(path, key), resolver, out, depth + 1)
-    elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
-        for i, item in enumerate(instance):
-            _walk_known(schema["items"], item, _json_path(path, i), resolver, out, depth + 1)
-
-
-def _applicable(schema: Mapping[str, Any], instance: Any, resolver: Resolver[Any], depth: int) -> Iterator[Any]:
-    """The in-place subschemas that apply to ``instance``."""
-    yield from schema.get("allOf", ())
-    for key in ("anyOf", "oneOf"):
-        for sub in schema.get(key, ()):
-            if _matches(sub, instance, resolver, depth + 1):
-                yield sub
-    if "if" in schema:
-        branch = "then" if _matches(schema["if"], instance, resolver, depth + 1) else "else"
-        if branch in schema:
-            yield schema[branch]
