@@ -238,6 +238,29 @@ def test_mutant_breaks_no_other_mutants_contract(name: str) -> None:
     assert set(tripped) == EXPECTED_OVERLAPS.get(name, set())
 
 
+def test_each_mutant_replaces_exactly_one_seam() -> None:
+    from conformance.server.behaviour import FAITHFUL, SEAMS
+
+    for m in MUTANT_TABLE:
+        changed = [s for s in SEAMS if getattr(m.behaviour, s) is not getattr(FAITHFUL, s)]
+        assert changed == [m.seam] and m.seam, (m.name, changed)
+
+
+def test_the_faithful_server_code_names_no_mutant() -> None:
+    """Mutants live in mutants.py alone: the rest of the server reads as the faithful server."""
+    from pathlib import Path
+
+    import conformance.server
+
+    server_dir = Path(conformance.server.__file__).parent
+    for module in server_dir.glob("*.py"):
+        if module.name == "mutants.py":
+            continue
+        text = module.read_text(encoding="utf-8")
+        named = [m.name for m in MUTANT_TABLE if f'"{m.name}"' in text]
+        assert named == [], f"{module.name} names mutants {named}"
+
+
 def test_unknown_mutant_is_an_input_error() -> None:
     from conformance.errors import InputError
 
