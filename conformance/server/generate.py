@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from conformance.server.instances import schema_instance
 from conformance.server.tokens import count_input_tokens, count_text
 
 _WORDS = (
@@ -103,61 +104,6 @@ def _text_block(rng: random.Random, budget: _Budget, stop_sequences: Sequence[st
             pos, seq = min(hits)
             return text[:pos], seq
     return text, None
-
-
-# -- tool input from a JSON Schema (the subset tools use) ------------------------------------------------
-
-def schema_instance(schema: Any, rng: random.Random, depth: int = 0) -> Any:
-    """A value valid against ``schema`` (objects, arrays, scalars, enum/const, any/oneOf, bounds)."""
-    if not isinstance(schema, Mapping):
-        return {}
-    if "const" in schema:
-        return schema["const"]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return rng.choice(schema["enum"])
-    for key in ("anyOf", "oneOf"):
-        options = schema.get(key)
-        if isinstance(options, list) and options:
-            return schema_instance(options[0], rng, depth + 1)
-    if isinstance(schema.get("allOf"), list) and schema["allOf"]:
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            if isinstance(part, Mapping):
-                merged.update(part)
-        return schema_instance(merged, rng, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), kind[0] if kind else "object")
-    if kind is None:
-        kind = "object" if "properties" in schema else "string"
-    if kind == "object":
-        raw_props = schema.get("properties")
-        props: Mapping[str, Any] = raw_props if isinstance(raw_props, Mapping) else {}
-        required = [r for r in schema.get("required", []) if isinstance(r, str)]
-        out: dict[str, Any] = {}
-        for name in required:
-            out[name] = schema_instance(props.get(name, {}), rng, depth + 1) if depth < 8 else None
-        return out
-    if kind == "array":
-        n = int(schema.get("minItems", 1 if depth < 8 else 0))
-        return [schema_instance(schema.get("items", {}), rng, depth + 1) for _ in range(n)]
-    if kind == "integer":
-        lo = int(schema.get("minimum", 0))
-        hi = int(schema.get("maximum", lo + 100))
-        return rng.randint(lo, max(lo, hi))
-    if kind == "number":
-        flo = float(schema.get("minimum", 0))
-        fhi = float(schema.get("maximum", flo + 100))
-        return round(rng.uniform(flo, max(flo, fhi)), 2)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    if kind == "null":
-        return None
-    word = rng.choice(_WORDS)
-    shortest, longest = int(schema.get("minLength", 0)), schema.get("maxLength")
-    while len(word) < shortest:
-        word += rng.choice(_WORDS)
-    return word[:longest] if isinstance(longest, int) else word
 
 
 def _chosen_tool(rng: random.Random, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
