@@ -105,6 +105,14 @@ def record(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11", default=False)
+def mutants(session: nox.Session) -> None:
+    """Every mutant as a `conformance run --mutant` subprocess, killed by its rule (prints the kill rate)."""
+    session.install("-e", ".[test]")
+    args = session.posargs or ["-n", "2"]
+    session.run("pytest", "-m", "mutants or not mutants", "tests/test_mutants.py", *args)
+
+
+@nox.session(python="3.11", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (opt-in): lint throughput vs bare SSE+orjson parsing, and reference-server throughput."""
     session.install("-e", ".")
