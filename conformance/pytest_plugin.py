@@ -174,6 +174,8 @@ class Target:
     record_mode: str | None
     live_clock: bool
     """Headers carry times of this run (False when replaying old recordings)."""
+    control_token: str | None = None
+    """The embedded reference server's control-API token (send it with ``conformance.control.control_headers``)."""
 
 
 def _reference_keys() -> dict[str, str]:
@@ -196,7 +198,7 @@ def _open_target(config: pytest.Config) -> Iterator[Target]:
         with running_server(server_config) as url:
             keys = _reference_keys()
             yield Target("reference", url, keys["default"], keys, True, True,
-                         cassette_dir if record_mode else None, record_mode, True)
+                         cassette_dir if record_mode else None, record_mode, True, server_config.control_token)
     elif spec.startswith("cassettes:"):
         directory = Path(spec.split(":", 1)[1])
         if not directory.is_dir():
@@ -287,7 +289,8 @@ def _cassette(request: pytest.FixtureRequest, target: Target) -> Iterator[None]:
         return
     from conformance.cassettes.recorder import cassette_name, make_vcr
 
-    vcr = make_vcr(target.cassette_dir, target.record_mode, secrets=[k for k in target.keys.values() if k])
+    secrets = [k for k in (*target.keys.values(), target.control_token) if k]
+    vcr = make_vcr(target.cassette_dir, target.record_mode, secrets=secrets)
     with vcr.use_cassette(cassette_name(request.node.nodeid)):
         yield
 

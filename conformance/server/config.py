@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
 
@@ -15,6 +17,15 @@ __all__ = ["DEFAULT_KEYS", "MAX_BODY_BYTES", "MUTANTS", "TEST_KEYS", "KeySpec", 
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """The real API's request size limit (413 above it)."""
+
+_TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+")
+"""Visible ASCII: what a header value carries unchanged."""
+
+
+def new_control_token() -> str:
+    """A fresh control token: 32 URL-safe characters from the OS's secure random source."""
+    return secrets.token_urlsafe(24)
+
 
 MUTANTS: tuple[str, ...] = tuple(m.name for m in MUTANT_TABLE)
 """Contract-breaking variants (issue 4): each name breaks exactly one contract (see mutants.py)."""
@@ -38,11 +49,27 @@ class ServerConfig:
     """Wall clock (seconds since the epoch) for rate-limit windows; tests inject a fake one."""
     mutant: str | None = None
     """The one contract this server should break (a name in :data:`MUTANTS`; see mutants.py), or None."""
+    control_token: str = dataclasses.field(default_factory=new_control_token, repr=False)
+    """Required on every ``/_conformance/*`` call (see conformance/control.py); a fresh one per config
+    unless given. Kept out of ``repr`` so it never lands in a log."""
+    log_max_requests: int = 1000
+    """The request log keeps at most this many requests (the newest) across all keys."""
+    log_max_bytes: int = 16 * 1024 * 1024
+    """... and at most this many bytes of them (headers and stored bodies)."""
+    log_max_body_bytes: int = 64 * 1024
+    """A logged body is cut to this many bytes (the log says it was, and how long it was)."""
 
     def __post_init__(self) -> None:
         if self.mutant is not None and self.mutant not in MUTANTS:
             raise InputError(f"unknown mutant {self.mutant!r}",
                              fix="known mutants: " + ", ".join(MUTANTS))
+        if not isinstance(self.control_token, str) or not _TOKEN_SHAPE.fullmatch(self.control_token):
+            raise InputError("the control token must be visible ASCII characters without spaces",
+                             fix="e.g. --control-token $(python -c 'import secrets; print(secrets.token_urlsafe())')")
+        for name in ("log_max_requests", "log_max_bytes", "log_max_body_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"{name} must be a whole number >= 0, not {value!r}")
 
     @property
     def key_table(self) -> Mapping[str, KeySpec]:

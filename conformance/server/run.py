@@ -12,8 +12,9 @@ from pathlib import Path
 
 import uvicorn
 
+from conformance.control import CONTROL_TOKEN_HEADER
 from conformance.server.app import create_app
-from conformance.server.config import ServerConfig, load_keys_file
+from conformance.server.config import ServerConfig, load_keys_file, new_control_token
 from conformance.server.state import quiet_dropped_connections
 
 
@@ -67,17 +68,23 @@ def running_server(config: ServerConfig | None = None, *, host: str = "127.0.0.1
 
 
 def serve(host: str = "127.0.0.1", port: int = 0, seed: int = 0, keys_file: str | Path | None = None,
-          mutant: str | None = None) -> None:
-    """Serve until interrupted (Ctrl-C stops cleanly); prints the base URL first. Bad input raises InputError.
+          mutant: str | None = None, control_token: str | None = None) -> None:
+    """Serve until interrupted (Ctrl-C stops cleanly); prints the base URL and the control token first.
 
-    ``mutant`` serves a contract-breaking variant (see mutants.py), e.g. to try a client against it.
+    ``mutant`` serves a contract-breaking variant (see mutants.py), e.g. to try a client against it;
+    ``control_token`` is the token the control API requires (a fresh one when ``None``). Bad input
+    raises InputError.
     """
     keys = load_keys_file(keys_file) if keys_file is not None else None
-    config = ServerConfig(seed=seed, keys=keys, mutant=mutant)
+    config = ServerConfig(seed=seed, keys=keys, mutant=mutant,
+                          control_token=new_control_token() if control_token is None else control_token)
     sock = _bind(host, port)
     server = _server(config, "info")
     shown = f" as mutant {mutant!r}" if mutant else ""
     print(f"Reference server listening on {_url(sock)}{shown}  (Ctrl-C to stop)", flush=True)
+    if control_token is None:
+        print(f"Control API token: {config.control_token}  (send it as {CONTROL_TOKEN_HEADER} on /_conformance/*)",
+              flush=True)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

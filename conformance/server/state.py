@@ -16,7 +16,8 @@ from conformance.server.config import KeySpec, ServerConfig
 from conformance.server.generate import make_id
 from conformance.server.mutants import behaviour_for
 from conformance.server.ratelimit import Quota, RateLimiter
-from conformance.server.scenarios import LoggedRequest, Scenarios
+from conformance.server.requestlog import LoggedRequest, RequestLog
+from conformance.server.scenarios import Scenarios
 from conformance.server.streaming import StreamVocabulary
 
 RAW_SEND = "conformance.raw_send"
@@ -85,11 +86,11 @@ class RequestContext:
     body: bytes
     too_large: bool
     arrived: float
-    log_index: int
+    logged: LoggedRequest
 
 
 class ServerState:
-    """Shared state of one app: config, profiles, behaviour, rate limiter, scenarios and request log."""
+    """Shared state of one app: config, profiles, behaviour, rate limiter, scenarios, request log and clock."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -98,6 +99,7 @@ class ServerState:
         self.profiles: Profiles = config.load_profiles()
         self.limiter = RateLimiter(self.behaviour.limit_values)
         self.scenarios = Scenarios()
+        self.log = RequestLog(config.log_max_requests, config.log_max_bytes, config.log_max_body_bytes)
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._quotas: dict[tuple[str, str], tuple[Profile, Tier, Quota]] = {}
@@ -113,9 +115,11 @@ class ServerState:
         """
         return self.config.clock() + self._clock_offset
 
-    def advance_clock(self, seconds: float) -> float:
-        """Add ``seconds`` (>= 0) to the offset; returns the new offset."""
+    def advance_clock(self, seconds: float, limit: float) -> float | None:
+        """Add ``seconds`` (>= 0) to the offset and return it; ``None`` (and no change) past ``limit``."""
         with self._lock:
+            if self._clock_offset + seconds > limit:
+                return None
             self._clock_offset += seconds
             return self._clock_offset
 
@@ -183,13 +187,13 @@ class ServerState:
         key, scheme = _api_key(api_key.decode("latin-1") if api_key is not None else None,
                                authorization.decode("latin-1") if authorization is not None else "")
         spec = self.behaviour.key_spec(key, self._key_table) if key is not None else None
-        entry = LoggedRequest(request.method, scope["path"], scope.get("query_string", b""),
-                              raw_headers, None if too_large else body, arrived)
-        index = self.scenarios.record(key or "", entry)
-        return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, index)
+        whole = int(declared) if too_large and declared is not None and declared.isdigit() else size
+        logged = self.log.record(key, request.method, scope["path"], scope.get("query_string", b""), raw_headers,
+                                 None if too_large else body, whole, arrived)
+        return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, logged)
 
     def finish(self, ctx: RequestContext, response: Response) -> Response:
-        self.scenarios.set_status(ctx.key or "", ctx.log_index, response.status_code)
+        ctx.logged.status = response.status_code
         return response
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from conformance.client import retry_after_seconds
+from conformance.control import control_headers
 from conformance.engine import check_sequence
 from conformance.findings import Finding, error
 from conformance.rules.probes import burst_shows_falling_remaining, rejected_with
@@ -34,7 +35,8 @@ def _wait(target: Any, seconds: float) -> None:
     """Let ``seconds`` pass: on the reference server by moving its clock, on a live target for real."""
     if target.control_api:
         # Replaying cassettes, this call replays too (it was recorded with the burst).
-        response = httpx.post(f"{target.base_url}/_conformance/clock", json={"advance": seconds}, timeout=10)
+        response = httpx.post(f"{target.base_url}/_conformance/clock", json={"advance": seconds},
+                              headers=control_headers(target.control_token), timeout=10)
         response.raise_for_status()
     elif target.live_clock:
         time.sleep(seconds)

@@ -23,7 +23,7 @@ from conformance.profiles import load_profiles
 from conformance.server import MUTANTS, ServerConfig, create_app
 from conformance.server.mutants import MUTANT_TABLE, MUTANTS_BY_NAME
 from conformance.sse import decode_sse
-from tests.server.support import BUILD, body, exchange_of, findings_of, headers
+from tests.server.support import BUILD, body, control, exchange_of, findings_of, headers
 
 FREE = "sk-ant-test-free"
 TOOL = {"name": "get_weather", "description": "Weather for a city.",
@@ -104,12 +104,12 @@ def _stream_differs(c: TestClient) -> bool:
 
 
 def _error_event_type(c: TestClient) -> bool:
-    c.post("/_conformance/scenarios", json={"key": BUILD, "responses": [{"stream_error_after": 3}]})
+    c.post("/_conformance/scenarios", headers=control(c), json={"key": BUILD, "responses": [{"stream_error_after": 3}]})
     return "stream.error-event" in _error_rules(_post(stream=True)(c))
 
 
 def _overloaded_arrives_as_529(c: TestClient) -> bool:
-    c.post("/_conformance/scenarios", json={"key": BUILD, "responses": [{"status": 529}]})
+    c.post("/_conformance/scenarios", headers=control(c), json={"key": BUILD, "responses": [{"status": 529}]})
     return _post()(c).status_code != 529
 
 
