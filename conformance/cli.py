@@ -115,7 +115,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.server import serve
 
-    serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys, mutant=args.mutant)
+    # Bad input (port, host, keys file, token) is an InputError: one line, exit 2 (see main).
+    serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys, mutant=args.mutant,
+          control_token=args.control_token, header_timeout=args.header_timeout,
+          limit_concurrency=args.limit_concurrency)
     return 0
 
 
@@ -182,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keys", metavar="FILE", help="API keys and their tiers (JSON)")
     serve.add_argument("--mutant", metavar="NAME",
                        help="break exactly one contract (suite self-test); see conformance.server.mutants")
+    serve.add_argument("--control-token", metavar="TOKEN",
+                       help="the token every /_conformance/* call must send (default: a fresh one, printed)")
+    serve.add_argument("--limit-concurrency", type=int, metavar="N",
+                       help="connections and requests served at once; more get 503 (default: below the "
+                            "process's open-file limit)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="close a connection that has not sent its request headers by then (default 10)")
     serve.set_defaults(func=cmd_serve)
     return parser
 

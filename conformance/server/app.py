@@ -14,7 +14,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -39,6 +39,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         message = "Internal server error"
     extra = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
     return state.finish(ctx, error_response(profile, status, None, message, ctx.request_id, extra))
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client left before sending its whole body: nobody is there to answer, and it is not the server's
+    # error (no traceback). The answer is never delivered.
+    return Response(status_code=499)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -74,6 +80,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route("/_conformance/reset", control.reset, methods=["POST"]),
         Route("/_conformance/clock", control.clock, methods=["POST"]),
     ]
-    app = ReferenceApp(routes=routes, exception_handlers={HTTPException: _http_exception, Exception: _server_error})
+    handlers = {HTTPException: _http_exception, ClientDisconnect: _client_gone, Exception: _server_error}
+    app = ReferenceApp(routes=routes, exception_handlers=handlers)
     app.state.conformance = ServerState(config)
     return app

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -75,17 +77,31 @@ def _key_spec(raw: Any, file: str, key: str, tiers: set[str]) -> KeySpec:
     return KeySpec(tier.lower(), **flags)
 
 
+MAX_KEYS_FILE_BYTES = 16 * 1024 * 1024
+"""A keys file is small; anything larger (or a device like /dev/zero) is refused before it is read."""
+
+
 def load_keys_file(path: str | Path, profiles: Profiles | None = None) -> dict[str, KeySpec]:
     """Read a keys file (see the module docstring); an :class:`InputError` names what is wrong."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError("cannot read keys file: not a regular file", file=file)
+            raw = handle.read(MAX_KEYS_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read keys file: {exc.strerror or exc}", file=file) from None
+    if len(raw) > MAX_KEYS_FILE_BYTES:
+        raise InputError(f"cannot read keys file: larger than {MAX_KEYS_FILE_BYTES // (1024 * 1024)} MiB", file=file)
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=file, fix="save it as UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", file=file, where=f"{exc.lineno}:{exc.colno}") from None
+    except RecursionError:
+        raise InputError("not valid JSON: nested too deeply", file=file) from None
     if isinstance(data, Mapping) and "keys" in data:
         data = data["keys"]
     if not isinstance(data, Mapping) or not data:
