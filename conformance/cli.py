@@ -106,6 +106,23 @@ def cmd_check_schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from conformance.openapi import openapi_document
+    from conformance.profiles import load_profiles
+
+    profiles = load_profiles()
+    profile = profiles.get(args.api_version) if args.api_version else profiles.default
+    text = json.dumps(openapi_document(profile, args.server_url), indent=2) + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=args.output) from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.runner import run
 
@@ -155,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-schemas", help="meta-validate every schema file and profile")
     check.add_argument("root", nargs="?", help="schema tree (default: the one the suite ships)")
     check.set_defaults(func=cmd_check_schemas)
+
+    openapi = sub.add_parser("openapi", help="export an API-version profile as an OpenAPI 3.1 document")
+    openapi.add_argument("--api-version", metavar="V", help="the profile to export (default: the table's default)")
+    openapi.add_argument("--server-url", default="https://api.anthropic.com", metavar="URL",
+                         help="the document's server (e.g. a gateway or the reference server)")
+    openapi.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    openapi.set_defaults(func=cmd_openapi)
 
     run = sub.add_parser("run", help="run the conformance checks against a target and write reports")
     run.add_argument("--target", default="reference",
