@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.server.instances import MAX_STRING, pattern_string, schema_instance
+from conformance.server.instances import schema_instance
+from conformance.server.patterns import MAX_STRING, pattern_string
 from conformance.strategies.requests import _TOOLS
 from tests.server.support import body, headers
 
