@@ -135,7 +135,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Bad input (port, host, keys file, token) is an InputError: one line, exit 2 (see main).
     serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys, mutant=args.mutant,
           control_token=args.control_token, header_timeout=args.header_timeout,
-          limit_concurrency=args.limit_concurrency)
+          limit_concurrency=args.limit_concurrency, log_max_requests=args.log_max_requests,
+          log_max_bytes=args.log_max_bytes)
     return 0
 
 
@@ -216,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "process's open-file limit)")
     serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
                        help="close a connection that has not sent its request headers by then (default 10)")
+    serve.add_argument("--log-max-requests", type=int, metavar="N",
+                       help="the request log keeps the newest N requests (default 1000)")
+    serve.add_argument("--log-max-bytes", type=int, metavar="N",
+                       help="... and at most N bytes of them (default 16 MiB; bodies are cut to 64 KiB)")
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import ipaddress
 import logging
@@ -227,16 +228,22 @@ def running_server(config: ServerConfig | None = None, *, host: str = "127.0.0.1
 
 def serve(host: str = "127.0.0.1", port: int = 0, seed: int = 0, keys_file: str | Path | None = None,
           mutant: str | None = None, control_token: str | None = None, *, header_timeout: float = HEADER_TIMEOUT,
-          limit_concurrency: int | None = None) -> None:
+          limit_concurrency: int | None = None, log_max_requests: int | None = None,
+          log_max_bytes: int | None = None) -> None:
     """Serve until interrupted (Ctrl-C stops cleanly); prints the base URL and the control token first.
 
     ``mutant`` serves a contract-breaking variant (see mutants.py), e.g. to try a client against it;
-    ``control_token`` is the token the control API requires (a fresh one, printed, when ``None``).
-    Bad input (keys file, port, host, token) raises :class:`InputError` before anything is served.
+    ``control_token`` is the token the control API requires (a fresh one, printed, when ``None``);
+    ``log_max_requests``/``log_max_bytes`` bound the request log (``None``: ServerConfig's defaults).
+    Bad input (keys file, port, host, token, limits) raises :class:`InputError` before anything is served.
     """
     keys = load_keys_file(keys_file) if keys_file is not None else None
     config = ServerConfig(seed=seed, keys=keys, mutant=mutant,
                           control_token=new_control_token() if control_token is None else control_token)
+    if log_max_requests is not None:
+        config = dataclasses.replace(config, log_max_requests=log_max_requests)
+    if log_max_bytes is not None:
+        config = dataclasses.replace(config, log_max_bytes=log_max_bytes)
     sock = _bind(host, port)
     try:
         if not is_loopback(host) and control_token is None:
