@@ -143,6 +143,24 @@ def record(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def mutants(session: nox.Session) -> None:
+    """Every mutant as a `conformance run --mutant` subprocess, killed by its rule (prints the kill rate).
+
+    The package is installed from a wheel, not editable: the requests a run sends must not depend on how
+    the suite is installed (Hypothesis mixes literals of the modules it sees into what it generates).
+    """
+    session.install("pytest", "pytest-xdist")
+    shutil.rmtree(ROOT / "dist", ignore_errors=True)
+    session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(ROOT / "dist"), ".")
+    wheel = next((ROOT / "dist").glob("*.whl"))
+    session.install(f"{wheel}[test]")
+    args = session.posargs or ["-n", "2"]
+    # From a neutral directory, so the tests import the installed wheel, not the checkout.
+    session.run("pytest", "-p", "no:cacheprovider", "-m", "mutants or not mutants", "--rootdir", str(ROOT),
+                str(ROOT / "tests" / "test_mutants.py"), *args, env={"PYTHONSAFEPATH": "1"})
+
+
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (opt-in): lint throughput vs bare SSE+orjson parsing, and reference-server throughput."""
     session.install("-e", ".")

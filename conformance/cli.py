@@ -118,6 +118,23 @@ def cmd_check_schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from conformance.openapi import openapi_document
+    from conformance.profiles import load_profiles
+
+    profiles = load_profiles()
+    profile = profiles.get(args.api_version) if args.api_version else profiles.default
+    text = json.dumps(openapi_document(profile, args.server_url), indent=2) + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=args.output) from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.runner import run
 
@@ -127,7 +144,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.server import serve
 
-    serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys, mutant=args.mutant)
+    # Bad input (port, host, keys file, token) is an InputError: one line, exit 2 (see main).
+    serve(host=args.host, port=args.port, seed=args.seed, keys_file=args.keys, mutant=args.mutant,
+          control_token=args.control_token, header_timeout=args.header_timeout,
+          limit_concurrency=args.limit_concurrency, log_max_requests=args.log_max_requests,
+          log_max_bytes=args.log_max_bytes)
     return 0
 
 
@@ -184,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("root", nargs="?", help="schema tree (default: the one the suite ships)")
     check.set_defaults(func=cmd_check_schemas)
 
+    openapi = sub.add_parser("openapi", help="export an API-version profile as an OpenAPI 3.1 document")
+    openapi.add_argument("--api-version", metavar="V", help="the profile to export (default: the table's default)")
+    openapi.add_argument("--server-url", default="https://api.anthropic.com", metavar="URL",
+                         help="the document's server (e.g. a gateway or the reference server)")
+    openapi.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    openapi.set_defaults(func=cmd_openapi)
+
     run = sub.add_parser("run", help="run the conformance checks against a target and write reports")
     run.add_argument("--target", default="reference",
                      help="reference (default: the embedded reference server), a base URL, or cassettes:DIR")
@@ -218,6 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keys", metavar="FILE", help="API keys and their tiers (JSON)")
     serve.add_argument("--mutant", metavar="NAME",
                        help="break exactly one contract (suite self-test); see conformance.server.mutants")
+    serve.add_argument("--control-token", metavar="TOKEN",
+                       help="the token every /_conformance/* call must send (default: a fresh one, printed)")
+    serve.add_argument("--limit-concurrency", type=int, metavar="N",
+                       help="connections and requests served at once; more get 503 (default: below the "
+                            "process's open-file limit)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="close a connection that has not sent its request headers by then (default 10)")
+    serve.add_argument("--log-max-requests", type=int, metavar="N",
+                       help="the request log keeps the newest N requests (default 1000)")
+    serve.add_argument("--log-max-bytes", type=int, metavar="N",
+                       help="... and at most N bytes of them (default 16 MiB; bodies are cut to 64 KiB)")
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -107,6 +107,8 @@ class RunTarget:
     record_mode: str | None
     live_clock: bool
     """Headers carry times of this run (False when replaying old recordings)."""
+    control_token: str | None = None
+    """The embedded reference server's control-API token (send it with ``conformance.control.control_headers``)."""
 
 
 def _reference_keys() -> dict[str, str]:
@@ -184,11 +186,12 @@ def open_target(options: RunOptions) -> Iterator[RunTarget]:
     if spec == "reference":
         from conformance.server import ServerConfig, running_server
 
-        with running_server(ServerConfig(seed=options.seed, mutant=options.mutant)) as url:
+        server_config = ServerConfig(seed=options.seed, mutant=options.mutant)
+        with running_server(server_config) as url:
             keys = _reference_keys()
             yield RunTarget(kind="reference", base_url=url, api_key=keys["default"], keys=keys, deterministic=True,
                             control_api=True, cassette_dir=recording, record_mode=options.record_mode,
-                            live_clock=True)
+                            live_clock=True, control_token=server_config.control_token)
     elif options.replaying:
         # The control API calls that scripted faults were recorded too, so they replay like the rest.
         # Same (public, test-only) keys as the reference server the shipped cassettes come from.
@@ -391,8 +394,8 @@ class ConformanceRun:
         from conformance.cassettes.recorder import cassette_name, make_vcr
         from conformance.intent import check_id
 
-        vcr = make_vcr(target.cassette_dir, target.record_mode, secrets=[k for k in target.keys.values() if k],
-                       annotate=client.recording_meta)
+        secrets = [k for k in (*target.keys.values(), target.control_token) if k]
+        vcr = make_vcr(target.cassette_dir, target.record_mode, secrets=secrets, annotate=client.recording_meta)
         return vcr.use_cassette(cassette_name(check_id(request.node.nodeid)))
 
     # -- re-judging a recording ---------------------------------------------------------------------

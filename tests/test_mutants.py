@@ -11,6 +11,12 @@ Runs stop at the first failing check (pytest ``-x``): one failure proves the kil
 shrinks every failing generated check, which costs seconds per check (a selection may narrow an area to
 non-generated checks with ``-k`` for the same reason). Each test prints one line
 (``killed NAME by RULE``); ``-rA`` shows them all, and the count of passed mutant tests is the kill rate.
+
+Every mutant is already proven in-process by tests/server/test_mutants.py (its probe, and no other's).
+So the default run starts a subprocess for one mutant per area of the table (errors and gatekeeping,
+the message, streams, rate limits) and the unmodified server on those selections: a smoke test that
+``conformance run --mutant`` works end to end. The rest carry the ``mutants`` marker, deselected by
+default (pyproject's addopts) and run by ``nox -s mutants`` (``pytest -m mutants tests/test_mutants.py``).
 """
 
 from __future__ import annotations
@@ -112,20 +118,31 @@ def _run(selection: Selection, report_dir: Path, mutant: str | None = None) -> R
     return Run(done.returncode, errors, output, seconds)
 
 
+SMOKE: tuple[str, ...] = ("wrong-error-type", "bad-message-id", "no-message-stop", "no-retry-after")
+"""One mutant per area of MUTANT_TABLE, run as a subprocess in the default test run."""
+
+
+def _smoke_or_marked(values: list[Any], is_smoke: Any) -> list[Any]:
+    return [v if is_smoke(v) else pytest.param(v, marks=pytest.mark.mutants) for v in values]
+
+
 def test_every_mutant_has_a_selection_covering_its_rule() -> None:
     assert sorted(SELECTIONS) == sorted(m.name for m in MUTANT_TABLE)
+    assert set(SMOKE) <= set(SELECTIONS)
     for name, selection in SELECTIONS.items():
         assert MUTANTS_BY_NAME[name].rule.split(".")[0] == selection.area, name
 
 
-@pytest.mark.parametrize("selection", sorted(set(SELECTIONS.values())), ids=lambda s: s.id)
+@pytest.mark.parametrize("selection", _smoke_or_marked(sorted(set(SELECTIONS.values())),
+                                                      lambda s: s in {SELECTIONS[n] for n in SMOKE}),
+                         ids=lambda s: s.id)
 def test_unmodified_server_passes_the_selection(selection: Selection, tmp_path: Path) -> None:
     run = _run(selection, tmp_path / "reports")
     assert (run.exit_code, run.error_rules) == (0, []), run.output
     print(f"unmodified server passes {selection.id} in {run.seconds:.1f}s")
 
 
-@pytest.mark.parametrize("name", [m.name for m in MUTANT_TABLE])
+@pytest.mark.parametrize("name", _smoke_or_marked([m.name for m in MUTANT_TABLE], lambda n: n in SMOKE))
 def test_mutant_is_killed_by_its_rule(name: str, tmp_path: Path, record_property: Any) -> None:
     mutant = MUTANTS_BY_NAME[name]
     run = _run(SELECTIONS[name], tmp_path / "reports", mutant=name)

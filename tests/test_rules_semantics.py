@@ -131,3 +131,46 @@ def test_count_tokens_input_tokens() -> None:
     assert list(count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": 14}'), CTX)) == []
     (f,) = count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": -2}'), CTX)
     assert (f.rule, f.path, f.actual) == ("count-tokens.input-tokens", "$.input_tokens", -2)
+
+
+# -- a tool_use input validates against its tool's input_schema ---------------------------------------------
+
+ORDER_TOOL = {"name": "lookup_order", "input_schema": {
+    "type": "object", "properties": {"order_id": {"type": "string", "pattern": "^ord_[0-9]{6}$"}},
+    "required": ["order_id"], "additionalProperties": False}}
+
+
+def tool_call(value: Any, name: str = "lookup_order") -> dict[str, Any]:
+    return message(stop_reason="tool_use", content=[
+        {"type": "tool_use", "id": "toolu_01", "name": name, "input": value}])
+
+
+def tool_findings(value: Any, tool: dict[str, Any], name: str = "lookup_order") -> list[tuple[str, str, str]]:
+    request = {**REQUEST, "tools": [tool]}
+    return [(f.rule, str(f.severity), f.path) for f in message_problems(tool_call(value, name), request, P)]
+
+
+def test_a_tool_input_that_matches_its_schema_passes() -> None:
+    assert tool_findings({"order_id": "ord_123456"}, ORDER_TOOL) == []
+
+
+@pytest.mark.parametrize(("value", "path"), [({"order_id": "123456"}, "$.content[0].input.order_id"),
+                                             ({}, "$.content[0].input"),
+                                             ({"order_id": "ord_123456", "extra": 1}, "$.content[0].input")])
+def test_a_strict_tool_input_that_breaks_its_schema_is_an_error(value: Any, path: str) -> None:
+    assert tool_findings(value, {**ORDER_TOOL, "strict": True}) == [("message.tool-input-schema", "error", path)]
+
+
+def test_a_non_strict_tool_is_only_asked_to_follow_its_schema_so_a_mismatch_is_a_warning() -> None:
+    assert tool_findings({"order_id": 7}, ORDER_TOOL) == [
+        ("message.tool-input-schema", "warning", "$.content[0].input.order_id")]
+
+
+@pytest.mark.parametrize("schema", [{"type": "no-such-type"}, {"$ref": "#"}, {"$ref": "https://example.com/s.json"},
+                                    {"type": "object", "properties": {"a": {"minLength": "x"}}}])
+def test_an_unusable_or_hostile_input_schema_gives_no_finding_and_no_crash(schema: dict[str, Any]) -> None:
+    assert tool_findings({"a": 1}, {"name": "t", "input_schema": schema}, name="t") == []
+
+
+def test_server_tools_and_unknown_names_are_not_this_rules_business() -> None:
+    assert tool_findings({"query": 1}, ORDER_TOOL, name="web_search") == []

@@ -104,12 +104,30 @@ def _prefixed(v: Violation, text: str) -> Violation:
     return Violation(v.path, f"{where}: {text}" if where else text, v.schema_path, v.keyword, v.expected, v.actual)
 
 
-CROSS_FIELD = "cross-field"
+# A cross-field rule has no JSON Schema keyword, so ``keyword`` names the rule: a caller (the reference
+# server's mutants) picks one out by this field, never by the wording of its message.
+FIRST_TURN_ROLE = "first-turn-role"
+TOOL_RESULT_UNKNOWN_ID = "tool-result-unknown-id"
+TOOL_CHOICE_WITHOUT_TOOLS = "tool-choice-without-tools"
+TOOL_CHOICE_UNKNOWN_TOOL = "tool-choice-unknown-tool"
+THINKING_BUDGET_NOT_BELOW_MAX_TOKENS = "thinking-budget-not-below-max-tokens"
+VERSION_REJECTED = "version"
+"""The version's own rejections (``request_rules`` in profile.json)."""
+CROSS_FIELD = frozenset({FIRST_TURN_ROLE, TOOL_RESULT_UNKNOWN_ID, TOOL_CHOICE_WITHOUT_TOOLS, TOOL_CHOICE_UNKNOWN_TOOL,
+                         THINKING_BUDGET_NOT_BELOW_MAX_TOKENS})
+"""Rules across fields that the API enforced at some point in its life (a 2024 recording shows a tool_result id
+mismatch answered 200): what a server accepted of these is a warning, not a breach."""
 
 
-def _cross(path: str, text: str, keyword: str = CROSS_FIELD, expected: Any = None, actual: Any = None) -> Violation:
+def _cross(path: str, text: str, keyword: str, expected: Any = None, actual: Any = None) -> Violation:
     v = Violation(path, "", "", keyword, expected, actual)
     return _prefixed(v, text)
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value as a message quotes it: whatever its type, never longer than ``limit``."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _blocks(message: Any) -> list[Any]:
@@ -119,10 +137,9 @@ def _blocks(message: Any) -> list[Any]:
 
 def _conversation_problems(messages: list[Any]) -> Iterator[Violation]:
     first = messages[0] if messages else None
-    if isinstance(first, dict) and first.get("role") not in ("user", None) and isinstance(first.get("role"), str):
-        if first["role"] == "assistant":
-            yield _cross("$.messages[0].role", 'first message must use the "user" role', expected="user",
-                         actual=first["role"])
+    if isinstance(first, dict) and first.get("role") == "assistant":
+        yield _cross("$.messages[0].role", 'first message must use the "user" role', FIRST_TURN_ROLE,
+                     expected="user", actual="assistant")
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict) or msg.get("role") != "user":
             continue
@@ -130,16 +147,19 @@ def _conversation_problems(messages: list[Any]) -> Iterator[Violation]:
         if not results:
             continue
         prev = messages[i - 1] if i > 0 else None
-        ids: set[Any] = set()
+        # Only string ids can match (any other type is the schema's to report): never hash a JSON value.
+        ids: set[str] = set()
         if isinstance(prev, dict) and prev.get("role") == "assistant":
-            ids = {b.get("id") for b in _blocks(prev) if isinstance(b, dict) and b.get("type") == "tool_use"}
+            ids = {b["id"] for b in _blocks(prev)
+                   if isinstance(b, dict) and b.get("type") == "tool_use" and isinstance(b.get("id"), str)}
         for j, block in results:
             tid = block.get("tool_use_id")
-            if tid not in ids:
+            if not (isinstance(tid, str) and tid in ids):
                 yield _cross(f"$.messages[{i}].content[{j}].tool_use_id",
-                             f"unexpected `tool_use_id` found in `tool_result` blocks: {tid}. Each `tool_result` "
-                             "block must have a corresponding `tool_use` block in the previous message.",
-                             expected=sorted(str(x) for x in ids), actual=tid)
+                             f"unexpected `tool_use_id` found in `tool_result` blocks: {_shown(tid)}. Each "
+                             "`tool_result` block must have a corresponding `tool_use` block in the previous "
+                             "message.", TOOL_RESULT_UNKNOWN_ID, expected=sorted(ids),
+                             actual=tid if isinstance(tid, str) else None)
 
 
 def _tool_choice_problems(body: Mapping[str, Any]) -> Iterator[Violation]:
@@ -147,14 +167,16 @@ def _tool_choice_problems(body: Mapping[str, Any]) -> Iterator[Violation]:
     if not isinstance(choice, dict):
         return
     tools = body.get("tools")
-    names = {t.get("name") for t in tools if isinstance(t, dict)} if isinstance(tools, list) else set()
+    listed = [t for t in tools if isinstance(t, dict)] if isinstance(tools, list) else []
+    # A name that is not a string is the schema's to report; it is never hashed here.
+    names = {t["name"] for t in listed if isinstance(t.get("name"), str)}
     ctype = choice.get("type")
-    if ctype in ("any", "tool") and not names:
+    if ctype in ("any", "tool") and not listed:
         yield _cross("$.tool_choice", "tool_choice may only be specified while providing tools",
-                     expected="tools", actual=ctype)
+                     TOOL_CHOICE_WITHOUT_TOOLS, expected="tools", actual=ctype)
     elif ctype == "tool" and isinstance(choice.get("name"), str) and choice["name"] not in names:
-        yield _cross("$.tool_choice.name", f"Tool '{choice['name']}' not found in tools",
-                     expected=sorted(str(n) for n in names), actual=choice["name"])
+        yield _cross("$.tool_choice.name", f"Tool '{_shown(choice['name'])}' not found in tools",
+                     TOOL_CHOICE_UNKNOWN_TOOL, expected=sorted(names), actual=choice["name"])
 
 
 def _thinking_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
@@ -172,7 +194,7 @@ def _thinking_problems(body: Mapping[str, Any], profile: Profile, already: set[s
     if rules.thinking_budget_below_max_tokens and isinstance(max_tokens, int) \
             and not isinstance(max_tokens, bool) and budget >= max_tokens:
         yield _cross("$.max_tokens", "`max_tokens` must be greater than `thinking.budget_tokens`",
-                     expected=f"> {budget}", actual=max_tokens)
+                     THINKING_BUDGET_NOT_BELOW_MAX_TOKENS, expected=f"> {budget}", actual=max_tokens)
 
 
 def _version_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
@@ -182,7 +204,7 @@ def _version_problems(body: Mapping[str, Any], profile: Profile, already: set[st
         path = f"$.{param}"
         if param in body and path not in already:
             yield _cross(path, f"`{param}` is not supported in API version {profile.version}",
-                         "version", actual=body[param])
+                         VERSION_REJECTED, actual=body[param])
     messages = body.get("messages")
     if not isinstance(messages, list):
         return
@@ -195,15 +217,15 @@ def _version_problems(body: Mapping[str, Any], profile: Profile, already: set[st
                 continue
             base = f"$.messages[{i}].content[{j}]"
             btype = block.get("type")
-            if role == "assistant" and btype in rejected_assistant and base not in already \
-                    and f"{base}.type" not in already:
+            if role == "assistant" and isinstance(btype, str) and btype in rejected_assistant \
+                    and base not in already and f"{base}.type" not in already:
                 yield _cross(f"{base}.type", f"{btype} blocks are not allowed in assistant turns "
-                             f"in API version {profile.version}", "version", actual=btype)
+                             f"in API version {profile.version}", VERSION_REJECTED, actual=btype)
             if role == "user" and btype == "text" and block.get("citations") is not None and not citations_ok \
                     and f"{base}.citations" not in already:
                 yield _cross(f"{base}.citations",
                              f"citations are not allowed on user text blocks in API version {profile.version}",
-                             "version")
+                             VERSION_REJECTED)
 
 
 def request_problems(body: Any, profile: Profile, endpoint: str = "messages") -> list[Violation]:
@@ -306,7 +328,7 @@ def request_obeys_cross_field_rules(exchange: Exchange, ctx: Context) -> Iterato
     for v in request_problems(req.json, profile, endpoint or "messages"):
         if v.schema_path != "":
             continue  # schema violations are body.request-schema's findings
-        if accepted and v.keyword == CROSS_FIELD:
+        if accepted and v.keyword in CROSS_FIELD:
             # The API enforced some of these only later (a 2024 recording shows a tool_result id mismatch
             # answered 200): what the server accepted is a warning, not a breach.
             yield warning("request.cross-field", f"{v.message} (the server accepted it: the API may have enforced "
@@ -334,7 +356,7 @@ def server_rejects_invalid_requests(exchange: Exchange, ctx: Context) -> Iterato
     problems = [v for v in problems if not is_unknown_field(v)]
     if problems:
         first = problems[0]
-        make = warning if all(v.keyword == CROSS_FIELD for v in problems) else error
+        make = warning if all(v.keyword in CROSS_FIELD for v in problems) else error
         yield make("request.accepted-invalid",
                     f"status {resp.status} for a request the API rejects: {first.message}"
                     + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),

@@ -9,8 +9,12 @@ accumulates from a stream (part ``message``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
+
+import jsonschema
+import referencing.exceptions
 
 from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity, error, warning
@@ -28,7 +32,11 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("message.role", Severity.ERROR, "role is assistant"),
     RuleInfo("message.usage", Severity.ERROR, "usage token counts are non-negative integers"),
     RuleInfo("count-tokens.input-tokens", Severity.ERROR, "count_tokens input_tokens is a non-negative integer"),
+    RuleInfo("message.tool-input-schema", Severity.ERROR,
+             "a tool_use block's input validates against its tool's input_schema (guaranteed for strict tools)"),
 )
+
+_MAX_TOOL_INPUT_ERRORS = 3
 
 
 def _is_count(x: Any) -> bool:
@@ -112,12 +120,60 @@ def message_usage_counts_are_valid(message: dict[str, Any], request: dict[str, A
                         part=part, expected="integer >= 0", actual=usage[key])
 
 
+def _tools_by_name(request: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    tools = request.get("tools") if isinstance(request, dict) else None
+    out: dict[str, dict[str, Any]] = {}
+    for tool in tools if isinstance(tools, list) else ():
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str) and isinstance(tool.get("input_schema"), dict):
+            out.setdefault(tool["name"], tool)
+    return out
+
+
+def _schema_errors(schema: dict[str, Any], instance: Any) -> list[jsonschema.ValidationError] | None:
+    """The errors of ``instance`` against a client-given schema; ``None`` when the schema itself is unusable."""
+    try:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        cls.check_schema(schema)
+        return list(itertools.islice(cls(schema).iter_errors(instance), _MAX_TOOL_INPUT_ERRORS))
+    except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, referencing.exceptions.Unresolvable,
+            RecursionError, TypeError, ValueError):
+        return None
+
+
+def message_tool_inputs_match_their_schemas(message: dict[str, Any], request: dict[str, Any] | None,
+                                            profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    """Each tool_use input validates against the input_schema of the tool it names.
+
+    The API guarantees it for tools declared ``strict`` (an error when broken); for the others the
+    model is only asked to follow the schema, so a mismatch is a warning.
+    """
+    tools = _tools_by_name(request)
+    content = message.get("content")
+    if not tools or not isinstance(content, list):
+        return
+    for i, block in enumerate(content):
+        if not isinstance(block, dict) or block.get("type") != "tool_use":
+            continue
+        tool = tools.get(block.get("name"))  # type: ignore[arg-type]
+        if tool is None:
+            continue  # a server tool, or a name no tool has: not this rule's business
+        errors = _schema_errors(tool["input_schema"], block.get("input"))
+        make = error if tool.get("strict") is True else warning
+        for err in errors or ():
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+            yield make("message.tool-input-schema",
+                       f"tool_use input for {tool['name']!r} does not match its input_schema: {err.message[:200]}",
+                       path=f"$.content[{i}].input{where}", part=part, expected=err.validator,
+                       actual=err.instance if not isinstance(err.instance, (dict, list)) else None)
+
+
 MESSAGE_RULES = (
     message_stop_sequence_is_consistent,
     message_respects_max_tokens,
     message_tool_use_stop_ends_with_tool_use,
     message_identity_is_valid,
     message_usage_counts_are_valid,
+    message_tool_inputs_match_their_schemas,
 )
 
 

@@ -1,61 +1,31 @@
-"""Server configuration: API keys (tier, forbidden, out of credit), seed, limits.
-
-Built-in keys (documented in ``conformance serve --help`` and the README):
-
-    sk-ant-test-free        Free tier
-    sk-ant-test-build       Build tier
-    sk-ant-test-scale       Scale tier
-    sk-ant-test-forbidden   403 permission_error on every API call
-    sk-ant-test-no-credit   402 billing_error (400 where the profile has no billing_error)
-
-A keys file (``--keys FILE``) is JSON: ``{"keys": {"<key>": {"tier": "build", "forbidden": false,
-"out_of_credit": false}}}``; ``{"<key>": "build"}`` is short for a key with only a tier.
-"""
+"""Server configuration: keys, seed, limits, the control token and the mutant (see keys.py for the keys)."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
 
 from conformance.errors import InputError
 from conformance.profiles import Profiles, load_profiles
+from conformance.server.keys import DEFAULT_KEYS, TEST_KEYS, KeySpec, load_keys_file
 from conformance.server.mutants import MUTANT_TABLE
+
+__all__ = ["DEFAULT_KEYS", "MAX_BODY_BYTES", "MUTANTS", "TEST_KEYS", "KeySpec", "ServerConfig", "load_keys_file"]
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """The real API's request size limit (413 above it)."""
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class KeySpec:
-    """What an API key may do."""
-
-    tier: str = "build"
-    forbidden: bool = False
-    """Every API call answers 403 ``permission_error``."""
-    out_of_credit: bool = False
-    """Every messages call answers 402 ``billing_error``."""
+_TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+")
+"""Visible ASCII: what a header value carries unchanged."""
 
 
-TEST_KEYS: Mapping[str, str] = {
-    "free": "sk-ant-test-free",
-    "build": "sk-ant-test-build",
-    "scale": "sk-ant-test-scale",
-    "forbidden": "sk-ant-test-forbidden",
-    "no-credit": "sk-ant-test-no-credit",
-}
-"""The built-in keys by purpose (public, test-only): what a run against the reference server sends."""
+def new_control_token() -> str:
+    """A fresh control token: 32 URL-safe characters from the OS's secure random source."""
+    return secrets.token_urlsafe(24)
 
-DEFAULT_KEYS: Mapping[str, KeySpec] = {
-    TEST_KEYS["free"]: KeySpec("free"),
-    TEST_KEYS["build"]: KeySpec("build"),
-    TEST_KEYS["scale"]: KeySpec("scale"),
-    TEST_KEYS["forbidden"]: KeySpec("build", forbidden=True),
-    TEST_KEYS["no-credit"]: KeySpec("build", out_of_credit=True),
-}
 
 MUTANTS: tuple[str, ...] = tuple(m.name for m in MUTANT_TABLE)
 """Contract-breaking variants (issue 4): each name breaks exactly one contract (see mutants.py)."""
@@ -79,11 +49,27 @@ class ServerConfig:
     """Wall clock (seconds since the epoch) for rate-limit windows; tests inject a fake one."""
     mutant: str | None = None
     """The one contract this server should break (a name in :data:`MUTANTS`; see mutants.py), or None."""
+    control_token: str = dataclasses.field(default_factory=new_control_token, repr=False)
+    """Required on every ``/_conformance/*`` call (see conformance/control.py); a fresh one per config
+    unless given. Kept out of ``repr`` so it never lands in a log."""
+    log_max_requests: int = 1000
+    """The request log keeps at most this many requests (the newest) across all keys."""
+    log_max_bytes: int = 16 * 1024 * 1024
+    """... and at most this many bytes of them (headers and stored bodies)."""
+    log_max_body_bytes: int = 64 * 1024
+    """A logged body is cut to this many bytes (the log says it was, and how long it was)."""
 
     def __post_init__(self) -> None:
         if self.mutant is not None and self.mutant not in MUTANTS:
             raise InputError(f"unknown mutant {self.mutant!r}",
                              fix="known mutants: " + ", ".join(MUTANTS))
+        if not isinstance(self.control_token, str) or not _TOKEN_SHAPE.fullmatch(self.control_token):
+            raise InputError("the control token must be visible ASCII characters without spaces",
+                             fix="e.g. --control-token $(python -c 'import secrets; print(secrets.token_urlsafe())')")
+        for name in ("log_max_requests", "log_max_bytes", "log_max_body_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"{name} must be a whole number >= 0, not {value!r}")
 
     @property
     def key_table(self) -> Mapping[str, KeySpec]:
@@ -91,52 +77,3 @@ class ServerConfig:
 
     def load_profiles(self) -> Profiles:
         return self.profiles if self.profiles is not None else load_profiles()
-
-
-def _key_spec(raw: Any, file: str, key: str, tiers: set[str]) -> KeySpec:
-    if isinstance(raw, str):
-        raw = {"tier": raw}
-    if not isinstance(raw, Mapping):
-        raise InputError("a key's value must be a tier name or an object", file=file, where=f"keys.{key}",
-                         fix='e.g. {"tier": "build", "forbidden": false, "out_of_credit": false}')
-    unknown = set(raw) - {"tier", "forbidden", "out_of_credit"}
-    if unknown:
-        raise InputError(f"unknown field(s) {', '.join(sorted(unknown))}", file=file, where=f"keys.{key}",
-                         fix="allowed: tier, forbidden, out_of_credit")
-    tier = raw.get("tier", "build")
-    if not isinstance(tier, str) or tier.lower() not in tiers:
-        raise InputError(f"unknown tier {tier!r}", file=file, where=f"keys.{key}.tier",
-                         fix="tiers: " + ", ".join(sorted(tiers)))
-    flags = {}
-    for name in ("forbidden", "out_of_credit"):
-        value = raw.get(name, False)
-        if not isinstance(value, bool):
-            raise InputError(f"{name} must be true or false", file=file, where=f"keys.{key}.{name}")
-        flags[name] = value
-    return KeySpec(tier.lower(), **flags)
-
-
-def load_keys_file(path: str | Path, profiles: Profiles | None = None) -> dict[str, KeySpec]:
-    """Read a keys file (see the module docstring); an :class:`InputError` names what is wrong."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read keys file: {exc.strerror or exc}", file=file) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", file=file, where=f"{exc.lineno}:{exc.colno}") from None
-    if isinstance(data, Mapping) and "keys" in data:
-        data = data["keys"]
-    if not isinstance(data, Mapping) or not data:
-        raise InputError("expected an object mapping API keys to tiers", file=file,
-                         fix='e.g. {"keys": {"sk-mine": {"tier": "scale"}}}')
-    profiles = profiles or load_profiles()
-    tiers = {t.name.lower() for p in profiles for t in p.tiers}
-    out: dict[str, KeySpec] = {}
-    for key, raw in data.items():
-        if not isinstance(key, str) or not key.strip():
-            raise InputError("an API key must be a non-empty string", file=file, where="keys")
-        out[key] = _key_spec(raw, file, key, tiers)
-    return out

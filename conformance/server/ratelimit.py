@@ -17,6 +17,7 @@ import functools
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from conformance.profiles import Profile, Tier
 
@@ -91,15 +92,39 @@ def _rfc3339_second(second: int) -> str:
     return dt.datetime.fromtimestamp(second, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _rfc3339(ts: float) -> str:
+def rfc3339(ts: float) -> str:
+    """``ts`` as an RFC 3339 UTC time, rounded up to the second (a reset is never announced early)."""
     return _rfc3339_second(math.ceil(ts))
 
 
-class RateLimiter:
-    """Thread-safe buckets per (key, tier)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class LimitReading:
+    """One resource's bucket as a response reports it."""
 
-    def __init__(self, mutant: str | None = None) -> None:
-        self.mutant = mutant
+    resource: str
+    """``requests``, ``input-tokens``, ``output-tokens`` or ``tokens``."""
+    limit: int
+    remaining: int
+    requests_used: int
+    """Requests taken in the current window (the same for every resource of a key)."""
+    reset_at: float
+    now: float
+
+
+def limit_values(reading: LimitReading) -> tuple[str, str, str]:
+    """The faithful (limit, remaining, reset) header values; reset is an RFC 3339 time."""
+    return str(reading.limit), str(reading.remaining), rfc3339(reading.reset_at)
+
+
+class RateLimiter:
+    """Thread-safe buckets per (key, tier).
+
+    ``values`` turns a :class:`LimitReading` into the (limit, remaining, reset) header values
+    (the ``limit_values`` seam of behaviour.py).
+    """
+
+    def __init__(self, values: Callable[[LimitReading], tuple[str, str, str]] = limit_values) -> None:
+        self._values = values
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, Quota], KeyLimits] = {}
         self._plans: dict[int, tuple[Profile, tuple[_PlanRow, ...]]] = {}
@@ -135,13 +160,9 @@ class RateLimiter:
             lim.tokens.used += input_tokens
             return Decision(True)
 
-    def charge_output(self, key: str, quota: Quota, output_tokens: int, now: float) -> None:
-        with self._lock:
-            self._charge_locked(key, quota, output_tokens, now)
-
     def charge_output_and_headers(self, key: str, quota: Quota, profile: Profile, output_tokens: int,
                                   now: float) -> dict[str, str]:
-        """:meth:`charge_output`, then :meth:`headers`, at ``now`` (one after the other, as one step)."""
+        """Charge the answer's output tokens, then :meth:`headers`, at ``now`` (as one step)."""
         with self._lock:
             self._charge_locked(key, quota, output_tokens, now)
             return self._headers_locked(key, quota, profile, now)
@@ -173,7 +194,7 @@ class RateLimiter:
 
     def _headers_locked(self, key: str, quota: Quota, profile: Profile, now: float) -> dict[str, str]:
         plan = self._plan(profile)
-        mutant = self.mutant
+        values = self._values
         lim = self._limits(key, quota)
         for b in lim.all():
             b.roll(now)
@@ -181,19 +202,10 @@ class RateLimiter:
         for name, attr, limit_name, remaining_name, reset_name in plan:
             # "tokens" (and anything else): input and output together.
             b = getattr(lim, attr)
-            limit = b.capacity
-            remaining = min(max(0, limit - b.used), limit)
-            if mutant is not None:
-                if mutant == "remaining-rises" and name == "requests" and lim.requests.used == 2:
-                    remaining = min(limit, remaining + 2)  # the second answer of a window shows more than the first
-                if mutant == "remaining-above-limit" and name != "requests":
-                    limit //= 2
-            out[limit_name] = str(limit)
-            out[remaining_name] = str(remaining)
+            reset = b.window_start + WINDOW_SECONDS if b.window_start is not None else now + WINDOW_SECONDS
+            reading = LimitReading(name, b.capacity, min(max(0, b.capacity - b.used), b.capacity),
+                                   lim.requests.used, reset, now)
+            out[limit_name], out[remaining_name], reset_text = values(reading)
             if reset_name:
-                reset = b.window_start + WINDOW_SECONDS if b.window_start is not None else now + WINDOW_SECONDS
-                if mutant == "reset-not-timestamp":
-                    out[reset_name] = str(math.ceil(reset - now))
-                else:
-                    out[reset_name] = _rfc3339(reset)
+                out[reset_name] = reset_text
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,13 +108,33 @@ def default_message(error_type: str) -> str:
     return _DEFAULT_MESSAGES.get(error_type, error_type.replace("_", " "))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """An error the server is about to answer, before it is rendered (a mutant may reshape it)."""
+
+    profile: Profile
+    status: int
+    error_type: str | None
+    """``None``: the profile's type for ``status``."""
+    message: str | None
+    request_id: str
+    headers: Mapping[str, str] | None = None
+    should_retry: bool | None = None
+    """``None``: whether the profile calls ``status`` retryable."""
+    body_request_id: str | None = None
+    """The body's ``request_id`` when it is not the header's (only a mutant makes them differ)."""
+
+
+def render_error(a: ErrorAnswer) -> Response:
+    """The faithful rendering: :func:`error_response`."""
+    return error_response(a.profile, a.status, a.error_type, a.message, a.request_id, a.headers, a.should_retry,
+                          a.body_request_id)
+
+
 def error_response(profile: Profile, status: int, error_type: str | None, message: str | None, request_id: str,
                    headers: Mapping[str, str] | None = None, should_retry: bool | None = None,
                    body_request_id: str | None = None) -> Response:
-    """An error in the Anthropic envelope, with ``request_id`` in body and header and ``x-should-retry``.
-
-    ``body_request_id`` differs from ``request_id`` only for the ``request-id-mismatch`` mutant.
-    """
+    """An error in the Anthropic envelope, with ``request_id`` in body and header and ``x-should-retry``."""
     etype = error_type or error_type_for_status(profile, status)
     body = {"type": "error", "error": {"type": etype, "message": message or default_message(etype)},
             "request_id": request_id if body_request_id is None else body_request_id}

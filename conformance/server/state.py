@@ -14,8 +14,11 @@ from starlette.responses import Response
 from conformance.profiles import Profile, Profiles, Tier
 from conformance.server.config import KeySpec, ServerConfig
 from conformance.server.generate import make_id
+from conformance.server.mutants import behaviour_for
 from conformance.server.ratelimit import Quota, RateLimiter
-from conformance.server.scenarios import LoggedRequest, Scenarios
+from conformance.server.requestlog import LoggedRequest, RequestLog
+from conformance.server.scenarios import Scenarios
+from conformance.server.streaming import StreamVocabulary
 
 RAW_SEND = "conformance.raw_send"
 """Scope extension holding the ASGI server's own ``send`` (see :func:`abort_connection`)."""
@@ -83,22 +86,24 @@ class RequestContext:
     body: bytes
     too_large: bool
     arrived: float
-    log_index: int
+    logged: LoggedRequest
 
 
 class ServerState:
-    """Shared state of one app: config, profiles, rate limiter, scenarios and request log."""
+    """Shared state of one app: config, profiles, behaviour, rate limiter, scenarios, request log and clock."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.mutant: str | None = config.mutant
-        """The config's mutant (kept here: read several times per request)."""
+        self.behaviour = behaviour_for(config.mutant)
+        """What the server does at each seam (faithful, or the config's mutant): see behaviour.py."""
         self.profiles: Profiles = config.load_profiles()
-        self.limiter = RateLimiter(mutant=config.mutant)
+        self.limiter = RateLimiter(self.behaviour.limit_values)
         self.scenarios = Scenarios()
+        self.log = RequestLog(config.log_max_requests, config.log_max_bytes, config.log_max_body_bytes)
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._quotas: dict[tuple[str, str], tuple[Profile, Tier, Quota]] = {}
+        self._vocabularies: dict[str, tuple[Profile, StreamVocabulary]] = {}
         self._clock_offset = 0.0
         self._id_prefix = f"{config.seed}:".encode()
         self._key_table = config.key_table
@@ -110,13 +115,11 @@ class ServerState:
         """
         return self.config.clock() + self._clock_offset
 
-    @property
-    def clock_offset(self) -> float:
-        return self._clock_offset
-
-    def advance_clock(self, seconds: float) -> float:
-        """Add ``seconds`` (>= 0) to the offset; returns the new offset."""
+    def advance_clock(self, seconds: float, limit: float) -> float | None:
+        """Add ``seconds`` (>= 0) to the offset and return it; ``None`` (and no change) past ``limit``."""
         with self._lock:
+            if self._clock_offset + seconds > limit:
+                return None
             self._clock_offset += seconds
             return self._clock_offset
 
@@ -137,6 +140,14 @@ class ServerState:
             found = (profile, tier, Quota.of(profile, tier))
             self._quotas[cache_key] = found
         return found[2]
+
+    def vocabulary(self, profile: Profile) -> StreamVocabulary:
+        """``StreamVocabulary.of(profile)`` (cached: asked on every stream)."""
+        found = self._vocabularies.get(profile.version)
+        if found is None or found[0] is not profile:
+            found = (profile, StreamVocabulary.of(profile))
+            self._vocabularies[profile.version] = found
+        return found[1]
 
     def profile_named(self, version: str | None) -> Profile:
         if version is not None and version in self.profiles:
@@ -175,19 +186,15 @@ class ServerState:
         body = b"" if too_large else b"".join(chunks)
         key, scheme = _api_key(api_key.decode("latin-1") if api_key is not None else None,
                                authorization.decode("latin-1") if authorization is not None else "")
-        spec = self._key_table.get(key) if key is not None else None
-        entry = LoggedRequest(request.method, scope["path"], scope.get("query_string", b""),
-                              raw_headers, None if too_large else body, arrived)
-        index = self.scenarios.record(key or "", entry)
-        return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, index)
+        spec = self.behaviour.key_spec(key, self._key_table) if key is not None else None
+        whole = int(declared) if too_large and declared is not None and declared.isdigit() else size
+        logged = self.log.record(key, request.method, scope["path"], scope.get("query_string", b""), raw_headers,
+                                 None if too_large else body, whole, arrived)
+        return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, logged)
 
     def finish(self, ctx: RequestContext, response: Response) -> Response:
-        self.scenarios.set_status(ctx.key or "", ctx.log_index, response.status_code)
+        ctx.logged.status = response.status_code
         return response
-
-
-def api_key_of(request: Request) -> tuple[str | None, str | None]:
-    return _api_key(request.headers.get("x-api-key"), request.headers.get("authorization", ""))
 
 
 def _api_key(key: str | None, auth: str) -> tuple[str | None, str | None]:

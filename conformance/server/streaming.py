@@ -1,76 +1,140 @@
-"""SSE writing: events from a generated message, encoded and cut into arbitrary chunks.
+"""The events of a stream: derived from the finished message, in the vocabulary of the request's version.
 
-Real traffic arrives in TCP chunks that split lines and events anywhere; clients
-that assume one event per read break on it. The writer reproduces that with a
-seeded cut of the encoded bytes, so every run is the same and every client
-sees boundaries inside ``event:`` lines, ``data:`` JSON and blank lines.
+The stream is the message cut into events, never generated apart from it, so the two cannot disagree.
+What a version's streams may carry comes from its profile: the ``x-known-values`` of the event ``type``
+and of the delta ``type`` in ``stream-event.schema.json``. A block whose delta type the version does not
+know arrives whole in its ``content_block_start`` (zero deltas, which the API also does); ``ping`` is
+sent only where the version knows it; the unknown event a scenario mixes in is named so that the
+version does not know it. Which field a delta carries (``text``, ``thinking``, ``partial_json``) is the
+server's behaviour, not a schema's, so it is written here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from conformance.server.generate import Generated
+from conformance.profiles import Profile
 
-PING: dict[str, Any] = {"type": "ping"}
+if TYPE_CHECKING:
+    from conformance.server.behaviour import Behaviour
+
+Event = dict[str, Any]
+PING: Event = {"type": "ping"}
 
 
-def message_events(gen: Generated, *, ping_every: int = 0, mutant: str | None = None) -> list[dict[str, Any]]:
-    """The event payloads (``data``) of the stream that accumulates to ``gen.message``.
+def _known_values(schema: Any, *path: str) -> frozenset[str] | None:
+    """The ``x-known-values`` at ``path`` in ``schema``; ``None`` when the schema does not list them."""
+    node = schema
+    for step in path:
+        node = node.get(step) if isinstance(node, Mapping) else None
+    values = node.get("x-known-values") if isinstance(node, Mapping) else None
+    return frozenset(str(v) for v in values) if isinstance(values, list) else None
 
-    ``mutant`` names a stream contract to break (see mutants.py); ``None`` for the faithful stream.
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamVocabulary:
+    """The event and delta types one version's streams carry (``None``: the schema lists none, so all)."""
+
+    events: frozenset[str] | None
+    deltas: frozenset[str] | None
+
+    @classmethod
+    def of(cls, profile: Profile) -> StreamVocabulary:
+        if not profile.schemas.has("stream_event"):
+            return cls(None, None)
+        schema = profile.schemas.schema("stream_event")
+        return cls(_known_values(schema, "properties", "type"),
+                   _known_values(schema, "$defs", "delta", "properties", "type"))
+
+    def knows_event(self, name: str) -> bool:
+        return self.events is None or name in self.events
+
+    def knows_delta(self, name: str) -> bool:
+        return self.deltas is None or name in self.deltas
+
+    @property
+    def unknown_event_type(self) -> str:
+        """An event type this version does not know (clients must ignore it)."""
+        name = "conformance_future_event"
+        while not (self.events is None or name not in self.events):
+            name += "_next"
+        return name
+
+
+def _split(rng: random.Random, text: str, max_len: int) -> list[str]:
+    """Cut ``text`` into non-empty fragments of 1..max_len characters."""
+    sizes = rng.choices(range(1, max_len + 1), k=len(text) // max(1, max_len // 2) + 1)
+    parts, i = [], 0
+    for n in sizes:
+        if i >= len(text):
+            break
+        parts.append(text[i:i + n])
+        i += n
+    if i < len(text):
+        parts.append(text[i:])
+    return parts
+
+
+def block_stream(block: Mapping[str, Any], rng: random.Random,
+                 vocab: StreamVocabulary) -> tuple[dict[str, Any], list[Event]]:
+    """(the ``content_block`` of its ``content_block_start``, its deltas) for one finished block."""
+    kind = block["type"]
+    if kind == "text" and vocab.knows_delta("text_delta"):
+        return {"type": "text", "text": ""}, [{"type": "text_delta", "text": f}
+                                              for f in _split(rng, block["text"], 16)]
+    if kind == "thinking" and vocab.knows_delta("thinking_delta"):
+        deltas = [{"type": "thinking_delta", "thinking": f} for f in _split(rng, block["thinking"], 24)]
+        if vocab.knows_delta("signature_delta"):
+            # The signature arrives last, just before the block stops, as the API sends it.
+            return ({"type": "thinking", "thinking": "", "signature": ""},
+                    [*deltas, {"type": "signature_delta", "signature": block["signature"]}])
+        return {"type": "thinking", "thinking": "", "signature": block["signature"]}, deltas
+    if kind == "tool_use" and vocab.knows_delta("input_json_delta"):
+        raw = orjson.dumps(block["input"]).decode()
+        # The API opens with an empty fragment before the input's JSON.
+        return ({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}},
+                [{"type": "input_json_delta", "partial_json": f} for f in ["", *_split(rng, raw, 10)]])
+    return dict(block), []
+
+
+def message_events(message: Mapping[str, Any], digest: bytes, vocab: StreamVocabulary, behaviour: Behaviour,
+                   *, ping_every: int = 0) -> list[Event]:
+    """The event payloads (``data``) of the stream that accumulates to ``message``.
+
+    ``digest`` (of the request) seeds where text is cut into deltas; ``behaviour`` is the server's
+    (its ``block_deltas`` and ``stream_events`` seams).
     """
-    msg = gen.message
-    usage = msg["usage"]
+    usage = message["usage"]
     # message_start carries the whole usage (cache figures, tier ...) with the output counted so far.
     start_usage = {**usage, "output_tokens": min(1, usage["output_tokens"])}
-    if mutant == "usage-decreasing":
-        start_usage["output_tokens"] = usage["output_tokens"] + 1
-    start = {**msg, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
-    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
-    if mutant == "message-start-twice":
-        events.append({"type": "message_start", "message": start})
-    # message_delta restates every count cumulatively (input, cache, output), as the real API does.
-    message_delta = {"type": "message_delta",
-                     "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": msg["stop_sequence"],
-                               "stop_details": msg.get("stop_details")},
-                     "usage": {k: v for k, v in usage.items() if type(v) is int}}
-    last = len(gen.start_blocks) - 1
-    for position, (block, deltas) in enumerate(zip(gen.start_blocks, gen.deltas, strict=True)):
-        index = 2 * position if mutant == "block-index-gap" else position
-        deltas = _mutated_deltas(mutant, block["type"], deltas)
-        start_event = {"type": "content_block_start", "index": index, "content_block": block}
-        if mutant == "overlapping-blocks" and position > 0:
-            # Open this block before the previous one's content_block_stop (the last event so far).
-            events.insert(len(events) - 1, start_event)
-        else:
-            events.append(start_event)
-        if position == 0:
-            # The API sends one ping right after the first block starts.
-            events.append(PING)
-        delta_events = [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
-        stop = {"type": "content_block_stop", "index": index}
-        if mutant == "delta-after-stop" and block["type"] == "text" and delta_events:
-            delta_events.insert(len(delta_events) - 1, stop)
-            events.extend(delta_events)
-        else:
-            events.extend(delta_events)
-            if mutant == "early-message-delta" and position == last:
-                events.append(message_delta)
-            events.append(stop)
-    if not gen.start_blocks:
+    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
+    events: list[Event] = [{"type": "message_start", "message": start}]
+    ping = vocab.knows_event("ping")
+    rng = random.Random(digest + b"deltas")
+    for index, block in enumerate(message["content"]):
+        opened, deltas = block_stream(block, rng, vocab)
+        events.append({"type": "content_block_start", "index": index, "content_block": opened})
+        if index == 0 and ping:
+            events.append(PING)  # the API sends one ping right after the first block starts
+        events.extend({"type": "content_block_delta", "index": index, "delta": d}
+                      for d in behaviour.block_deltas(block["type"], deltas))
+        events.append({"type": "content_block_stop", "index": index})
+    if not message["content"] and ping:
         events.append(PING)
-    if not (mutant == "early-message-delta" and gen.start_blocks):
-        events.append(message_delta)
-    if mutant != "no-message-stop":
-        events.append({"type": "message_stop"})
-    if ping_every > 0:
-        spaced: list[dict[str, Any]] = []
+    # message_delta restates every count cumulatively (input, cache, output), as the real API does.
+    events.append({"type": "message_delta",
+                   "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"],
+                             "stop_details": message.get("stop_details")},
+                   "usage": {k: v for k, v in usage.items() if type(v) is int}})
+    events.append({"type": "message_stop"})
+    events = behaviour.stream_events(events)
+    if ping_every > 0 and ping:
+        spaced: list[Event] = []
         for i, ev in enumerate(events):
             spaced.append(ev)
             if i and i % ping_every == 0 and ev["type"] != "message_stop":
@@ -79,64 +143,29 @@ def message_events(gen: Generated, *, ping_every: int = 0, mutant: str | None = 
     return events
 
 
-def _mutated_deltas(mutant: str | None, block_type: str, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The deltas of one block as a delta-level mutant sends them (unchanged for the faithful server)."""
-    if mutant == "wrong-delta-type" and block_type == "text":
-        return [{"type": "thinking_delta", "thinking": d["text"]} for d in deltas]
-    if mutant == "stream-differs" and block_type == "text" and deltas:
-        return [*deltas[:-1], {**deltas[-1], "text": deltas[-1]["text"] + " (streamed)"}]
-    if mutant == "tool-input-broken" and block_type == "tool_use" and deltas:
-        return [*deltas[:-1], {**deltas[-1], "partial_json": deltas[-1]["partial_json"] + "}"}]
-    return deltas
-
-
-def encode_event(payload: dict[str, Any], name: str | None = None) -> bytes:
-    """One SSE event: ``event: <type>`` (or ``name``) then ``data: <json>`` then a blank line."""
-    event = str(payload["type"]) if name is None else name
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
-
-
-def error_event(error_type: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}}
-
-
-def unknown_event(index: int) -> dict[str, Any]:
-    """An event type no client knows: clients must ignore it (forward compatibility)."""
-    return {"type": "conformance_future_event", "sequence": index}
-
-
-def cut_chunks(data: bytes, rng: random.Random, max_chunk: int = 96) -> Iterator[bytes]:
-    """Split ``data`` at seeded arbitrary points (1..max_chunk bytes per chunk)."""
-    i, n = 0, len(data)
-    while i < n:
-        step = rng.randint(1, max_chunk)
-        yield data[i:i + step]
-        i += step
-
-
 @dataclasses.dataclass(frozen=True)
 class StreamPlan:
     """What to write: the events, and the faults a scenario asked for."""
 
-    events: list[dict[str, Any]]
+    events: list[Event]
     error_after: int | None = None
-    """Replace everything from event N on by one ``error`` event."""
-    error_type: str = "overloaded_error"
-    error_message: str = "Overloaded"
+    """Replace everything from event N on by :attr:`error_event`."""
+    error_event: Event | None = None
     drop_after: int | None = None
     """Stop writing after N events and break the connection (no terminating chunk)."""
     delay: float = 0.0
     """Seconds to wait before each event (a slow stream)."""
-    unknown_events: bool = False
+    unknown_event_type: str | None = None
+    """Mix in two events of this (unknown) type."""
 
-    def final_events(self) -> list[dict[str, Any]]:
+    def final_events(self) -> list[Event]:
         events = list(self.events)
-        if self.unknown_events:
+        if self.unknown_event_type is not None:
             # After message_start (an unknown event first would be a grammar error) and before the end.
-            events.insert(1, unknown_event(1))
-            events.insert(len(events) - 1, unknown_event(2))
-        if self.error_after is not None:
-            events = [*events[:max(1, self.error_after)], error_event(self.error_type, self.error_message)]
+            events.insert(1, {"type": self.unknown_event_type, "sequence": 1})
+            events.insert(len(events) - 1, {"type": self.unknown_event_type, "sequence": 2})
+        if self.error_after is not None and self.error_event is not None:
+            events = [*events[:max(1, self.error_after)], self.error_event]
         if self.drop_after is not None:
             events = events[:self.drop_after]
         return events

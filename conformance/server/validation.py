@@ -21,11 +21,15 @@ class Problem:
     """Dotted path in the API's style (``messages.0.role``); ``""`` for the body as a whole."""
     message: str
     """The whole message, field included, as the API words it."""
+    keyword: str = ""
+    """The JSON Schema keyword that failed, or the cross-field rule (``rules.requests.TOOL_RESULT_UNKNOWN_ID``
+    ...): what a caller selects problems by, never the message's wording."""
 
 
 def request_problems(body: Any, profile: Profile, endpoint: str) -> list[Problem]:
     """Every reason ``body`` is not a valid request to ``endpoint`` under ``profile``, most useful first."""
-    return [Problem(v.dotted, v.message) for v in request_rules.request_problems(body, profile, endpoint)]
+    return [Problem(v.dotted, v.message, v.keyword)
+            for v in request_rules.request_problems(body, profile, endpoint)]
 
 
 def version_problem(headers: Headers, profiles: Profiles) -> str | None:

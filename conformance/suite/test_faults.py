@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.control import control_headers
 from conformance.intent import Intent
 from conformance.suite.helpers import minimal_request
 
@@ -23,7 +24,7 @@ HTTP_FAULTS = [(408, "timeout_error"), (409, "conflict_error"), (429, "rate_limi
 def _script(target: Any, steps: list[dict[str, Any]]) -> None:
     if not target.control_api:
         pytest.skip(f"not exercised: the {target.kind} target has no control API to script faults")
-    response = httpx.post(f"{target.base_url}/_conformance/scenarios",
+    response = httpx.post(f"{target.base_url}/_conformance/scenarios", headers=control_headers(target.control_token),
                           json={"key": target.api_key, "responses": steps}, timeout=10)
     response.raise_for_status()
 

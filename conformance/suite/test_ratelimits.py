@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from conformance.client import retry_after_seconds
+from conformance.control import control_headers
 from conformance.intent import Intent
 from conformance.suite.helpers import minimal_request
 
@@ -30,7 +31,8 @@ def _requests_resource(profile: Any) -> Any:
 def _wait(target: Any, seconds: float) -> None:
     """Let ``seconds`` pass: on the reference server by moving its clock, on a live target for real."""
     if target.control_api:
-        response = httpx.post(f"{target.base_url}/_conformance/clock", json={"advance": seconds}, timeout=10)
+        response = httpx.post(f"{target.base_url}/_conformance/clock", json={"advance": seconds},
+                              headers=control_headers(target.control_token), timeout=10)
         response.raise_for_status()
     elif target.live_clock:
         time.sleep(seconds)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.sdk.conftest import logged
+from tests.sdk.conftest import CONFIG, logged
 
 pytestmark = pytest.mark.sdk
 
@@ -44,7 +44,8 @@ def node_sdk() -> Path:
 
 
 def run_ts(node: Path, url: str, *steps: dict[str, Any]) -> list[dict[str, Any]]:
-    done = subprocess.run([str(node), str(TS / "driver.mjs")], input=json.dumps({"baseURL": url, "steps": steps}),
+    given = {"baseURL": url, "controlToken": CONFIG.control_token, "steps": steps}
+    done = subprocess.run([str(node), str(TS / "driver.mjs")], input=json.dumps(given),
                           capture_output=True, text=True, timeout=60, cwd=TS)
     assert done.returncode == 0, done.stderr[-3000:]
     results: list[dict[str, Any]] = json.loads(done.stdout)

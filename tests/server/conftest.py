@@ -34,7 +34,13 @@ def make_client() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """A real uvicorn serving the reference server on a free loopback port (shared by a session)."""
-    with running_server() as url:
-        yield url
+def live_server() -> Iterator[tuple[str, str]]:
+    """(base URL, control token) of a real uvicorn serving the reference server on a free loopback port."""
+    config = ServerConfig()
+    with running_server(config) as url:
+        yield url, config.control_token
+
+
+@pytest.fixture(scope="session")
+def server_url(live_server: tuple[str, str]) -> str:
+    return live_server[0]

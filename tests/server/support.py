@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import orjson
 
+from conformance.control import control_headers
 from conformance.engine import check_exchange
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
 from conformance.findings import Finding
@@ -29,6 +30,11 @@ def headers(version: str | None = "2023-06-01", key: str | None = BUILD, *, bear
     if content_type is not None:
         out["content-type"] = content_type
     return out
+
+
+def control(client: Any) -> dict[str, str]:
+    """The control-token header for an in-process server (its config holds the token)."""
+    return control_headers(client.app.state.conformance.config.control_token)
 
 
 def body(text: str = "Hello, Claude!", **extra: Any) -> dict[str, Any]:

@@ -10,10 +10,12 @@ import orjson
 import pytest
 
 from conformance.exchange import parse_events
+from conformance.profiles import load_profiles
 from conformance.server import ServerConfig
-from conformance.server.api import _sse
+from conformance.server.behaviour import FAITHFUL
 from conformance.server.generate import generate
-from conformance.server.streaming import StreamPlan, message_events
+from conformance.server.streaming import StreamPlan, StreamVocabulary, message_events
+from conformance.server.writer import write_stream
 from conformance.sse import decode_sse
 from tests.server.support import body, exchange_of, findings_of, headers
 
@@ -131,10 +133,11 @@ def test_extra_pings_when_configured(make_client):
 
 def _chunks(chunking: bool, seed: int = 0) -> list[bytes]:
     gen = generate(seed, body("chunk me", max_tokens=300), "m")
-    plan = StreamPlan(message_events(gen))
+    vocab = StreamVocabulary.of(load_profiles().default)
+    plan = StreamPlan(message_events(gen.message, gen.digest, vocab, FAITHFUL))
 
     async def collect() -> list[bytes]:
-        return [c async for c in _sse(plan, random.Random(seed), chunking)]
+        return [c async for c in write_stream(plan, random.Random(seed), chunking)]
 
     return asyncio.run(collect())
 

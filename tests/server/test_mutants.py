@@ -23,7 +23,7 @@ from conformance.profiles import load_profiles
 from conformance.server import MUTANTS, ServerConfig, create_app
 from conformance.server.mutants import MUTANT_TABLE, MUTANTS_BY_NAME
 from conformance.sse import decode_sse
-from tests.server.support import BUILD, body, exchange_of, findings_of, headers
+from tests.server.support import BUILD, body, control, exchange_of, findings_of, headers
 
 FREE = "sk-ant-test-free"
 TOOL = {"name": "get_weather", "description": "Weather for a city.",
@@ -104,12 +104,12 @@ def _stream_differs(c: TestClient) -> bool:
 
 
 def _error_event_type(c: TestClient) -> bool:
-    c.post("/_conformance/scenarios", json={"key": BUILD, "responses": [{"stream_error_after": 3}]})
+    c.post("/_conformance/scenarios", headers=control(c), json={"key": BUILD, "responses": [{"stream_error_after": 3}]})
     return "stream.error-event" in _error_rules(_post(stream=True)(c))
 
 
 def _overloaded_arrives_as_529(c: TestClient) -> bool:
-    c.post("/_conformance/scenarios", json={"key": BUILD, "responses": [{"status": 529}]})
+    c.post("/_conformance/scenarios", headers=control(c), json={"key": BUILD, "responses": [{"status": 529}]})
     return _post()(c).status_code != 529
 
 
@@ -236,6 +236,29 @@ def test_mutant_breaks_no_other_mutants_contract(name: str) -> None:
                 if probe(c):
                     tripped.append(other)
     assert set(tripped) == EXPECTED_OVERLAPS.get(name, set())
+
+
+def test_each_mutant_replaces_exactly_one_seam() -> None:
+    from conformance.server.behaviour import FAITHFUL, SEAMS
+
+    for m in MUTANT_TABLE:
+        changed = [s for s in SEAMS if getattr(m.behaviour, s) is not getattr(FAITHFUL, s)]
+        assert changed == [m.seam] and m.seam, (m.name, changed)
+
+
+def test_the_faithful_server_code_names_no_mutant() -> None:
+    """Mutants live in mutants.py alone: the rest of the server reads as the faithful server."""
+    from pathlib import Path
+
+    import conformance.server
+
+    server_dir = Path(conformance.server.__file__).parent
+    for module in server_dir.glob("*.py"):
+        if module.name == "mutants.py":
+            continue
+        text = module.read_text(encoding="utf-8")
+        named = [m.name for m in MUTANT_TABLE if f'"{m.name}"' in text]
+        assert named == [], f"{module.name} names mutants {named}"
 
 
 def test_unknown_mutant_is_an_input_error() -> None:

@@ -6,13 +6,15 @@ import httpx
 import orjson
 import pytest
 
-from tests.server.support import BUILD, body, error_of, exchange_of, findings_of, headers
+from conformance.control import control_headers, key_fingerprint
+from tests.server.support import BUILD, body, control, error_of, exchange_of, findings_of, headers
 
 SCALE = "sk-ant-test-scale"
 
 
-def script(c, key, *steps, append=False):
-    r = c.post("/_conformance/scenarios", json={"key": key, "responses": list(steps), "append": append})
+def script(c, key, *steps, append=False, token=None):
+    hdrs = control(c) if token is None else control_headers(token)
+    r = c.post("/_conformance/scenarios", headers=hdrs, json={"key": key, "responses": list(steps), "append": append})
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -80,12 +82,13 @@ def test_slow_stream_still_delivers_everything(client):
                                                      json=body(max_tokens=10)).json()
 
 
-def test_dropped_connection_mid_stream(server_url):
+def test_dropped_connection_mid_stream(live_server):
+    server_url, token = live_server
     with httpx.Client(base_url=server_url, timeout=10) as c:
-        script(c, "sk-ant-test-build", {"drop_after": 4})
+        script(c, "sk-ant-test-build", {"drop_after": 4}, token=token)
         with pytest.raises(httpx.RemoteProtocolError):
             c.post("/v1/messages", headers=headers(), content=orjson.dumps(body("drop", stream=True)))
-        script(c, "sk-ant-test-build", {"drop_after": 0})
+        script(c, "sk-ant-test-build", {"drop_after": 0}, token=token)
         with pytest.raises(httpx.RemoteProtocolError):
             c.post("/v1/messages", headers=headers(), json=body("drop"))
         # The server is still serving.
@@ -93,13 +96,15 @@ def test_dropped_connection_mid_stream(server_url):
 
 
 def test_bad_scenarios_are_rejected_with_the_field(client):
-    r = client.post("/_conformance/scenarios", json={"key": BUILD, "responses": [{"statuss": 500}]})
+    r = client.post("/_conformance/scenarios", headers=control(client),
+                    json={"key": BUILD, "responses": [{"statuss": 500}]})
     assert r.status_code == 400 and "responses.0.statuss" in r.json()["error"]["message"]
-    r = client.post("/_conformance/scenarios", json={"key": BUILD, "responses": [{"status": 200}]})
+    r = client.post("/_conformance/scenarios", headers=control(client),
+                    json={"key": BUILD, "responses": [{"status": 200}]})
     assert r.status_code == 400 and "responses.0.status" in r.json()["error"]["message"]
-    r = client.post("/_conformance/scenarios", json={"responses": []})
+    r = client.post("/_conformance/scenarios", headers=control(client), json={"responses": []})
     assert r.status_code == 400
-    r = client.post("/_conformance/scenarios", content=b"{")
+    r = client.post("/_conformance/scenarios", headers=control(client), content=b"{")
     assert r.status_code == 400
 
 
@@ -107,24 +112,26 @@ def test_request_log_records_headers_redacted_body_and_time(client):
     client.post("/v1/messages", headers=headers(), json=body("first"))
     client.post("/v1/messages", headers=headers(key=SCALE, bearer=True), json=body("second"))
     client.get("/v1/models", headers=headers())
-    log = client.get("/_conformance/requests", params={"key": BUILD}).json()["requests"][BUILD]
+    log = client.get("/_conformance/requests", headers=control(client),
+                     params={"key": BUILD}).json()["requests"][key_fingerprint(BUILD)]
     assert [e["path"] for e in log] == ["/v1/messages", "/v1/models"]
     assert log[0]["body"]["messages"][0]["content"] == "first"
     assert log[0]["status"] == 200
     hdrs = {k.lower(): v for k, v in log[0]["headers"]}
     assert hdrs["x-api-key"] == "REDACTED" and BUILD not in orjson.dumps(log).decode()
     assert log[0]["time"] <= log[1]["time"]
-    scale = client.get("/_conformance/requests", params={"key": SCALE}).json()["requests"][SCALE]
+    scale = client.get("/_conformance/requests", headers=control(client),
+                       params={"key": SCALE}).json()["requests"][key_fingerprint(SCALE)]
     assert dict((k.lower(), v) for k, v in scale[0]["headers"])["authorization"] == "Bearer REDACTED"
-    everything = client.get("/_conformance/requests").json()["requests"]
-    assert set(everything) == {BUILD, SCALE}
+    everything = client.get("/_conformance/requests", headers=control(client)).json()["requests"]
+    assert set(everything) == {key_fingerprint(BUILD), key_fingerprint(SCALE)}
 
 
 def test_reset_forgets_log_steps_and_limits(client):
     script(client, BUILD, {"status": 500})
     client.post("/v1/messages", headers=headers(key=SCALE), json=body())
-    assert client.post("/_conformance/reset").json() == {"reset": "all"}
-    assert client.get("/_conformance/requests").json()["requests"] == {}
+    assert client.post("/_conformance/reset", headers=control(client)).json() == {"reset": "all"}
+    assert client.get("/_conformance/requests", headers=control(client)).json()["requests"] == {}
     r = client.post("/v1/messages", headers=headers(key=SCALE), json=body())
     assert r.status_code == 200
     assert r.headers["anthropic-ratelimit-requests-remaining"] == "999"

@@ -60,7 +60,7 @@ for (const step of input.steps) {
   if (step.scenario) {
     const r = await fetch(`${input.baseURL}/_conformance/scenarios`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-conformance-control-token': input.controlToken },
       body: JSON.stringify({ key, responses: step.scenario }),
     });
     if (!r.ok) throw new Error(`scenario rejected: ${await r.text()}`);
