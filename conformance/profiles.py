@@ -182,6 +182,15 @@ class Profile:
                 out.append(str(name))
         return tuple(out)
 
+    @functools.cached_property
+    def stream_event_types(self) -> frozenset[str]:
+        """The stream event ``type`` values the stream_event schema knows (its ``x-known-values``)."""
+        if not self.schemas.has("stream_event"):
+            return frozenset()
+        type_schema = self.schemas.schema("stream_event").get("properties", {}).get("type", {})
+        known = type_schema.get("x-known-values") if isinstance(type_schema, Mapping) else None
+        return frozenset(str(v) for v in known) if isinstance(known, list) else frozenset()
+
     def version_error_message(self, sent: str | None) -> str:
         """The real API's message for a missing (``None``) or unknown ``anthropic-version``."""
         ve = self.data.get("version_errors", {})

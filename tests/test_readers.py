@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from conformance.cassettes import FORMATS, Recording, iter_recording_files, read_recording
+from conformance.cassettes.detect import claiming_readers, read_document, stream_event_types
 from conformance.errors import InputError
 from conformance.exchange import MISSING
 
@@ -494,3 +495,52 @@ def test_corpus_file_reads(row: dict[str, str]) -> None:
             assert ex.events, f"{path} #{ex.interaction}: a stream with no events"
             bad = [e.index for e in ex.events if e.parse_error]
             assert not bad, f"{path} #{ex.interaction}: events {bad} are not JSON"
+
+
+# --- one reader per file ---------------------------------------------------------------------------
+
+
+def _sample_files() -> list[Path]:
+    files = sorted(p for p in DATA.iterdir() if p.is_file())
+    root = os.environ.get(CORPUS_ENV)
+    if root:
+        files += list(iter_recording_files([Path(root)]))
+    return files
+
+
+@pytest.mark.parametrize("path", _sample_files(), ids=lambda p: p.name)
+def test_each_recording_is_claimed_by_exactly_one_reader(path: Path) -> None:
+    claimed = [r.name for r in claiming_readers(read_document(path))]
+    assert len(claimed) == 1, f"{path}: claimed by {claimed}"
+    assert read_recording(path).format in claimed[0]
+
+
+def test_a_vcrpy_interaction_cut_out_of_a_cassette_is_not_a_ddtrace_cassette(tmp_path: Path) -> None:
+    # It holds a request and a response mapping, which was all the dd-trace detector used to ask for.
+    interaction = {"request": {"method": "POST", "uri": "https://api.anthropic.com/v1/messages", "body": "{}"},
+                   "response": {"status": {"code": 200}, "body": {"string": "{}"}}}
+    path = write(tmp_path, "one.json", orjson.dumps(interaction))
+    assert claiming_readers(read_document(path)) == []
+    with pytest.raises(InputError, match="not a recording"):
+        read_recording(path)
+
+
+def test_single_event_types_come_from_the_profiles_schemas() -> None:
+    from conformance.profiles import load_profiles
+
+    known = stream_event_types()
+    for profile in load_profiles():
+        assert profile.stream_event_types <= known
+    assert {"message_start", "content_block_delta", "ping"} <= known
+
+
+@pytest.mark.parametrize(("name", "line", "fmt"), [
+    ("one.json", '{"type": "message_stop"}', "jsonl-events"),
+    ("one.json", '{"type": "error", "error": {"type": "overloaded_error", "message": "x"}}', "json-message"),
+    ("one.jsonl", '{"type": "error", "error": {"type": "overloaded_error", "message": "x"}}', "jsonl-events"),
+])
+def test_a_lone_json_object_is_an_event_or_a_body_by_its_type_and_name(tmp_path: Path, name: str, line: str,
+                                                                        fmt: str) -> None:
+    path = write(tmp_path, name, line)
+    assert [r.name for r in claiming_readers(read_document(path))] == [fmt]
+    assert read_recording(path).format == fmt

@@ -1,15 +1,19 @@
 """Format detection: by content first (parse, look at the structure), by file extension second.
 
-Order: JSON documents (vcrpy JSON, HAR, nock, dd-trace, openinference, bare body), raw SSE,
-one-JSON-per-line, then YAML (vcrpy / go-vcr). YAML is always loaded with a safe loader: a
-``!!python/...`` tag is an input error and nothing is ever constructed from it.
+Two steps. The syntax: one JSON document, else raw SSE, else one JSON object per line, else YAML
+(see :class:`Document`). Then the structure: :data:`READERS` lists each format with its detector,
+most specific first (vcrpy JSON, HAR, nock, dd-trace, openinference, JSON-lines events, bare body,
+raw SSE, vcrpy/go-vcr YAML). YAML is always loaded with a safe loader: a ``!!python/...`` tag is an
+input error and nothing is ever constructed from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from conformance.cassettes._common import FORMATS_FIX, Recording, Source
 from conformance.cassettes.har import is_har, read_har
 from conformance.cassettes.nock import is_nock, read_nock
 from conformance.cassettes.single import (
+    BODY_TYPES,
     is_bare_body,
     is_ddtrace,
     is_openinference,
@@ -31,6 +36,7 @@ from conformance.cassettes.streams import first_line_is_json_object, read_jsonl,
 from conformance.cassettes.vcr import is_vcr, read_vcr
 from conformance.errors import InputError
 from conformance.exchange import looks_like_sse
+from conformance.profiles import load_profiles
 
 # libyaml's safe loader when available: same safety, several times faster on big cassettes.
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -38,10 +44,6 @@ _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _GZIP_MAGIC = b"\x1f\x8b"
-_STREAM_EVENT_TYPES = frozenset({
-    "message_start", "content_block_start", "content_block_delta", "content_block_stop",
-    "message_delta", "message_stop", "ping",
-})
 _JSONL_NAMES = (".jsonl", ".ndjson", ".chunks.txt")
 
 # Directory walks skip these; a file named explicitly is always read.
@@ -88,12 +90,7 @@ def read_recording(path: Path) -> Recording:
     damaged or unrecognised; never another exception type for bad input.
     """
     src = Source(str(path))
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise src.error("is a directory, not a recording file", fix="use iter_recording_files to walk it") from None
-    except OSError as exc:
-        raise src.error(f"cannot read: {exc.strerror or exc}", fix="check the path and its permissions") from None
+    raw = _read_file(src, path)
     try:
         return _detect(src, raw, path.name.lower())
     except InputError:
@@ -118,7 +115,119 @@ def _first_char(text: str) -> str:
     return text.lstrip()[:1]
 
 
+_NOT_JSON: Any = object()
+
+
+class Document:
+    """One file's content as the detectors see it: the bytes, the text, and the syntax it parses as.
+
+    ``syntax`` is ``json`` (one JSON document), ``sse`` (raw SSE), ``json-lines`` (one JSON object per
+    line) or ``yaml``; the parsed views (:attr:`json`, :attr:`yaml`) are built once, when first asked for.
+    """
+
+    def __init__(self, src: Source, raw: bytes, text: str, name: str) -> None:
+        self.src = src
+        self.raw = raw
+        self.text = text
+        self.name = name
+        self.json: Any = _NOT_JSON
+        self.json_error: orjson.JSONDecodeError | None = None
+        if _first_char(text) in ("{", "["):
+            try:
+                self.json = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                self.json_error = exc
+        self.syntax = self._syntax()
+        self._yaml: Any = _NOT_JSON
+
+    def _syntax(self) -> str:
+        if self.json is not _NOT_JSON:
+            return "json"
+        if looks_like_sse(self.raw):
+            return "sse"
+        if first_line_is_json_object(self.text):
+            return "json-lines"
+        return "yaml"
+
+    @property
+    def yaml(self) -> Any:
+        """The text loaded as YAML (``None`` when it is not YAML at all); only for ``yaml`` syntax."""
+        if self._yaml is _NOT_JSON:
+            self._yaml = _load_yaml(self.src, self.text, self.name) if self.syntax == "yaml" else None
+        return self._yaml
+
+
+@dataclasses.dataclass(frozen=True)
+class Reader:
+    """One recording format: how to recognise a file of it, and how to read one."""
+
+    name: str
+    claims: Callable[[Document], bool]
+    read: Callable[[Source, Document], Recording]
+
+
+def _json_claims(test: Callable[[Any], bool]) -> Callable[[Document], bool]:
+    return lambda doc: doc.syntax == "json" and test(doc.json)
+
+
+@functools.cache
+def stream_event_types() -> frozenset[str]:
+    """Every stream event type some profile's stream_event schema knows (``ping``, ``message_start``, ...)."""
+    return frozenset().union(*(p.stream_event_types for p in load_profiles()))
+
+
+def _is_single_event(doc: Document) -> bool:
+    """One JSON object of a one-event-per-line capture that happens to hold a single line.
+
+    By name (``.jsonl``, ``.chunks.txt``, ...), or by a ``type`` that only stream events have: a lone
+    ``{"type": "error", ...}`` in a ``.json`` file is an error body, not a one-event stream.
+    """
+    data = doc.json
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        return False
+    return doc.name.endswith(_JSONL_NAMES) or data["type"] in stream_event_types() - BODY_TYPES
+
+
+def _is_bare_body(doc: Document) -> bool:
+    return is_bare_body(doc.json) and not doc.name.endswith(_JSONL_NAMES)
+
+
+READERS: tuple[Reader, ...] = (
+    Reader("vcrpy-json", _json_claims(is_vcr), lambda src, doc: read_vcr(src, doc.json, "json")),
+    Reader("har", _json_claims(is_har), lambda src, doc: read_har(src, doc.json)),
+    Reader("nock", _json_claims(is_nock), lambda src, doc: read_nock(src, doc.json)),
+    Reader("ddtrace-json", _json_claims(is_ddtrace), lambda src, doc: read_ddtrace(src, doc.json)),
+    Reader("openinference-json", _json_claims(is_openinference), lambda src, doc: read_openinference(src, doc.json)),
+    Reader("jsonl-events", lambda doc: doc.syntax == "json-lines" or (doc.syntax == "json" and _is_single_event(doc)),
+           lambda src, doc: read_jsonl(src, doc.text)),
+    Reader("json-message", lambda doc: doc.syntax == "json" and _is_bare_body(doc),
+           lambda src, doc: read_bare_body(src, doc.raw)),
+    Reader("sse", lambda doc: doc.syntax == "sse", lambda src, doc: read_sse(src, doc.raw)),
+    Reader("vcrpy-yaml/go-vcr", lambda doc: doc.syntax == "yaml" and is_vcr(doc.yaml),
+           lambda src, doc: read_vcr(src, doc.yaml, "yaml")),
+)
+"""Every format, most specific first; the first whose ``claims`` holds reads the file.
+
+Each reader's test is strict enough that no sample claims two (``tests/test_readers.py`` checks it),
+so the order only matters for files no recorder writes. Listed here, explicitly: nothing registers
+itself on import.
+"""
+
+
+def claiming_readers(doc: Document) -> list[Reader]:
+    """Every reader whose detector claims ``doc`` (exactly one for a well-formed recording)."""
+    return [r for r in READERS if r.claims(doc)]
+
+
 def _detect(src: Source, raw: bytes, name: str) -> Recording:
+    doc = _document(src, raw, name)
+    for reader in READERS:
+        if reader.claims(doc):
+            return reader.read(src, doc)
+    raise _not_a_recording(src, doc.json if doc.syntax == "json" else doc.yaml)
+
+
+def _document(src: Source, raw: bytes, name: str) -> Document:
     if raw.startswith(_UTF8_BOM):
         raw = raw[len(_UTF8_BOM):]
         src.note("UTF-8 BOM removed")
@@ -132,46 +241,27 @@ def _detect(src: Source, raw: bytes, name: str) -> Recording:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise src.error("not UTF-8 text", f"byte {exc.start}", "recordings are UTF-8 text; " + FORMATS_FIX) from None
-
-    json_error: orjson.JSONDecodeError | None = None
-    if _first_char(text) in ("{", "["):
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            json_error = exc
-        else:
-            return _from_json(src, data, raw, text, name)
-    if looks_like_sse(raw):
-        return read_sse(src, raw)
-    if first_line_is_json_object(text):
-        return read_jsonl(src, text)
-    if json_error is not None and name.endswith((".json", ".har")):
-        raise src.error(f"invalid JSON: {json_error.msg}", f"line {json_error.lineno}, column {json_error.colno}",
+    doc = Document(src, raw, text, name)
+    error = doc.json_error
+    if doc.syntax == "yaml" and error is not None and name.endswith((".json", ".har")):
+        raise src.error(f"invalid JSON: {error.msg}", f"line {error.lineno}, column {error.colno}",
                         "the file is truncated or damaged; re-record it")
-    data = _load_yaml(src, text, name)
-    if is_vcr(data):
-        return read_vcr(src, data, "yaml")
-    raise _not_a_recording(src, data)
+    return doc
 
 
-def _from_json(src: Source, data: Any, raw: bytes, text: str, name: str) -> Recording:
-    if is_vcr(data):
-        return read_vcr(src, data, "json")
-    if is_har(data):
-        return read_har(src, data)
-    if is_nock(data):
-        return read_nock(src, data)
-    if is_ddtrace(data):
-        return read_ddtrace(src, data)
-    if is_openinference(data):
-        return read_openinference(src, data)
-    if isinstance(data, dict) and isinstance(data.get("type"), str):
-        # A single line of a one-event-per-line capture parses as one JSON object too.
-        if name.endswith(_JSONL_NAMES) or data["type"] in _STREAM_EVENT_TYPES:
-            return read_jsonl(src, text)
-    if is_bare_body(data):
-        return read_bare_body(src, raw)
-    raise _not_a_recording(src, data)
+def read_document(path: Path) -> Document:
+    """``path`` as the detectors see it (for :func:`claiming_readers`); :class:`InputError` when unreadable."""
+    src = Source(str(path))
+    return _document(src, _read_file(src, path), path.name.lower())
+
+
+def _read_file(src: Source, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise src.error("is a directory, not a recording file", fix="use iter_recording_files to walk it") from None
+    except OSError as exc:
+        raise src.error(f"cannot read: {exc.strerror or exc}", fix="check the path and its permissions") from None
 
 
 def _load_yaml(src: Source, text: str, name: str) -> Any:

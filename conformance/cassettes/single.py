@@ -25,12 +25,18 @@ from conformance.cassettes._common import (
 )
 from conformance.exchange import Exchange, Headers, HttpResponse
 
-_BODY_TYPES = frozenset({"message", "error", "model"})
+BODY_TYPES = frozenset({"message", "error", "model"})
+"""``type`` values of whole response bodies (``error`` is also a stream event type)."""
 
 
 def is_ddtrace(data: Any) -> bool:
-    return (isinstance(data, Mapping) and isinstance(data.get("request"), Mapping)
-            and isinstance(data.get("response"), Mapping))
+    """Exactly a request with a method and a URL, and a response with a status: any other JSON holding a
+    ``request`` and a ``response`` (one vcrpy interaction cut out of a cassette, an API log line) is not one."""
+    if not isinstance(data, Mapping) or set(data) != {"request", "response"}:
+        return False
+    rq, rs = data["request"], data["response"]
+    return (isinstance(rq, Mapping) and isinstance(rq.get("method"), str) and isinstance(rq.get("url"), str)
+            and isinstance(rs, Mapping) and "status" in rs)
 
 
 def is_openinference(data: Any) -> bool:
@@ -43,7 +49,7 @@ def is_bare_body(data: Any) -> bool:
     if not isinstance(data, Mapping):
         return False
     kind = data.get("type")
-    if kind in _BODY_TYPES or (isinstance(kind, str) and "role" in data and "content" in data):
+    if kind in BODY_TYPES or (isinstance(kind, str) and "role" in data and "content" in data):
         return True
     if set(data) == {"input_tokens"} or (set(data) >= {"data", "has_more"} and isinstance(data["data"], list)):
         return True
