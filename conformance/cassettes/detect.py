@@ -264,9 +264,21 @@ def _read_file(src: Source, path: Path) -> bytes:
         raise src.error(f"cannot read: {exc.strerror or exc}", fix="check the path and its permissions") from None
 
 
+ALIAS_ALLOWANCE = 1_000_000
+"""How much YAML aliases may add to a document beyond its own length (in characters of scalars and
+nodes): cassette writers alias only small repeated values (a shared header list), while a 1 KB
+"billion laughs" file expands to gigabytes the moment anything walks or serialises it."""
+
+
 def _load_yaml(src: Source, text: str, name: str) -> Any:
+    loader = _SafeLoader(text)  # a safe loader (see _SafeLoader), never yaml.Loader
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # a safe loader (see _SafeLoader), never yaml.Loader
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if "&" in text:  # no anchor, no alias
+            _check_alias_expansion(src, node, len(text) + ALIAS_ALLOWANCE)
+        return loader.construct_document(node)
     except yaml.constructor.ConstructorError as exc:
         where = _mark(exc)
         if "python/" in str(exc.problem or "") or "python/" in str(exc):
@@ -281,6 +293,50 @@ def _load_yaml(src: Source, text: str, name: str) -> Any:
             raise src.error(f"invalid YAML: {problem}", _mark(exc),
                             "the file is truncated or damaged; re-record it") from None
         return None
+    finally:
+        loader.dispose()
+
+
+def _check_alias_expansion(src: Source, root: yaml.Node, limit: int) -> None:
+    """Refuse a node graph whose aliases expand it past ``limit`` or make it contain itself.
+
+    Each distinct node is sized once (an alias is the same node object as its anchor), so this costs
+    the size of the file, not of the expansion.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1 + len(node.value)
+            continue
+        children: list[yaml.Node] = (
+            [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else list(node.value))
+        if children_done:
+            on_path.discard(key)
+            size = sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if size > limit:
+                raise src.error(f"YAML aliases expand the document past {limit:,} characters (an alias bomb)",
+                                _node_mark(node), "cassette writers alias only small repeated values; "
+                                "remove the aliases or re-record the cassette")
+            continue
+        if key in sizes:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise src.error("a YAML alias refers to a node that contains it", _node_mark(child),
+                                "a recording is a tree; remove the alias or re-record the cassette")
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _node_mark(node: yaml.Node) -> str | None:
+    mark = node.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
 
 
 def _mark(exc: yaml.YAMLError) -> str | None:

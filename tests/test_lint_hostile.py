@@ -1,0 +1,46 @@
+"""`conformance lint` does bounded work for any input: each test here is an input that once took it down.
+
+Every lint runs in a child process under an address-space limit and a timeout (tests/hostile.py), so
+a regression fails the test instead of exhausting the machine. The assertions are about behaviour:
+the exit code, one clear line, what is (and is not) printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.hostile import alias_bomb, cassette, lint_bounded
+
+
+def one_error_line(stderr: str, *needles: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr
+    assert len(lines) == 1, stderr[:2000]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+# --- YAML alias bombs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["body", "header"])
+@pytest.mark.parametrize("levels", [7, 9])
+def test_alias_bomb_is_one_input_error(tmp_path: Path, where: str, levels: int) -> None:
+    path = tmp_path / "laughs.yaml"
+    path.write_text(alias_bomb(levels, where))
+    out = lint_bounded(path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "alias")
+    assert len(out.stdout) < 2000
+
+
+def test_aliases_a_cassette_writer_produces_are_read(tmp_path: Path) -> None:
+    # PyYAML's dumper writes an anchor for an object it meets twice (vcrpy shares header lists).
+    path = tmp_path / "shared.yaml"
+    path.write_text(cassette("    body: {string: '{}'}\n", prelude="shared: &h [application/json]\n",
+                             extra_response_headers="      x-also: *h\n"))
+    out = lint_bounded(path)
+    assert "alias" not in out.stderr and out.code in (0, 1), out.stderr
