@@ -7,6 +7,7 @@ the exit code, one clear line, what is (and is not) printed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,22 @@ def test_aliases_a_cassette_writer_produces_are_read(tmp_path: Path) -> None:
                              extra_response_headers="      x-also: *h\n"))
     out = lint_bounded(path)
     assert "alias" not in out.stderr and out.code in (0, 1), out.stderr
+
+
+# --- what one finding may quote -----------------------------------------------------------------------
+
+
+def test_a_huge_wrong_value_is_quoted_in_a_few_hundred_characters(tmp_path: Path) -> None:
+    # A 3 MB response body of the wrong type: every finding quotes it, none may print all of it.
+    huge = json.dumps([{"type": "text", "text": "x" * 1000}] * 3000)
+    path = tmp_path / "huge.json"
+    path.write_text(cassette(f"    body: {{string: '{huge}'}}\n"))
+    for fmt in ("text", "json"):
+        out = lint_bounded("--format", fmt, path)
+        assert out.code == 1, out.stderr
+        assert len(out.stdout) < 20_000
+        if fmt == "json":
+            findings = json.loads(out.stdout)["findings"]
+            assert findings
+            for f in findings:
+                assert len(json.dumps(f)) < 2_000
