@@ -17,6 +17,7 @@ from typing import TextIO
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
 from conformance.findings import Severity
+from conformance.limits import ReadLimits, size_text
 
 
 def _severity(text: str) -> Severity:
@@ -47,12 +48,23 @@ class _Progress:
         self.stream.flush()
 
 
+def _byte_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} bytes: give at least 1")
+    return value
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from conformance.lint import lint_paths
     from conformance.reports import jsonreport, text
 
+    limits = ReadLimits(max_file_bytes=args.max_file_bytes, max_body_bytes=args.max_body_bytes)
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
-                        progress=_Progress(sys.stderr))
+                        progress=_Progress(sys.stderr), limits=limits)
     if args.format == "json":
         sys.stdout.write(json.dumps(jsonreport.to_json(result, args.min_severity), indent=2, default=str) + "\n")
     else:
@@ -135,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="hide findings below LEVEL (info, warning, error); the exit code is unaffected")
     lint.add_argument("--select", action="append", metavar="RULE_OR_AREA",
                       help="only report these rules or areas (repeatable), e.g. stream or errors.status-type")
+    lint.add_argument("--max-body-bytes", type=_byte_count, default=ReadLimits.max_body_bytes, metavar="N",
+                      help="a compressed body may expand to at most N bytes "
+                           f"(default {size_text(ReadLimits.max_body_bytes)})")
+    lint.add_argument("--max-file-bytes", type=_byte_count, default=ReadLimits.max_file_bytes, metavar="N",
+                      help=f"read at most N bytes of any file (default {size_text(ReadLimits.max_file_bytes)})")
     lint.set_defaults(func=cmd_lint)
 
     diff = sub.add_parser("diff", help="what changed between two API-version profiles")

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from conformance.cassettes import iter_recording_files, read_recording
+from conformance.cassettes import ReadLimits, iter_recording_files, read_recording
 from conformance.engine import check_exchanges
 from conformance.errors import InputError
 from conformance.exchange import Exchange
@@ -62,7 +62,8 @@ def label(exchange: Exchange) -> str:
 
 
 def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
-               profiles: Profiles | None = None, progress: ProgressFn | None = None) -> LintResult:
+               profiles: Profiles | None = None, progress: ProgressFn | None = None,
+               limits: ReadLimits | None = None) -> LintResult:
     """Lint every recording under ``paths``. Bad files are collected as input errors, not raised."""
     profiles = profiles or load_profiles()
     if api_version is not None:
@@ -73,7 +74,7 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
         if progress is not None:
             progress(n, len(files), path)
         try:
-            recording = read_recording(path)
+            recording = read_recording(path, limits)
         except InputError as exc:
             result.input_errors.append(exc)
             continue

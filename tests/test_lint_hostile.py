@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile import alias_bomb, cassette, lint_bounded
+from tests.hostile import (
+    SSE_DELTA,
+    alias_bomb,
+    binary_body_cassette,
+    cassette,
+    deflate_bomb,
+    gzip_bomb,
+    lint_bounded,
+)
+
+DATA = Path(__file__).parent / "data" / "recordings"
 
 
 def one_error_line(stderr: str, *needles: str) -> str:
@@ -64,3 +74,32 @@ def test_a_huge_wrong_value_is_quoted_in_a_few_hundred_characters(tmp_path: Path
             assert findings
             for f in findings:
                 assert len(json.dumps(f)) < 2_000
+
+
+# --- decompression bombs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/event-stream"])
+def test_gzip_bomb_is_refused_as_too_large(tmp_path: Path, content_type: str) -> None:
+    unit = SSE_DELTA if content_type == "text/event-stream" else b"\0"
+    path = tmp_path / "gzip-bomb.yaml"
+    path.write_text(binary_body_cassette(gzip_bomb(2048, unit), content_type=content_type))
+    out = lint_bounded(path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "interactions[0].response", "64 MB", "--max-body-bytes")
+
+
+def test_deflate_bomb_is_refused_as_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "deflate-bomb.yaml"
+    path.write_text(binary_body_cassette(deflate_bomb(200), encoding="deflate"))
+    out = lint_bounded("--max-body-bytes", "100000000", path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "100000000 bytes")
+
+
+def test_max_body_bytes_applies_to_ordinary_gzip_bodies(tmp_path: Path) -> None:
+    sample = DATA / "vcrpy_gzip_binary.yaml"
+    assert lint_bounded(sample).code in (0, 1)
+    out = lint_bounded("--max-body-bytes", "100", sample)
+    assert out.code == 2
+    one_error_line(out.stderr, str(sample), "100 bytes")

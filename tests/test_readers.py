@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conformance.cassettes import FORMATS, Recording, iter_recording_files, read_recording
+from conformance.cassettes import FORMATS, ReadLimits, Recording, iter_recording_files, read_recording
 from conformance.cassettes.detect import claiming_readers, read_document, stream_event_types
 from conformance.errors import InputError
 from conformance.exchange import MISSING
@@ -271,6 +271,35 @@ def test_gzip_magic_wins_over_a_missing_header(tmp_path: Path) -> None:
         f"    body:\n      string: !!binary |\n        {body}\n    x_old:\n      error:")
     (ex,) = read_recording(write(tmp_path, "z.yaml", text)).exchanges
     assert ex.response is not None and ex.response.json == {"type": "message", "id": "msg_z"}
+
+
+def _gzip_body_cassette(tmp_path: Path, stored: bytes) -> Path:
+    body = base64.b64encode(stored).decode()
+    text = (DATA / "vcrpy_parsed_body.yaml").read_text().replace(
+        "    parsed_body:\n      error:",
+        f"    body:\n      string: !!binary |\n        {body}\n    x_old:\n      error:")
+    return write(tmp_path, "z.yaml", text)
+
+
+def test_every_member_of_a_multi_member_gzip_body_is_read(tmp_path: Path) -> None:
+    stored = gzip.compress(b'{"type":"message",') + gzip.compress(b'"id":"msg_z"}')
+    (ex,) = read_recording(_gzip_body_cassette(tmp_path, stored)).exchanges
+    assert ex.response is not None and ex.response.json == {"type": "message", "id": "msg_z"}
+
+
+@pytest.mark.parametrize("stored", [gzip.compress(b'{"a": 1}')[:-12], gzip.compress(b'{"a": 1}') + b"junk"],
+                         ids=["truncated", "trailing-junk"])
+def test_a_damaged_gzip_body_is_kept_as_stored_with_a_note(tmp_path: Path, stored: bytes) -> None:
+    rec = read_recording(_gzip_body_cassette(tmp_path, stored))
+    assert rec.exchanges[0].response is not None and rec.exchanges[0].response.body == stored
+    assert any("does not decompress" in n for n in rec.notes)
+
+
+def test_a_body_over_the_limit_is_an_input_error_naming_it(tmp_path: Path) -> None:
+    path = _gzip_body_cassette(tmp_path, gzip.compress(b" " * 5000))
+    with pytest.raises(InputError, match=r"response.body: the gzip body decompresses to more than 4096 bytes"):
+        read_recording(path, ReadLimits(max_body_bytes=4096))
+    assert read_recording(path, ReadLimits(max_body_bytes=5000)).exchanges
 
 
 def test_formats_constant_lists_every_detected_format() -> None:

@@ -36,6 +36,7 @@ from conformance.cassettes.streams import first_line_is_json_object, read_jsonl,
 from conformance.cassettes.vcr import is_vcr, read_vcr
 from conformance.errors import InputError
 from conformance.exchange import looks_like_sse
+from conformance.limits import ReadLimits
 from conformance.profiles import load_profiles
 
 # libyaml's safe loader when available: same safety, several times faster on big cassettes.
@@ -83,13 +84,13 @@ def _is_candidate(name: str) -> bool:
     return os.path.splitext(lower)[1] not in _SKIP_SUFFIXES
 
 
-def read_recording(path: Path) -> Recording:
-    """Read one recording file of any supported format into exchanges.
+def read_recording(path: Path, limits: ReadLimits | None = None) -> Recording:
+    """Read one recording file of any supported format into exchanges, within ``limits``.
 
     Raises :class:`InputError` (naming the file, the place and the fix) for anything unreadable,
-    damaged or unrecognised; never another exception type for bad input.
+    damaged, unrecognised or over a limit; never another exception type for bad input.
     """
-    src = Source(str(path))
+    src = Source(str(path), limits)
     raw = _read_file(src, path)
     try:
         return _detect(src, raw, path.name.lower())

@@ -65,9 +65,9 @@ def read_ddtrace(src: Source, data: Mapping[str, Any]) -> Recording:
         raise src.error("request needs a `method` and a `url`", "request",
                         "a dd-trace cassette is {request: {method, url, headers, body}, response: {...}}")
     req_headers = headers_from_mapping(rq.get("headers"))
-    req_body = undo_compression(body_bytes(rq.get("body")), req_headers, notes)
+    req_body = undo_compression(src, body_bytes(rq.get("body")), req_headers, notes, "request.body")
     resp_headers = headers_from_mapping(rs.get("headers"))
-    resp_body = undo_compression(body_bytes(rs.get("body")), resp_headers, notes)
+    resp_body = undo_compression(src, body_bytes(rs.get("body")), resp_headers, notes, "response.body")
     status = status_code(src, rs.get("status"), "response.status")
     ex = http_exchange(src, 0, method=method, url=url, url_where="request.url", req_headers=req_headers,
                        req_body=req_body, resp_headers=resp_headers, resp_body=resp_body, status=status,
@@ -78,7 +78,7 @@ def read_ddtrace(src: Source, data: Mapping[str, Any]) -> Recording:
 def read_openinference(src: Source, data: Mapping[str, Any]) -> Recording:
     headers = headers_from_mapping(data.get("headers"))
     notes = ["response only: the request was not recorded"]
-    body = undo_compression(body_bytes(data.get("body")), headers, notes)
+    body = undo_compression(src, body_bytes(data.get("body")), headers, notes, "body")
     ex = Exchange(
         request=None,
         response=HttpResponse(headers, body, status=status_code(src, data.get("status"), "status")),
