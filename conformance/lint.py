@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from conformance.cassettes import ReadLimits, iter_recording_files, read_recording
+from conformance.cassettes import ReadLimits, read_recording
+from conformance.cassettes.detect import SkippedFile, walk_recordings
 from conformance.engine import check_exchanges
 from conformance.errors import InputError
 from conformance.exchange import Exchange
@@ -64,12 +65,20 @@ def label(exchange: Exchange) -> str:
 def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
                profiles: Profiles | None = None, progress: ProgressFn | None = None,
                limits: ReadLimits | None = None) -> LintResult:
-    """Lint every recording under ``paths``. Bad files are collected as input errors, not raised."""
+    """Lint every recording under ``paths``. Bad paths and files are collected as input errors, not raised:
+    every readable input is reported whatever else was given."""
     profiles = profiles or load_profiles()
     if api_version is not None:
         profiles.get(api_version)  # fail early, naming the known versions
-    files = list(iter_recording_files(paths))
     result = LintResult()
+    files: list[Path] = []
+    for item in walk_recordings(paths):
+        if isinstance(item, InputError):
+            result.input_errors.append(item)
+        elif isinstance(item, SkippedFile):
+            result.skipped.append(Skipped(str(item.path), None, item.reason))
+        else:
+            files.append(item)
     for n, path in enumerate(files, 1):
         if progress is not None:
             progress(n, len(files), path)

@@ -8,6 +8,7 @@ the exit code, one clear line, what is (and is not) printed.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from tests.hostile import (
     gzip_bomb,
     lint_bounded,
 )
+from tests.test_cli import VALID_STREAM
 
 DATA = Path(__file__).parent / "data" / "recordings"
 
@@ -103,3 +105,66 @@ def test_max_body_bytes_applies_to_ordinary_gzip_bodies(tmp_path: Path) -> None:
     out = lint_bounded("--max-body-bytes", "100", sample)
     assert out.code == 2
     one_error_line(out.stderr, str(sample), "100 bytes")
+
+
+# --- files that are not files -------------------------------------------------------------------------
+
+
+def test_a_fifo_in_a_directory_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "ok.sse").write_text(VALID_STREAM)
+    os.mkfifo(tmp_path / "pipe.sse")
+    out = lint_bounded(tmp_path, timeout=30)
+    assert out.code == 0, out.stderr
+    assert "1 file," in out.stdout
+    assert "pipe.sse" in out.stdout and "not a regular file" in out.stdout
+
+
+def test_an_explicit_fifo_is_refused_in_one_line(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.sse"
+    os.mkfifo(pipe)
+    out = lint_bounded(pipe, timeout=30)
+    assert out.code == 2
+    one_error_line(out.stderr, str(pipe), "FIFO", "not a regular file")
+
+
+def test_dev_zero_is_refused_in_one_line() -> None:
+    out = lint_bounded("/dev/zero")
+    assert out.code == 2
+    one_error_line(out.stderr, "/dev/zero", "character device")
+
+
+def test_a_file_over_max_file_bytes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ok.sse"
+    path.write_text(VALID_STREAM)
+    out = lint_bounded("--max-file-bytes", "100", path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "100 bytes", "--max-file-bytes")
+
+
+# --- one bad path must not hide the rest ---------------------------------------------------------------
+
+
+def test_good_inputs_are_reported_then_the_unreadable_ones(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "ok.sse").write_text(VALID_STREAM)
+    (good / "bad.sse").write_text(VALID_STREAM.replace('"text_delta"', '"thinking_delta"', 1)
+                                  .replace('"text":"Hello"', '"thinking":"Hello"'))
+    missing = tmp_path / "nonexistent"
+    out = lint_bounded(good, missing)
+    assert out.code == 2
+    assert "stream.delta-type" in out.stdout and str(good / "bad.sse") in out.stdout
+    assert "2 files" in out.stdout and "1 unreadable" in out.stdout
+    assert out.stdout.index("stream.delta-type") < out.stdout.index(str(missing))
+    one_error_line(out.stderr, str(missing), "no such file or directory")
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    out = lint_bounded(tmp_path / "a")
+    assert out.code == 2
+    one_error_line(out.stderr, str(tmp_path / "a"), "symlink loop")
+    walked = lint_bounded(tmp_path)
+    assert walked.code == 2
+    assert "symlink loop" in walked.stderr and "Traceback" not in walked.stderr

@@ -18,7 +18,13 @@ import orjson
 import pytest
 
 from conformance.cassettes import FORMATS, ReadLimits, Recording, iter_recording_files, read_recording
-from conformance.cassettes.detect import claiming_readers, read_document, stream_event_types
+from conformance.cassettes.detect import (
+    SkippedFile,
+    claiming_readers,
+    read_document,
+    stream_event_types,
+    walk_recordings,
+)
 from conformance.errors import InputError
 from conformance.exchange import MISSING
 
@@ -410,7 +416,7 @@ def test_bad_har_base64_and_bad_url(tmp_path: Path) -> None:
 def test_a_directory_or_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="directory"):
         read_recording(tmp_path)
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="no such file"):
         read_recording(tmp_path / "absent.yaml")
 
 
@@ -444,6 +450,31 @@ def test_iter_recording_files_missing_path(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         list(iter_recording_files([missing]))
     assert info.value.file == str(missing)
+
+
+def test_walk_recordings_reports_every_path_and_passes_over_special_files(tmp_path: Path) -> None:
+    (tmp_path / "a.sse").write_text("x")
+    os.mkfifo(tmp_path / "b.sse")
+    (tmp_path / "c.yaml").symlink_to(tmp_path / "gone.yaml")
+    (tmp_path / "d.yaml").symlink_to(tmp_path / "d.yaml")
+    items = list(walk_recordings([tmp_path, tmp_path / "missing", DATA / "message.json"]))
+    assert items[0] == tmp_path / "a.sse"
+    assert items[1] == SkippedFile(tmp_path / "b.sse", "not a regular file (a FIFO)")
+    dangling, loop, missing = items[2:5]
+    assert isinstance(dangling, InputError) and "dangling symlink" in str(dangling)
+    assert isinstance(loop, InputError) and "symlink loop" in str(loop) and loop.file == str(tmp_path / "d.yaml")
+    assert isinstance(missing, InputError) and "no such file" in str(missing)
+    assert items[5:] == [DATA / "message.json"]
+
+
+def test_special_files_named_explicitly_are_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(InputError, match="is a FIFO, not a regular file"):
+        read_recording(tmp_path / "pipe")
+    with pytest.raises(InputError, match="is a character device"):
+        read_recording(Path("/dev/zero"))
+    with pytest.raises(InputError, match="is larger than 10 bytes"):
+        read_recording(DATA / "message.json", ReadLimits(max_file_bytes=10))
 
 
 # --- the real corpus -------------------------------------------------------------------------------

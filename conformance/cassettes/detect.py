@@ -10,9 +10,11 @@ input error and nothing is ever constructed from it.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from conformance.cassettes.streams import first_line_is_json_object, read_jsonl,
 from conformance.cassettes.vcr import is_vcr, read_vcr
 from conformance.errors import InputError
 from conformance.exchange import looks_like_sse
-from conformance.limits import ReadLimits
+from conformance.limits import ReadLimits, size_text
 from conformance.profiles import load_profiles
 
 # libyaml's safe loader when available: same safety, several times faster on big cassettes.
@@ -57,24 +59,85 @@ _SKIP_SUFFIXES = frozenset({
 })
 
 
-def iter_recording_files(paths: Sequence[Path]) -> Iterator[Path]:
-    """Each file given, and every likely recording under each directory given (recursive, sorted).
+@dataclasses.dataclass(frozen=True)
+class SkippedFile:
+    """A directory entry that is not a regular file (a FIFO, a socket, a device): listed, never opened.
 
-    Hidden files and directories, README/MANIFEST/LICENSE files and files whose extension says they
-    are not recordings (``.md``, ``.tsv``, source code, images, archives) are skipped in directories.
+    Opening a FIFO blocks until something writes to it, and a device may never end: a walk reads
+    regular files only, and says which entries it passed over.
+    """
+
+    path: Path
+    reason: str
+
+
+def walk_recordings(paths: Sequence[Path]) -> Iterator[Path | SkippedFile | InputError]:
+    """Each path given, and every likely recording under each directory given (recursive, sorted).
+
+    Yields, in order, the files to read, the special files passed over, and an :class:`InputError`
+    for each path that cannot be read (missing, a symlink loop, a directory that cannot be listed):
+    one bad path never hides the rest. A file named explicitly is yielded whatever it is
+    (:func:`read_recording` refuses what it cannot read). In directories, hidden entries,
+    README/MANIFEST/LICENSE files and files whose extension says they are not recordings (``.md``,
+    ``.tsv``, source code, images, archives) are skipped.
     """
     for path in paths:
-        if not path.exists():
-            raise InputError("no such file or directory", file=str(path),
-                             fix="check the path; give recording files or directories holding them")
-        if not path.is_dir():
+        try:
+            is_dir = stat.S_ISDIR(os.stat(path).st_mode)
+        except OSError as exc:
+            yield _unreadable(Source(str(path)), path, exc)
+            continue
+        if not is_dir:
             yield path
             continue
-        for root, dirs, files in os.walk(path):
+        unlistable: list[OSError] = []
+        for root, dirs, files in os.walk(path, onerror=unlistable.append):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if _is_candidate(name):
-                    yield Path(root) / name
+                    yield _walked(Path(root) / name)
+            while unlistable:
+                failed = unlistable.pop(0)
+                where = Path(failed.filename) if failed.filename else path
+                yield _unreadable(Source(str(where)), where, failed)
+
+
+def iter_recording_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """The files :func:`walk_recordings` yields; raises the first :class:`InputError` it meets."""
+    for item in walk_recordings(paths):
+        if isinstance(item, InputError):
+            raise item
+        if isinstance(item, Path):
+            yield item
+
+
+def _walked(path: Path) -> Path | SkippedFile | InputError:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return _unreadable(Source(str(path)), path, exc)
+    if stat.S_ISREG(mode):
+        return path
+    return SkippedFile(path, f"not a regular file ({_file_kind(mode)})")
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _unreadable(src: Source, path: Path, exc: OSError) -> InputError:
+    if exc.errno == errno.ELOOP:
+        return src.error("symlink loop: the link leads back to itself", fix="fix or remove the link")
+    if exc.errno == errno.ENOENT:
+        if os.path.islink(path):
+            return src.error(f"dangling symlink to {os.readlink(path)}", fix="fix or remove the link")
+        return src.error("no such file or directory",
+                         fix="check the path; give recording files or directories holding them")
+    return src.error(f"cannot read: {exc.strerror or exc}", fix="check the path and its permissions")
 
 
 def _is_candidate(name: str) -> bool:
@@ -257,12 +320,32 @@ def read_document(path: Path) -> Document:
 
 
 def _read_file(src: Source, path: Path) -> bytes:
+    """The bytes of a regular file, at most ``max_file_bytes`` of them; anything else is refused.
+
+    Opened without blocking, so a FIFO named on the command line is refused at once rather than
+    waited on; the type and size are checked on the open file, not on the name.
+    """
+    limit = src.limits.max_file_bytes
     try:
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise src.error("is a directory, not a recording file", fix="use iter_recording_files to walk it") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise src.error(f"cannot read: {exc.strerror or exc}", fix="check the path and its permissions") from None
+        raise _unreadable(src, path, exc) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise src.error("is a directory, not a recording file", fix="use walk_recordings to walk it")
+        if not stat.S_ISREG(info.st_mode):
+            raise src.error(f"is {_file_kind(info.st_mode)}, not a regular file",
+                            fix="give a recording file; recordings are read from regular files only")
+        with open(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1) if info.st_size <= limit else b""
+    except OSError as exc:
+        raise _unreadable(src, path, exc) from None
+    finally:
+        os.close(fd)
+    if info.st_size > limit or len(data) > limit:
+        raise src.error(f"is larger than {size_text(limit)}", fix="raise --max-file-bytes if it is a genuine recording")
+    return data
 
 
 ALIAS_ALLOWANCE = 1_000_000
