@@ -168,3 +168,31 @@ def test_a_symlink_loop_is_named_as_one(tmp_path: Path) -> None:
     walked = lint_bounded(tmp_path)
     assert walked.code == 2
     assert "symlink loop" in walked.stderr and "Traceback" not in walked.stderr
+
+
+# --- secrets in output --------------------------------------------------------------------------------
+
+
+def _key() -> str:
+    import secrets
+
+    # built at run time so no key-shaped literal sits in the repository
+    return "-".join(("sk", "ant", "api03", secrets.token_urlsafe(64)))
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_keys_in_recordings_are_never_printed(tmp_path: Path, fmt: str) -> None:
+    key, given = _key(), "given" + _key()[6:]
+    # In a finding's actual value, a file name, a malformed URL of an unreadable file, and as the key
+    # the user has in the environment (no key shape).
+    body = json.dumps({"type": "message", "role": key, "id": given})
+    (tmp_path / "rec.yaml").write_text(cassette(f"    body: {{string: '{body}'}}\n"))
+    (tmp_path / f"x{key}.yaml").write_text(cassette("    body: {string: '{}'}\n")
+                                           .replace("status: {code: 200", "status: {code: true"))
+    out = lint_bounded("--format", fmt, tmp_path, env={"ANTHROPIC_API_KEY": given})
+    printed = out.stdout + out.stderr
+    assert out.code == 2, printed
+    assert "REDACTED" in out.stdout and "REDACTED" in out.stderr
+    for secret in (key, given):
+        assert secret not in printed
+        assert secret[-20:] not in printed

@@ -237,3 +237,12 @@ def test_every_form_is_built_once_per_secret_set() -> None:
     key = long_key()
     assert redactor((key,)) is redactor((key,))
     assert redactor((key,)) is not redactor(())
+
+
+def test_json_values_are_redacted_before_serialising_so_the_document_stays_valid() -> None:
+    secret = 'quo"te\\and-' + token.token_hex(12)
+    doc = {"findings": [{"actual": f"x {secret} y", secret: 1, "n": 2}], "ok": None}
+    out = redactor((secret,)).json(doc)
+    text = json.dumps(out)
+    assert json.loads(text) == {"findings": [{"actual": f"x {REDACTED} y", REDACTED: 1, "n": 2}], "ok": None}
+    assert secret not in text and json.dumps(secret)[1:-1] not in text

@@ -19,7 +19,7 @@ import functools
 import re
 import shlex
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import overload
+from typing import Any, overload
 from urllib.parse import quote, quote_plus
 
 REDACTED = "REDACTED"
@@ -198,6 +198,17 @@ class Redactor:
         text = data.decode("latin-1")
         redacted = ANTHROPIC_KEY.sub(REDACTED, self._bytes.apply(text))
         return data if redacted == text else redacted.encode("latin-1")
+
+    def json(self, value: Any) -> Any:
+        """A parsed JSON value with every string in it (keys too) redacted: redacting before
+        serialising keeps the document valid, whatever characters a secret holds."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.json(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.json(v) for v in value]
+        return value
 
 
 @functools.lru_cache(maxsize=32)
