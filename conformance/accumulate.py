@@ -15,7 +15,7 @@ stream; this only reports what a client would end up holding.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -114,7 +114,7 @@ def _merge_usage(target: dict[str, Any], usage: dict[str, Any]) -> None:
             target[key] = value
 
 
-def accumulate_message(events: Sequence[StreamEvent]) -> dict[str, Any] | None:
+def accumulate_message(events: Iterable[StreamEvent]) -> dict[str, Any] | None:
     """The Message a client builds from ``events``; ``None`` when there is no usable ``message_start``."""
     message: dict[str, Any] | None = None
     blocks: dict[int, _Block] = {}
