@@ -11,6 +11,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
+from conformance.errors import InputError
 from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity
 from conformance.profiles import Profile, Profiles
@@ -52,6 +53,8 @@ def check_exchange(exchange: Exchange, profile: Profile,
     for check in checks:
         try:
             out.extend(check(exchange, profile))
+        except InputError:
+            raise  # the input broke while being read (a stream read from disk): not the check's fault
         except Exception as exc:
             out.append(_internal(check, exc))
     return [f.located(exchange.file, exchange.interaction) for f in out]

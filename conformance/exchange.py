@@ -264,11 +264,19 @@ class Exchange:
             if events is not None:
                 yield events
             return
+        from conformance.accumulate import MessageAccumulator
+
+        # Every pass over a source also builds the accumulated message, so the rules' one pass
+        # leaves it ready (:attr:`accumulated` is cached here) instead of reading the source again.
+        accumulator = MessageAccumulator()
         start = 0
         for raw in source.batches():
             batch = parse_events(raw, start)
             start += len(batch)
+            accumulator.feed(batch)
             yield batch
+        if "accumulated" not in self.__dict__:
+            self.__dict__["accumulated"] = accumulator.result()
 
     def iter_events(self) -> Iterator[StreamEvent]:
         for batch in self.event_batches():

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from conformance.cassettes import ReadLimits, read_recording
-from conformance.cassettes.detect import SkippedFile, walk_recordings
+from conformance.cassettes.files import SkippedFile, walk_recordings
 from conformance.engine import check_exchanges
 from conformance.errors import InputError
 from conformance.exchange import Exchange
@@ -84,6 +84,9 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
             progress(n, len(files), path)
         try:
             recording = read_recording(path, limits)
+            # A stream read from disk is read while it is checked: it may break (an event over the
+            # limit) half-way, and then the file is unreadable, not half-checked.
+            checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select)
         except InputError as exc:
             result.input_errors.append(exc)
             continue
@@ -91,7 +94,6 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
         result.formats[recording.format] += 1
         for ex in recording.exchanges:
             result.labels[(ex.file, ex.interaction)] = label(ex)
-        checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select)
         result.skipped.extend(Skipped(ex.file, ex.interaction, f"{reason}: {label(ex)}")
                               for ex, reason in checked.skipped)
         result.interactions += checked.checked

@@ -21,6 +21,7 @@ from tests.hostile import (
     deflate_bomb,
     gzip_bomb,
     lint_bounded,
+    write_long_stream,
 )
 from tests.test_cli import VALID_STREAM
 
@@ -168,6 +169,54 @@ def test_a_symlink_loop_is_named_as_one(tmp_path: Path) -> None:
     walked = lint_bounded(tmp_path)
     assert walked.code == 2
     assert "symlink loop" in walked.stderr and "Traceback" not in walked.stderr
+
+
+# --- large captures: read from disk a chunk at a time ---------------------------------------------------
+
+
+def test_a_large_capture_is_linted_in_bounded_memory(tmp_path: Path) -> None:
+    # Held whole, a 40 MB capture took ~470 MB; read a chunk at a time it fits in far less than 300 MB
+    # of address space (the Python process itself included).
+    path = tmp_path / "long.sse"
+    write_long_stream(path, 40)
+    out = lint_bounded(path, memory=300 << 20)
+    assert out.code == 0, out.stderr[-2000:]
+    assert "1 interaction, 0 errors, 0 warnings" in out.stdout
+
+
+def test_a_large_capture_is_judged_event_by_event(tmp_path: Path) -> None:
+    path = tmp_path / "long.sse"
+    events = write_long_stream(path, 12, last_delta="thinking_delta", terminated=False)
+    out = lint_bounded("--format", "json", path)
+    assert out.code == 1, out.stderr
+    found = {(f["rule"], f.get("event")) for f in json.loads(out.stdout)["findings"]}
+    # The delta is numbered across every chunk of the file; the last event, missing its blank line,
+    # is recovered after the pass and judged too.
+    assert ("stream.delta-type", events - 4) in found
+    assert ("stream.unterminated-event", events - 1) in found
+    assert not any(rule == "stream.message-stop" for rule, _ in found)
+
+
+def test_an_event_larger_than_max_body_bytes_in_a_large_capture_is_one_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "one-event.sse"
+    path.write_bytes(b"data: " + b"x" * (10 << 20))
+    out = lint_bounded("--max-body-bytes", "2000000", path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "an event is larger than 2000000 bytes")
+
+
+def test_a_stream_of_broken_events_reports_a_bounded_number_of_findings() -> None:
+    from conformance.exchange import StreamEvent
+    from conformance.profiles import load_profiles
+    from conformance.rules.stream import MAX_FINDINGS_PER_RULE, StreamValidator
+
+    validator = StreamValidator(load_profiles().default)
+    for start in range(0, 10_000, 1_000):
+        validator.feed([StreamEvent(i, None, "x", None, "not JSON") for i in range(start, start + 1_000)])
+    findings = validator.finish(lambda: None)
+    data_json = [f for f in findings if f.rule == "stream.data-json"]
+    assert len(data_json) == MAX_FINDINGS_PER_RULE + 1
+    assert data_json[-1].message.startswith(f"{10_000 - MAX_FINDINGS_PER_RULE} more stream.data-json findings")
 
 
 # --- secrets in output --------------------------------------------------------------------------------

@@ -18,13 +18,8 @@ import orjson
 import pytest
 
 from conformance.cassettes import FORMATS, ReadLimits, Recording, iter_recording_files, read_recording
-from conformance.cassettes.detect import (
-    SkippedFile,
-    claiming_readers,
-    read_document,
-    stream_event_types,
-    walk_recordings,
-)
+from conformance.cassettes.detect import claiming_readers, read_document, stream_event_types
+from conformance.cassettes.files import SkippedFile, walk_recordings
 from conformance.errors import InputError
 from conformance.exchange import MISSING
 

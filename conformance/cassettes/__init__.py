@@ -23,7 +23,8 @@ Bodies are the bytes sent (recorder storage undone); quirks go into ``Recording.
 """
 
 from conformance.cassettes._common import FORMATS, Recording
-from conformance.cassettes.detect import iter_recording_files, read_recording
+from conformance.cassettes.detect import read_recording
+from conformance.cassettes.files import iter_recording_files
 from conformance.limits import ReadLimits
 
 __all__ = ["FORMATS", "ReadLimits", "Recording", "iter_recording_files", "read_recording"]
