@@ -66,8 +66,11 @@ class _Text:
         pieces = self.pieces
         pieces.append(piece)
         if len(pieces) >= _JOIN_EVERY:
-            self.chunks.append("".join(pieces))
-            pieces.clear()
+            self.join()
+
+    def join(self) -> None:
+        self.chunks.append("".join(self.pieces))
+        self.pieces.clear()
 
     def value(self) -> str:
         return "".join(self.chunks) + "".join(self.pieces)
@@ -159,8 +162,12 @@ class MessageAccumulator:
                 if state is not None and type(delta) is dict:
                     # Text is most of every stream: add it here, without a call to _apply_delta.
                     piece = delta.get("text")
-                    if state.text is not None and type(piece) is str and delta.get("type") == "text_delta":
-                        state.text.add(piece)
+                    text = state.text
+                    if text is not None and type(piece) is str and delta.get("type") == "text_delta":
+                        pieces = text.pieces  # _Text.add, inlined: this line runs once per text delta
+                        pieces.append(piece)
+                        if len(pieces) >= _JOIN_EVERY:
+                            text.join()
                     else:
                         _apply_delta(state, delta)
             elif t == "content_block_start":

@@ -289,6 +289,10 @@ class Exchange:
             return None
         from conformance.accumulate import accumulate_message
 
+        if self.event_source is None:
+            events = self.events
+            assert events is not None  # a stream
+            return accumulate_message(events)
         return accumulate_message(self.iter_events())
 
     @property

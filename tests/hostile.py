@@ -16,6 +16,11 @@ import sys
 import zlib
 from pathlib import Path
 
+from conformance.bench import write_long_stream
+
+__all__ = ["SSE_DELTA", "Outcome", "alias_bomb", "binary_body_cassette", "cassette", "deflate_bomb", "gzip_bomb",
+           "lint_bounded", "write_long_stream"]
+
 GUARD_MEMORY = 1 << 30
 """Address space a linting child may use: far above what bounded work needs, far below the machine."""
 GUARD_SECONDS = 60
@@ -96,32 +101,3 @@ def binary_body_cassette(body: bytes, *, content_type: str = "application/json",
 SSE_DELTA = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
              b'"delta":{"type":"text_delta","text":"ha"}}\n\n')
 
-
-def _event(data: str) -> str:
-    kind = data.split('"type":"', 1)[1].split('"', 1)[0]
-    return f"event: {kind}\ndata: {data}\n\n"
-
-
-def write_long_stream(path: Path, megabytes: int, *, last_delta: str = "text_delta", terminated: bool = True) -> int:
-    """A valid Messages stream of about ``megabytes`` MB (one text block of short deltas) written to
-    ``path``; the last delta's type is ``last_delta``. Returns the number of events."""
-    head = _event('{"type":"message_start","message":{"id":"msg_long","type":"message","role":"assistant",'
-                  '"model":"claude-sonnet-4-20250514","content":[],"stop_reason":null,"stop_sequence":null,'
-                  '"usage":{"input_tokens":10,"output_tokens":1}}}')
-    head += _event('{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}')
-    delta = _event('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"the "}}')
-    per_mb = (1 << 20) // len(delta)
-    last = _event('{"type":"content_block_delta","index":0,"delta":{"type":"' + last_delta + '","text":"end"}}')
-    tail = (_event('{"type":"content_block_stop","index":0}')
-            + _event('{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},'
-                     '"usage":{"output_tokens":5}}')
-            + _event('{"type":"message_stop"}'))
-    if not terminated:
-        tail = tail[:-1]
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write(head)
-        block = delta * per_mb
-        for _ in range(megabytes):
-            fh.write(block)
-        fh.write(last + tail)
-    return 2 + per_mb * megabytes + 1 + 3

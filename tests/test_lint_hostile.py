@@ -205,6 +205,26 @@ def test_an_event_larger_than_max_body_bytes_in_a_large_capture_is_one_input_err
     one_error_line(out.stderr, str(path), "an event is larger than 2000000 bytes")
 
 
+def test_a_long_text_is_accumulated_whole_whatever_the_batches() -> None:
+    from conformance.accumulate import MessageAccumulator, accumulate_message
+    from conformance.exchange import StreamEvent
+
+    def event(i: int, payload: dict[str, object]) -> StreamEvent:
+        return StreamEvent(i, None, "", payload)
+
+    pieces = [f"w{i} " for i in range(10_000)]
+    events = [event(0, {"type": "message_start", "message": {"id": "msg_1", "content": []}}),
+              event(1, {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "<"}}),
+              *(event(2 + i, {"type": "content_block_delta", "index": 0,
+                              "delta": {"type": "text_delta", "text": p}}) for i, p in enumerate(pieces))]
+    whole = accumulate_message(events)
+    batched = MessageAccumulator()
+    for start in range(0, len(events), 777):
+        batched.feed(events[start:start + 777])
+    assert whole is not None and whole["content"][0]["text"] == "<" + "".join(pieces)
+    assert batched.result() == whole
+
+
 def test_a_stream_of_broken_events_reports_a_bounded_number_of_findings() -> None:
     from conformance.exchange import StreamEvent
     from conformance.profiles import load_profiles
