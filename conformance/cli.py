@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--select", action="append", metavar="RULE_OR_AREA",
                       help="only report these rules or areas (repeatable), e.g. stream or errors.status-type")
     lint.add_argument("--max-body-bytes", type=_byte_count, default=ReadLimits.max_body_bytes, metavar="N",
-                      help="a compressed body may expand to at most N bytes "
+                      help="the compressed bodies of one file may expand to at most N bytes "
                            f"(default {size_text(ReadLimits.max_body_bytes)})")
     lint.add_argument("--max-file-bytes", type=_byte_count, default=ReadLimits.max_file_bytes, metavar="N",
                       help=f"read at most N bytes of any file (default {size_text(ReadLimits.max_file_bytes)})")

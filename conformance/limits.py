@@ -18,7 +18,8 @@ class ReadLimits:
     max_file_bytes: int = 512 * MB
     """Bytes read from any one file (``--max-file-bytes``)."""
     max_body_bytes: int = 64 * MB
-    """Bytes one body may decompress to (``--max-body-bytes``)."""
+    """Bytes the compressed bodies of one file may decompress to, together; also the largest one event
+    of a stream read from disk (``--max-body-bytes``)."""
 
 
 def size_text(n: int) -> str:

@@ -92,6 +92,19 @@ def test_gzip_bomb_is_refused_as_too_large(tmp_path: Path, content_type: str) ->
     one_error_line(out.stderr, str(path), "interactions[0].response", "64 MB", "--max-body-bytes")
 
 
+def test_many_small_bombs_in_one_file_are_refused_together(tmp_path: Path) -> None:
+    # Each body alone is far under the limit; a hundred of them are 6 GB.
+    one = binary_body_cassette(gzip_bomb(64))
+    head, interaction = one.split("interactions:\n", 1)
+    interaction = interaction.rsplit("version: 1\n", 1)[0]
+    path = tmp_path / "many.yaml"
+    path.write_text(head + "interactions:\n" + interaction * 100 + "version: 1\n")
+    out = lint_bounded(path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "interactions[1].response.body",
+                   "takes the file's decompressed bodies past 64 MB")
+
+
 def test_deflate_bomb_is_refused_as_too_large(tmp_path: Path) -> None:
     path = tmp_path / "deflate-bomb.yaml"
     path.write_text(binary_body_cassette(deflate_bomb(200), encoding="deflate"))

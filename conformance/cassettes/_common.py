@@ -60,6 +60,8 @@ class Source:
     def __init__(self, file: str, limits: ReadLimits | None = None) -> None:
         self.file = file
         self.limits = limits or ReadLimits()
+        self.decompressed = 0
+        """Bytes the file's compressed bodies have expanded to so far (bounded by ``max_body_bytes``)."""
         self.notes: list[str] = []
 
     def error(self, message: str, where: str | None = None, fix: str | None = None) -> InputError:
@@ -155,8 +157,9 @@ def undo_compression(src: Source, body: bytes | None, headers: Headers, notes: l
 
     Detection is by the gzip magic bytes, not by the header: recorders keep ``Content-Encoding: gzip``
     on bodies they stored decoded (dd-trace) and store gzip bytes under any header. Decompression is
-    incremental and stops at :attr:`ReadLimits.max_body_bytes`: a few megabytes of gzip can hold
-    gigabytes, and beyond the limit the body is an input error naming ``where``.
+    incremental and stops at :attr:`ReadLimits.max_body_bytes` (for all the file's bodies together): a
+    few megabytes of gzip can hold gigabytes, and beyond the limit the body is an input error naming
+    ``where``.
     """
     encoding = (headers.get("content-encoding") or "").strip().lower()
     if body is None or not body:
@@ -188,11 +191,13 @@ def undo_compression(src: Source, body: bytes | None, headers: Headers, notes: l
 
 
 def _decompress(src: Source, data: bytes, wbits: int, kind: str, where: str) -> bytes:
-    """``data`` decompressed (every member of a multi-member gzip), at most ``max_body_bytes`` of it.
+    """``data`` decompressed (every member of a multi-member gzip), within what is left of the file's
+    ``max_body_bytes``.
 
     Raises ``zlib.error``/``EOFError`` for damaged or truncated data, as ``gzip.decompress`` would.
     """
-    limit = src.limits.max_body_bytes
+    # One budget for the whole file: a hundred small bombs are as heavy as one big one.
+    limit = src.limits.max_body_bytes - src.decompressed
     parts: list[bytes] = []
     total = 0
     stream = zlib.decompressobj(wbits)
@@ -202,9 +207,11 @@ def _decompress(src: Source, data: bytes, wbits: int, kind: str, where: str) -> 
         parts.append(piece)
         total += len(piece)
         if total > limit:
-            raise src.error(f"the {kind} body decompresses to more than {size_text(limit)}", where,
-                            "raise --max-body-bytes if the body is genuine; a few MB of compressed data "
-                            "that expands past the limit is a decompression bomb")
+            whole = size_text(src.limits.max_body_bytes)
+            what = (f"the {kind} body decompresses to more than {whole}" if not src.decompressed else
+                    f"the {kind} body takes the file's decompressed bodies past {whole}")
+            raise src.error(what, where, "raise --max-body-bytes if the recording is genuine; a few MB of "
+                                         "compressed data that expands past the limit is a decompression bomb")
         if stream.eof:
             rest = stream.unused_data
             if not rest:
@@ -217,6 +224,7 @@ def _decompress(src: Source, data: bytes, wbits: int, kind: str, where: str) -> 
         if not piece and len(tail) == len(pending):
             raise EOFError("compressed data ended before the end-of-stream marker")
         pending = tail
+    src.decompressed += total
     return b"".join(parts)
 
 
