@@ -1,3 +1,3 @@
 """Contract-testing and conformance suite for the Claude Messages API."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -77,7 +77,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     redact = _output_redactor()
     limits = ReadLimits(max_file_bytes=args.max_file_bytes, max_body_bytes=args.max_body_bytes)
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
-                        progress=_Progress(sys.stderr, redact.text), limits=limits)
+                        party=args.party, progress=_Progress(sys.stderr, redact.text), limits=limits)
     if args.format == "json":
         report = redact.json(jsonreport.to_json(result, args.min_severity))
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
@@ -116,7 +116,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from conformance.rules import CATALOGUE
 
     for r in sorted(CATALOGUE, key=lambda r: r.id):
-        print(f"{r.id:<36} {r.severity!s:<8} {r.title}")
+        print(f"{r.id:<36} {r.severity!s:<8} {r.party:<7} {r.title}")
     return 0
 
 
@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="hide findings below LEVEL (info, warning, error); the exit code is unaffected")
     lint.add_argument("--select", action="append", metavar="RULE_OR_AREA",
                       help="only report these rules or areas (repeatable), e.g. stream or errors.status-type")
+    lint.add_argument("--party", choices=("client", "server", "all"), default="all",
+                      help="whose findings to report and count: client (what was sent: validating an SDK), "
+                           "server (what came back: checking a gateway) or all (default)")
     lint.add_argument("--max-body-bytes", type=_byte_count, default=ReadLimits.max_body_bytes, metavar="N",
                       help="the compressed bodies of one file may expand to at most N bytes "
                            f"(default {size_text(ReadLimits.max_body_bytes)})")
@@ -200,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--report-dir", default="reports", metavar="DIR")
     run.add_argument("--select", action="append", metavar="RULE_OR_AREA", help="only these rules or areas")
+    run.add_argument("--party", choices=("client", "server", "all"), default="all",
+                     help="whose findings to report and fail on (default all)")
+    run.add_argument("--replay-mode", choices=("rejudge", "strict"), default="rejudge",
+                     help="with --target cassettes:DIR: re-judge the recorded exchanges with today's rules "
+                          "(default), or strict: regenerate the requests and replay byte-identical matches")
     run.add_argument("--mutant", metavar="NAME", help="run against a contract-breaking reference server (self-test)")
     run.add_argument("--seed", type=int, help="reference server seed")
     run.add_argument("-v", "--verbose", action="store_true")

@@ -23,6 +23,7 @@ import orjson
 
 from conformance.cassettes.redact import SECRET_REQUEST_HEADERS, SECRET_RESPONSE_HEADERS, redact_headers
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.intent import Intent, RecordingMeta
 
 DEFAULT_VERSION: Any = object()
 """Sentinel: send the client's own ``anthropic-version``."""
@@ -133,7 +134,7 @@ class TargetClient:
 
     def __init__(self, base_url: str, api_key: str | None, version: str, *, budget: Budget | None = None,
                  pacer: Pacer | None = None, timeout: float = 60.0, transport: httpx.BaseTransport | None = None,
-                 retry_429: bool = True) -> None:
+                 retry_429: bool = True, meta: RecordingMeta | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.version = version
@@ -144,6 +145,12 @@ class TargetClient:
         """Called instead of raising :class:`BudgetExhausted` (the pytest plugin skips the check)."""
         self.on_input_error: Callable[[str], None] | None = None
         """Called with the message when replay has no recording for a request (the plugin fails the check)."""
+        self.meta = meta or RecordingMeta(None)
+        """What every exchange of this client is stamped with (the check, version, suite); the intent varies."""
+        self.sent: list[Exchange] = []
+        """Every exchange sent, in order (the check's verdict judges them)."""
+        self._in_flight: RecordingMeta | None = None
+        self._sends = 0
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -169,23 +176,31 @@ class TargetClient:
             out["anthropic-version"] = str(version)
         return out
 
+    def recording_meta(self) -> str | None:
+        """The ``x-conformance-meta`` value of the request in flight (the cassette recorder stores it)."""
+        return self._in_flight.header_value() if self._in_flight is not None else None
+
     def send(self, method: str, path: str, *, json: Any = None, body: bytes | None = None,
-             headers: Mapping[str, str] | None = None, retry_429: bool | None = None) -> Exchange:
-        """Send one request and return the recorded (redacted) exchange."""
+             headers: Mapping[str, str] | None = None, retry_429: bool | None = None,
+             intent: Intent | None = None) -> Exchange:
+        """Send one request and return the recorded (redacted) exchange, stamped with ``intent``."""
         content = body if body is not None else (orjson.dumps(json) if json is not None else None)
         sent_headers = dict(headers) if headers is not None else self.headers()
         stream = isinstance(json, dict) and json.get("stream") is True
-        exchange = self._send_once(method, path, content, sent_headers, stream)
+        self._sends += 1
+        # Every attempt of one send (a retry after 429) shares its number: the last attempt is the answer.
+        meta = dataclasses.replace(self.meta, intent=intent, send=self._sends)
+        exchange = self._send_once(method, path, content, sent_headers, stream, meta)
         retry = self.retry_429 if retry_429 is None else retry_429
         if retry and exchange.response is not None and exchange.response.status == 429:
             wait = retry_after_seconds(exchange.response)
             if wait is not None and wait <= self.pacer.max_wait:
                 time.sleep(wait)
-                exchange = self._send_once(method, path, content, sent_headers, stream)
+                exchange = self._send_once(method, path, content, sent_headers, stream, meta)
         return exchange
 
     def _send_once(self, method: str, path: str, content: bytes | None, headers: dict[str, str],
-                   stream: bool) -> Exchange:
+                   stream: bool, meta: RecordingMeta) -> Exchange:
         try:
             self.budget.charge_request()
         except BudgetExhausted as exc:
@@ -195,18 +210,23 @@ class TargetClient:
             raise
         self.pacer.wait()
         request = self._http.build_request(method, path, content=content, headers=headers)
-        response = self._send_http(request, stream)
+        self._in_flight = meta
         try:
-            raw = response.read()
+            response = self._send_http(request, stream)
+            try:
+                raw = response.read()
+            finally:
+                response.close()
         finally:
-            response.close()
+            self._in_flight = None
         recorded_request = HttpRequest(
             headers=_redacted(Headers(list(request.headers.items())), SECRET_REQUEST_HEADERS),
             body=content, method=method, url=str(request.url))
         recorded_response = HttpResponse(
             headers=_redacted(Headers(list(response.headers.items())), SECRET_RESPONSE_HEADERS),
             body=raw, status=response.status_code)
-        exchange = Exchange(recorded_request, recorded_response)
+        exchange = Exchange(recorded_request, recorded_response, meta=meta)
+        self.sent.append(exchange)
         self.pacer.observe(recorded_response)
         self.budget.charge_tokens(_usage_tokens(exchange))
         return exchange

@@ -2,7 +2,9 @@
 
 The engine knows nothing about any one rule. It decides which exchanges the
 rules apply to (the Messages API endpoints), which profile each one is judged
-by, and stamps every finding with where it came from.
+by, stamps every finding with where it came from and whose fault it is (the
+rule's party), and turns a client's mistake that the server rejected as the API
+does into a warning (``request.rejected-as-expected``): the server did its job.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 from conformance.errors import InputError
 from conformance.exchange import Exchange, endpoint_of
-from conformance.findings import Finding, Severity
-from conformance.profiles import Profile, Profiles
-from conformance.rules import EXCHANGE_CHECKS, SEQUENCE_CHECKS
-from conformance.rules.base import Check, SequenceCheck
+from conformance.findings import CLIENT, PARTIES, Finding, Severity
+from conformance.profiles import Profile, Profiles, load_profiles
+from conformance.rules import EXCHANGE_CHECKS, INTERNAL, SEQUENCE_CHECKS, party_of
+from conformance.rules.base import Check, Context, SequenceCheck
+from conformance.rules.errors import TypeMatch, error_type_matches_status, error_type_of
+from conformance.rules.requests import REJECTED_AS_EXPECTED
 
 
 def requested_version(exchange: Exchange) -> str | None:
@@ -29,46 +33,91 @@ def requested_version(exchange: Exchange) -> str | None:
     return value.split(",")[0].strip() or None
 
 
-def profile_for(exchange: Exchange, profiles: Profiles, override: str | None = None) -> Profile:
-    """``override`` if given, else the version the request sent (when known), else the default."""
+def profile_for(exchange: Exchange, profiles: Profiles, override: str | None = None,
+                fallback: Profile | None = None) -> Profile:
+    """``override`` if given, else the version the request sent (when known), else ``fallback`` or the default."""
     if override is not None:
         return profiles.get(override)
     sent = requested_version(exchange)
     if sent is not None and sent in profiles:
         return profiles.get(sent)
-    return profiles.default
+    return fallback if fallback is not None else profiles.default
+
+
+def context(profile: Profile, profiles: Profiles | None = None, *, deterministic: bool = False,
+            live_clock: bool = True) -> Context:
+    """A :class:`Context` for ``profile`` (the packaged version table unless one is given)."""
+    return Context(profile, profiles if profiles is not None else load_profiles(), deterministic=deterministic,
+                   live_clock=live_clock)
+
+
+def _context(judge: Context | Profile) -> Context:
+    return judge if isinstance(judge, Context) else context(judge)
 
 
 def _internal(check: Callable[..., object], exc: BaseException) -> Finding:
     # A rule that crashes is a bug of the suite; say so loudly instead of hiding the exchange.
     name = getattr(check, "__qualname__", repr(check))
-    return Finding("internal.check-crashed", Severity.ERROR,
+    return Finding(INTERNAL.id, Severity.ERROR,
                    f"check {name} crashed: {type(exc).__name__}: {exc} (a bug in the suite; please report it)")
 
 
-def check_exchange(exchange: Exchange, profile: Profile,
+def _with_party(findings: Iterable[Finding]) -> list[Finding]:
+    return [dataclasses.replace(f, party=party_of(f.rule)) for f in findings]
+
+
+def _rejected_as_expected(findings: list[Finding], exchange: Exchange, profile: Profile) -> list[Finding]:
+    """A client error the server answered with a documented rejection becomes a client warning.
+
+    For the server that exchange is conformant; for the client it is still a mistake (often a
+    deliberate one, in a test), worth a warning that names the original rule.
+    """
+    resp = exchange.response
+    if resp is None or resp.status is None or not 400 <= resp.status < 500:
+        return findings
+    etype = error_type_of(resp.json)
+    if etype is None or error_type_matches_status(profile, resp.status, etype) is not TypeMatch.MATCH:
+        return findings
+    out = []
+    for f in findings:
+        if f.party == CLIENT and f.severity >= Severity.ERROR:
+            f = dataclasses.replace(f, rule=REJECTED_AS_EXPECTED, severity=Severity.WARNING,
+                                    message=f"{f.rule}: {f.message} (the server rejected it with {resp.status} "
+                                            f"{etype}, as the API does)")
+        out.append(f)
+    return out
+
+
+def check_exchange(exchange: Exchange, judge: Context | Profile,
                    checks: Sequence[Check] = EXCHANGE_CHECKS) -> list[Finding]:
-    """Every finding of every check on one exchange, located at its file and interaction."""
+    """Every finding of every check on one exchange, located at its file and interaction, with its party."""
+    ctx = _context(judge)
     out: list[Finding] = []
     for check in checks:
         try:
-            out.extend(check(exchange, profile))
+            out.extend(check(exchange, ctx))
         except InputError:
             raise  # the input broke while being read (a stream read from disk): not the check's fault
         except Exception as exc:
             out.append(_internal(check, exc))
-    return [f.located(exchange.file, exchange.interaction) for f in out]
+    findings = _rejected_as_expected(_with_party(out), exchange, ctx.profile)
+    intent = exchange.intent
+    if intent is not None and intent.expects_rejection:
+        # Wrong on purpose (a run's negative checks): the request side is the point, not a finding.
+        findings = [f for f in findings if f.party != CLIENT]
+    return [f.located(exchange.file, exchange.interaction) for f in findings]
 
 
-def check_sequence(exchanges: Sequence[Exchange], profile: Profile,
+def check_sequence(exchanges: Sequence[Exchange], judge: Context | Profile,
                    checks: Sequence[SequenceCheck] = SEQUENCE_CHECKS) -> list[Finding]:
+    ctx = _context(judge)
     out: list[Finding] = []
     for check in checks:
         try:
-            out.extend(check(exchanges, profile))
+            out.extend(check(exchanges, ctx))
         except Exception as exc:
             out.append(_internal(check, exc))
-    return out
+    return _with_party(out)
 
 
 def selected(rule: str, select: Sequence[str] | None) -> bool:
@@ -76,6 +125,15 @@ def selected(rule: str, select: Sequence[str] | None) -> bool:
     if not select:
         return True
     return any(rule == s or rule.startswith(s.rstrip(".") + ".") for s in select)
+
+
+def parties(party: str) -> frozenset[str]:
+    """The parties a ``--party`` value selects: ``client``, ``server`` or ``all``."""
+    if party == "all":
+        return frozenset(PARTIES)
+    if party not in PARTIES:
+        raise ValueError(f"party must be client, server or all, not {party!r}")
+    return frozenset({party})
 
 
 @dataclasses.dataclass
@@ -86,10 +144,11 @@ class CheckResult:
 
 
 def check_exchanges(exchanges: Iterable[Exchange], profiles: Profiles, *, api_version: str | None = None,
-                    select: Sequence[str] | None = None) -> CheckResult:
+                    select: Sequence[str] | None = None, party: str = "all") -> CheckResult:
     """Check exchanges one by one, then each file's sequence of exchanges per profile."""
     result = CheckResult()
     groups: dict[tuple[str | None, str], list[Exchange]] = defaultdict(list)
+    base = Context(profiles.default, profiles, live_clock=False)
     for ex in exchanges:
         endpoint = endpoint_of(ex)
         if endpoint is None:
@@ -97,10 +156,10 @@ def check_exchanges(exchanges: Iterable[Exchange], profiles: Profiles, *, api_ve
             continue
         profile = profile_for(ex, profiles, api_version)
         result.checked += 1
-        result.findings.extend(check_exchange(ex, profile))
+        result.findings.extend(check_exchange(ex, base.with_profile(profile)))
         groups[(ex.file, profile.version)].append(ex)
     for (_, version), group in groups.items():
-        result.findings.extend(check_sequence(group, profiles.get(version)))
-    if select:
-        result.findings = [f for f in result.findings if selected(f.rule, select)]
+        result.findings.extend(check_sequence(group, base.with_profile(profiles.get(version))))
+    wanted = parties(party)
+    result.findings = [f for f in result.findings if selected(f.rule, select) and f.party in wanted]
     return result

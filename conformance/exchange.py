@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from conformance.endpoints import endpoint_for_path
+from conformance.intent import META_HEADER, Intent, RecordingMeta
 from conformance.sse import ServerSentEvent, decode_sse
 
 
@@ -226,6 +227,19 @@ class Exchange:
     response_headers_complete: bool = True
     """False when the recorder stripped or allow-listed response headers."""
     event_source: EventSource | None = None
+    meta: RecordingMeta | None = None
+    """What the exchange was for (set by a run; read back from a recording's ``x-conformance-meta``)."""
+
+    def __post_init__(self) -> None:
+        if self.meta is None and self.request is not None:
+            stored = self.request.headers.get(META_HEADER)
+            if stored is not None:
+                self.meta = RecordingMeta.parse(stored)
+
+    @property
+    def intent(self) -> Intent | None:
+        """What the request was sent to provoke, when known (see :mod:`conformance.intent`)."""
+        return self.meta.intent if self.meta is not None else None
 
     @functools.cached_property
     def is_stream(self) -> bool:

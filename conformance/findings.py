@@ -32,6 +32,12 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
+CLIENT = "client"
+"""The party that sent the request: an SDK, an application, the suite itself in ``run``."""
+SERVER = "server"
+"""The party that answered: the API, a gateway, a compatible server."""
+PARTIES = (CLIENT, SERVER)
+
 _UNSET: Any = object()
 
 QUOTE_LIMIT = 500
@@ -146,6 +152,8 @@ class Finding:
     event: int | None = None
     file: str | None = None
     interaction: int | None = None
+    party: str = SERVER
+    """Whose fault it is: ``client`` or ``server`` (stamped from the rule's catalogue entry by the engine)."""
 
     def __post_init__(self) -> None:
         # The one place every finding passes: whatever a rule quoted, every report prints a bounded amount.
@@ -161,18 +169,11 @@ class Finding:
     def located(self, file: str | None, interaction: int | None) -> Finding:
         return dataclasses.replace(self, file=file, interaction=interaction)
 
-    def with_severity(self, severity: Severity) -> Finding:
-        return dataclasses.replace(self, severity=severity)
-
-    @property
-    def dedup_key(self) -> tuple[str, str, str, str | None, int | None]:
-        """Findings with the same key describe the same problem in the same place."""
-        return (self.rule, self.part, self.path, self.file, self.interaction)
-
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rule": self.rule,
             "severity": str(self.severity),
+            "party": self.party,
             "message": self.message,
             "file": self.file,
             "interaction": self.interaction,

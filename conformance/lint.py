@@ -63,10 +63,14 @@ def label(exchange: Exchange) -> str:
 
 
 def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
-               profiles: Profiles | None = None, progress: ProgressFn | None = None,
+               party: str = "all", profiles: Profiles | None = None, progress: ProgressFn | None = None,
                limits: ReadLimits | None = None) -> LintResult:
     """Lint every recording under ``paths``. Bad paths and files are collected as input errors, not raised:
-    every readable input is reported whatever else was given."""
+    every readable input is reported whatever else was given.
+
+    ``party`` (``client``, ``server`` or ``all``) keeps only the findings against that party, so the
+    exit code counts only its errors: ``client`` when validating an SDK, ``server`` for a gateway.
+    """
     profiles = profiles or load_profiles()
     if api_version is not None:
         profiles.get(api_version)  # fail early, naming the known versions
@@ -86,7 +90,8 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
             recording = read_recording(path, limits)
             # A stream read from disk is read while it is checked: it may break (an event over the
             # limit) half-way, and then the file is unreadable, not half-checked.
-            checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select)
+            checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select,
+                                      party=party)
         except InputError as exc:
             result.input_errors.append(exc)
             continue

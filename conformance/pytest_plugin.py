@@ -1,22 +1,33 @@
 """pytest plugin (registered through the ``pytest11`` entry point): the conformance run.
 
 ``conformance run`` is a thin layer over ``pytest --pyargs conformance.suite`` with the options
-below; both do the same thing. Options live in one group; the plugin is inert unless
-``--conformance-target`` is given, so the project's own tests are unaffected.
+below; both do the same thing.
+
+A guest in every test run: the entry point only adds its options (one ``conformance`` group) and two
+namespaced markers. Everything else (fixtures, parametrization, reports) lives on a
+:class:`ConformanceRun` object that is registered only when ``--conformance-target`` is given, so a
+project that merely has the package installed sees nothing of it.
 
 Flow: a session fixture starts or connects to the target; each check in ``conformance.suite``
-sends requests through a :class:`~conformance.client.TargetClient` (recording or replaying
-cassettes when asked), validates every exchange with the rule tables and records what it saw
-on the test report; the controller (also under xdist) collects those records and writes
+sends requests through its ``conformance_client``, each stamped with an :class:`~conformance.intent.Intent`
+(what it was sent to provoke), and ends with ``conformance_check.verdict()``, which judges every new
+exchange with every rule (the intent rules included) and fails the check once, listing everything.
+Workers hand their records to the controller through xdist's ``workeroutput``; the controller writes
 ``junit.xml``, ``findings.json`` and ``summary.md`` into the report directory.
+
+Replaying ``--target cassettes:DIR`` re-judges what was recorded (the default ``--conformance-replay-mode
+rejudge``): no check function runs and nothing is regenerated; each check's recorded exchanges, with their
+intents, go through today's rules. ``strict`` regenerates the requests and asks vcrpy for byte-identical
+matches instead (the project's own determinism test).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +35,12 @@ import pytest
 
 from conformance.findings import Finding, Severity
 
-_ACTIVE = pytest.StashKey[bool]()
-_RECORDS = pytest.StashKey[list[dict[str, Any]]]()
-_COLLECTED = pytest.StashKey[list[dict[str, Any]]]()
-_OUTCOMES = pytest.StashKey[dict[str, str]]()
-PROPERTY = "conformance"
 DEFAULT_EXAMPLES = 20
 """Hypothesis examples per generated check: the default run stays well under a minute on 2 cores."""
+REPLAY_MODES = ("rejudge", "strict")
+_WORKER_RECORDS = "conformance_records"
+RUN = pytest.StashKey["ConformanceRun"]()
+"""Where the active run lives (``config.stash[RUN]``), for the fixtures in :mod:`conformance.run_fixtures`."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-record-mode", default=None, choices=("none", "once", "new_episodes", "all"),
                     help="record/replay cassettes with vcrpy in this mode")
     group.addoption("--conformance-cassette-dir", default="cassettes", metavar="DIR")
+    group.addoption("--conformance-replay-mode", default="rejudge", choices=REPLAY_MODES,
+                    help="cassettes: targets: rejudge the recorded exchanges (default) or strict "
+                         "(regenerate the requests and replay byte-identical matches)")
     group.addoption("--conformance-max-examples", type=int, default=None, metavar="N",
                     help=f"Hypothesis examples per generated check (default {DEFAULT_EXAMPLES})")
     group.addoption("--conformance-max-requests", type=int, default=None, metavar="N",
@@ -53,115 +66,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-report-dir", default="reports", metavar="DIR")
     group.addoption("--conformance-select", action="append", default=None, metavar="RULE_OR_AREA",
                     help="only run checks for these rules or areas, and only report them")
+    group.addoption("--conformance-party", default="all", choices=("client", "server", "all"),
+                    help="whose findings to report and fail on")
     group.addoption("--conformance-mutant", default=None, metavar="NAME",
                     help="start the reference server as this contract-breaking mutant (suite self-test)")
     group.addoption("--conformance-seed", type=int, default=0, metavar="N", help="reference server seed")
 
 
-def active(config: pytest.Config) -> bool:
-    return bool(config.stash.get(_ACTIVE, False))
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_areas(*areas): rule areas a conformance check exercises")
     config.addinivalue_line("markers", "conformance_once: run this check on the first selected API version only")
-    is_active = config.getoption("conformance_target", None) is not None
-    config.stash[_ACTIVE] = is_active
-    config.stash[_COLLECTED] = []
-    config.stash[_OUTCOMES] = {}
-    if not is_active:
-        return
-    _check_target(config)
-    _import_the_whole_package()
-    from hypothesis import HealthCheck, Phase, settings
+    if config.getoption("conformance_target", None) is None:
+        return  # a guest: nothing of the run exists unless it was asked for
+    run = ConformanceRun(config)
+    config.stash[RUN] = run
+    config.pluginmanager.register(run, "conformance-run")
+    from conformance import run_fixtures
 
-    examples = config.getoption("conformance_max_examples") or DEFAULT_EXAMPLES
-    replay = str(config.getoption("conformance_target")).startswith("cassettes:")
-    mutant = config.getoption("conformance_mutant") is not None
-    # derandomize: the same run sends the same requests, so cassettes recorded once replay exactly.
-    # Replaying does not shrink (the recorded requests are all there is), nor does a mutant self-test
-    # (it only asks whether the break is caught, not for the smallest example).
-    phases = [p for p in Phase if not ((replay or mutant) and p in (Phase.shrink, Phase.explain))]
-    settings.register_profile("conformance", max_examples=examples, derandomize=True, database=None,
-                              deadline=None, print_blob=False, phases=phases,
-                              suppress_health_check=list(HealthCheck))
-    settings.load_profile("conformance")
-    report_dir = Path(config.getoption("conformance_report_dir"))
-    if not getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
-        report_dir.mkdir(parents=True, exist_ok=True)
-        config.option.xmlpath = str(report_dir / "junit.xml")
+    config.pluginmanager.register(run_fixtures, "conformance-run-fixtures")
 
 
-def _import_the_whole_package() -> None:
-    """Import every module of the suite before Hypothesis generates anything.
-
-    Hypothesis mixes literal constants from the modules loaded so far (outside site-packages)
-    into what it generates, and looks again whenever more modules are loaded. A module imported
-    lazily halfway through a check (the server, vcrpy glue) would change what later examples look
-    like, so a replay would send other requests than the recording did.
-    """
-    import importlib
-    import pkgutil
-
-    import conformance
-
-    for module in pkgutil.walk_packages(conformance.__path__, "conformance."):
-        if not module.name.endswith("__main__") and ".suite.test_" not in module.name:
-            importlib.import_module(module.name)
+# --- the target --------------------------------------------------------------------------------------
 
 
-def _check_target(config: pytest.Config) -> None:
-    """Refuse a target that cannot work before any check starts (pytest then exits with a usage error)."""
-    spec: str = config.getoption("conformance_target")
-    if spec == "reference":
-        mutant = config.getoption("conformance_mutant")
-        if mutant is not None:
-            from conformance.server.config import MUTANTS
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunTarget:
+    """What the run talks to, and what that target can do."""
 
-            if mutant not in MUTANTS:
-                raise pytest.UsageError(f"unknown mutant {mutant!r}; known: {', '.join(MUTANTS) or 'none'}")
-        return
-    if config.getoption("conformance_mutant") is not None:
-        raise pytest.UsageError("--mutant only applies to --target reference")
-    if spec.startswith("cassettes:"):
-        directory = Path(spec.split(":", 1)[1])
-        if not directory.is_dir():
-            raise pytest.UsageError(f"--target {spec}: {directory} is not a directory of cassettes")
-        return
-    if spec.startswith(("http://", "https://")):
-        env = config.getoption("conformance_api_key_env")
-        if not os.environ.get(env):
-            raise pytest.UsageError(f"--target {spec} needs an API key: set the {env} environment variable "
-                                    "(or name another with --api-key-env)")
-        return
-    raise pytest.UsageError(f"unknown target {spec!r}: use reference, a base URL (https://...) or cassettes:DIR")
-
-
-def _selection(config: pytest.Config) -> list[str]:
-    return list(config.getoption("conformance_select") or [])
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    select = _selection(config)
-    if not active(config) or not select:
-        return
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    for item in items:
-        marker = item.get_closest_marker("conformance_areas")
-        areas = list(marker.args) if marker else []
-        wanted = any(s.split(".")[0] == a or s == a for s in select for a in areas)
-        (keep if wanted else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-
-
-# --- target and clients ------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Target:
     kind: str
     """``reference``, ``url`` or ``cassettes``."""
     base_url: str
@@ -169,7 +100,9 @@ class Target:
     keys: dict[str, str]
     """Keys by purpose: ``default``, and on the reference server ``free``, ``forbidden``, ..."""
     deterministic: bool
+    """Same request, same answer (the reference server): the streamed and plain answers must be equal."""
     control_api: bool
+    """The reference server's ``/_conformance/*`` API is there to script faults and move the clock."""
     cassette_dir: Path | None
     record_mode: str | None
     live_clock: bool
@@ -183,149 +116,182 @@ def _reference_keys() -> dict[str, str]:
     return {"default": TEST_KEYS["scale"], **TEST_KEYS}
 
 
-@contextlib.contextmanager
-def _open_target(config: pytest.Config) -> Iterator[Target]:
-    spec: str = config.getoption("conformance_target")
-    record_mode = config.getoption("conformance_record_mode")
-    cassette_dir = Path(config.getoption("conformance_cassette_dir"))
-    if spec == "reference":
-        from conformance.server import ServerConfig, running_server
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    target: str
+    api_versions: list[str] | None
+    api_key_env: str
+    record_mode: str | None
+    cassette_dir: Path
+    replay_mode: str
+    max_examples: int
+    max_requests: int | None
+    max_tokens: int | None
+    report_dir: Path
+    select: list[str]
+    party: str
+    mutant: str | None
+    seed: int
 
-        server_config = ServerConfig(seed=config.getoption("conformance_seed"),
-                                     mutant=config.getoption("conformance_mutant"))
-        with running_server(server_config) as url:
-            keys = _reference_keys()
-            yield Target("reference", url, keys["default"], keys, True, True,
-                         cassette_dir if record_mode else None, record_mode, True)
-    elif spec.startswith("cassettes:"):
+    @classmethod
+    def of(cls, config: pytest.Config) -> RunOptions:
+        get = config.getoption
+        return cls(str(get("conformance_target")), get("conformance_api_version"), get("conformance_api_key_env"),
+                   get("conformance_record_mode"), Path(get("conformance_cassette_dir")),
+                   get("conformance_replay_mode"), get("conformance_max_examples") or DEFAULT_EXAMPLES,
+                   get("conformance_max_requests"), get("conformance_max_tokens"),
+                   Path(get("conformance_report_dir")), list(get("conformance_select") or []),
+                   get("conformance_party"), get("conformance_mutant"), get("conformance_seed"))
+
+    @property
+    def replaying(self) -> bool:
+        return self.target.startswith("cassettes:")
+
+    @property
+    def rejudging(self) -> bool:
+        return self.replaying and self.replay_mode == "rejudge"
+
+
+def _check_target(options: RunOptions) -> None:
+    """Refuse a target that cannot work before any check starts (pytest then exits with a usage error)."""
+    spec = options.target
+    if spec == "reference":
+        if options.mutant is not None:
+            from conformance.server.config import MUTANTS
+
+            if options.mutant not in MUTANTS:
+                raise pytest.UsageError(f"unknown mutant {options.mutant!r}; known: {', '.join(MUTANTS) or 'none'}")
+        return
+    if options.mutant is not None:
+        raise pytest.UsageError("--mutant only applies to --target reference")
+    if options.replaying:
         directory = Path(spec.split(":", 1)[1])
         if not directory.is_dir():
             raise pytest.UsageError(f"--target {spec}: {directory} is not a directory of cassettes")
-        # The control API calls that scripted faults were recorded too, so they replay like the rest.
-        # Same (public, test-only) keys as the reference server the shipped cassettes come from.
-        keys = _reference_keys()
-        yield Target("cassettes", "http://replay.invalid", keys["default"], keys, True,
-                     True, directory, "none", False)
-    elif spec.startswith(("http://", "https://")):
-        key = os.environ[config.getoption("conformance_api_key_env")]  # checked in _check_target
-        yield Target("url", spec.rstrip("/"), key, {"default": key}, False, False,
-                     cassette_dir if record_mode else None, record_mode, True)
-    else:  # pragma: no cover - _check_target refused it at configure time
-        raise pytest.UsageError(f"unknown target {spec!r}")
-
-
-@pytest.fixture(scope="session")
-def conformance_target(pytestconfig: pytest.Config) -> Iterator[Target]:
-    if not active(pytestconfig):
-        pytest.skip("not a conformance run (no --conformance-target)")
-    with _open_target(pytestconfig) as target:
-        yield target
-
-
-@pytest.fixture(scope="session")
-def conformance_budget(pytestconfig: pytest.Config, conformance_target: Target) -> Any:
-    from conformance.client import Budget
-
-    live = conformance_target.kind == "url"
-    max_requests = pytestconfig.getoption("conformance_max_requests") or (200 if live else 5000)
-    max_tokens = pytestconfig.getoption("conformance_max_tokens") or (50_000 if live else None)
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    # Each xdist worker gets its share, so the run as a whole never exceeds the caps.
-    return Budget(max(1, max_requests // workers), None if max_tokens is None else max(1, max_tokens // workers))
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "api_version" not in metafunc.fixturenames:
         return
-    from conformance.profiles import load_profiles
-
-    versions = metafunc.config.getoption("conformance_api_version") or list(load_profiles().versions)
-    if metafunc.definition.get_closest_marker("conformance_once") is not None:
-        # Checks with shared server-side state (a key's rate-limit bucket) run on one version only.
-        versions = versions[:1]
-    if "constraint" in metafunc.fixturenames:
-        # One check per constraint kind the version's profile has.
-        from conformance.profiles import get_profile
-        from conformance.strategies.requests import constraints_for
-
-        pairs = [(v, c) for v in versions for c in constraints_for(get_profile(v))]
-        metafunc.parametrize(("api_version", "constraint"), pairs, ids=[f"{v}-{c}" for v, c in pairs])
+    if spec.startswith(("http://", "https://")):
+        if not os.environ.get(options.api_key_env):
+            raise pytest.UsageError(f"--target {spec} needs an API key: set the {options.api_key_env} environment "
+                                    "variable (or name another with --api-key-env)")
         return
-    metafunc.parametrize("api_version", versions)
-
-
-@pytest.fixture
-def profile(api_version: str) -> Any:
-    from conformance.profiles import get_profile
-
-    return get_profile(api_version)
-
-
-@pytest.fixture
-def client(request: pytest.FixtureRequest, conformance_target: Target, conformance_budget: Any,
-           api_version: str) -> Iterator[Any]:
-    """A recording client for this check, inside its cassette when recording or replaying."""
-    from conformance.client import Pacer, TargetClient
-
-    pacer = Pacer(enabled=conformance_target.kind == "url")
-    client = TargetClient(conformance_target.base_url, conformance_target.api_key, api_version,
-                          budget=conformance_budget, pacer=pacer, retry_429=conformance_target.kind == "url")
-    client.on_budget_exhausted = pytest.skip  # a check the caps leave no room for is not run, and says so
-    client.on_input_error = _fail_without_traceback
-    with client, _cassette(request, conformance_target):
-        yield client
-
-
-def _fail_without_traceback(message: str) -> None:
-    pytest.fail(message, pytrace=False)
+    raise pytest.UsageError(f"unknown target {spec!r}: use reference, a base URL (https://...) or cassettes:DIR")
 
 
 @contextlib.contextmanager
-def _cassette(request: pytest.FixtureRequest, target: Target) -> Iterator[None]:
-    if target.cassette_dir is None or target.record_mode is None:
-        yield
-        return
-    from conformance.cassettes.recorder import cassette_name, make_vcr
+def open_target(options: RunOptions) -> Iterator[RunTarget]:
+    spec = options.target
+    recording = options.cassette_dir if options.record_mode else None
+    if spec == "reference":
+        from conformance.server import ServerConfig, running_server
 
-    vcr = make_vcr(target.cassette_dir, target.record_mode, secrets=[k for k in target.keys.values() if k])
-    with vcr.use_cassette(cassette_name(request.node.nodeid)):
-        yield
+        with running_server(ServerConfig(seed=options.seed, mutant=options.mutant)) as url:
+            keys = _reference_keys()
+            yield RunTarget(kind="reference", base_url=url, api_key=keys["default"], keys=keys, deterministic=True,
+                            control_api=True, cassette_dir=recording, record_mode=options.record_mode,
+                            live_clock=True)
+    elif options.replaying:
+        # The control API calls that scripted faults were recorded too, so they replay like the rest.
+        # Same (public, test-only) keys as the reference server the shipped cassettes come from.
+        keys = _reference_keys()
+        yield RunTarget(kind="cassettes", base_url="http://replay.invalid", api_key=keys["default"], keys=keys,
+                        deterministic=True, control_api=True, cassette_dir=Path(spec.split(":", 1)[1]),
+                        record_mode="none", live_clock=False)
+    else:
+        key = os.environ[options.api_key_env]  # checked in _check_target
+        yield RunTarget(kind="url", base_url=spec.rstrip("/"), api_key=key, keys={"default": key},
+                        deterministic=False, control_api=False, cassette_dir=recording,
+                        record_mode=options.record_mode, live_clock=True)
 
 
-# --- recording what each check saw -------------------------------------------------------------------
+# --- judging one check --------------------------------------------------------------------------------
 
 
-class Recorder:
-    """Validates exchanges for one check and keeps what it saw for the reports."""
+def _areas(item: pytest.Item) -> list[str]:
+    marker = item.get_closest_marker("conformance_areas")
+    return list(marker.args) if marker else []
 
-    def __init__(self, item: pytest.Item, select: list[str]) -> None:
+
+class CheckJudge:
+    """Judges the exchanges one check sent (every rule, intents included) and keeps what it saw for the reports.
+
+    A check calls :meth:`verdict` when it has sent what it meant to (once per Hypothesis example):
+    every exchange since the last verdict is judged, recorded, and the check fails once, listing every
+    error. Exchanges a check sent but never asked a verdict on (it failed or was skipped half-way) are
+    judged and recorded at teardown, without failing it.
+    """
+
+    def __init__(self, run: ConformanceRun, item: pytest.Item, profile: Any, target: RunTarget) -> None:
+        self.run = run
         self.item = item
-        self.select = select
-        self.records = item.stash.setdefault(_RECORDS, [])
-        marker = item.get_closest_marker("conformance_areas")
-        self.areas = list(marker.args) if marker else []
+        self.profile = profile
+        self.target = target
+        self.areas = _areas(item)
+        from conformance.intent import check_id
 
-    def check(self, exchange: Any, profile: Any, *, extra: Any = (), check_rules: bool = True) -> list[Finding]:
-        from conformance.engine import check_exchange, selected
+        self.check = check_id(item.nodeid)
+        self.exchanges: list[Any] = []
+        self._judged = 0
+        self._groups = 0
 
-        findings = list(check_exchange(exchange, profile)) if check_rules else []
-        findings.extend(f.located(None, None) for f in extra)
-        findings = [f for f in findings if selected(f.rule, self.select)]
-        self.records.append(_record(exchange, profile.version, findings, self.item.nodeid, self.areas))
-        return findings
+    def new_group(self) -> str:
+        """A name tying the exchanges of one request sent several ways (plain, streamed, counted)."""
+        self._groups += 1
+        return f"g{self._groups}"
 
-    def require(self, exchange: Any, profile: Any, *, extra: Any = (), check_rules: bool = True) -> list[Finding]:
-        """Check, and fail the check (Hypothesis then shrinks) on any error finding."""
-        findings = self.check(exchange, profile, extra=extra, check_rules=check_rules)
+    def attach(self, exchanges: list[Any]) -> None:
+        """Judge these exchanges (the client's log of what it sent) from now on."""
+        self.exchanges = exchanges
+
+    def _judge_new(self) -> list[Finding]:
+        from conformance.engine import check_exchange, check_sequence, parties, profile_for, selected
+        from conformance.rules.base import Context
+
+        new = self.exchanges[self._judged:]
+        if not new:
+            return []
+        start = self._judged
+        self._judged = len(self.exchanges)
+        base = Context(self.profile, self.run.profiles, deterministic=self.target.deterministic,
+                       live_clock=self.target.live_clock)
+        wanted = parties(self.run.options.party)
+
+        def keep(found: Sequence[Finding]) -> list[Finding]:
+            return [f for f in found if selected(f.rule, self.run.options.select) and f.party in wanted]
+
+        per_exchange: list[list[Finding]] = []
+        for n, ex in enumerate(new, start):
+            # Numbered within the check, so sequence findings land on the exchange they are about.
+            ex.interaction = n
+            profile = profile_for(ex, self.run.profiles, fallback=self.profile)
+            per_exchange.append(keep(check_exchange(ex, base.with_profile(profile))))
+        for f in keep(check_sequence(new, base)):
+            at = f.interaction if f.interaction is not None and start <= f.interaction < start + len(new) \
+                else start + len(new) - 1
+            per_exchange[at - start].append(f)
+        out: list[Finding] = []
+        for n, (ex, found) in enumerate(zip(new, per_exchange, strict=True), start):
+            located = [f.located(self.check, n) for f in found]
+            version = profile_for(ex, self.run.profiles, fallback=self.profile).version
+            self.run.records.append(_record(ex, version, located, self.check, self.areas))
+            out.extend(located)
+        return out
+
+    def verdict(self) -> list[Finding]:
+        """Judge what was sent since the last verdict; fail the check (Hypothesis then shrinks) on any error."""
+        findings = self._judge_new()
         errors = [f for f in findings if f.severity >= Severity.ERROR]
         if errors:
             from conformance.reports.markdown import curl_for
 
-            lines = [f"{f.rule} [{f.part} {f.path}{'' if f.event is None else f' event {f.event}'}]: {f.message}"
-                     for f in errors]
-            pytest.fail("contract violated:\n  " + "\n  ".join(lines) + "\nreproduce:\n" + curl_for(exchange),
-                        pytrace=False)
+            first = next((ex for ex in self.exchanges if ex.interaction == errors[0].interaction), None)
+            lines = [f"{f.rule} [#{f.interaction} {f.part} {f.path}{'' if f.event is None else f' event {f.event}'}]"
+                     f": {f.message}" for f in errors]
+            reproduce = "\nreproduce:\n" + curl_for(first) if first is not None else ""
+            pytest.fail("contract violated:\n  " + "\n  ".join(lines) + reproduce, pytrace=False)
         return findings
+
+    def close(self) -> None:
+        self._judge_new()
 
 
 def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str, areas: list[str]) -> dict[str, Any]:
@@ -333,7 +299,8 @@ def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str, a
     resp = exchange.response
     body: Any = None
     if req is not None and req.body:
-        body = req.json if req.json is not None else req.body.decode("utf-8", "replace")
+        body = req.json if req.json_error is None else req.body.decode("utf-8", "replace")
+    intent = exchange.intent
     return {
         "test": nodeid,
         "areas": areas,
@@ -344,51 +311,151 @@ def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str, a
         "request_body": body,
         "status": resp.status if resp is not None else None,
         "stream": exchange.is_stream,
+        "intent": intent.to_json() if intent is not None else None,
         "findings": [f.to_json() for f in findings],
     }
 
 
-@pytest.fixture
-def conformance(request: pytest.FixtureRequest) -> Recorder:
-    return Recorder(request.node, _selection(request.config))
+# --- the run ---------------------------------------------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
-    if report.when == "teardown" and active(item.config):
-        # A plain attribute travels with the report to the xdist controller (TestReport keeps extra
-        # attributes when serialised) without landing in junit.xml as user_properties would.
-        setattr(report, PROPERTY, item.stash.get(_RECORDS, []))
+class ConformanceRun:
+    """The conformance run's pytest plugin object: options, target, fixtures and collected results."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.options = RunOptions.of(config)
+        _check_target(self.options)
+        _import_the_whole_package()
+        from conformance.profiles import load_profiles
+
+        self.profiles = load_profiles()
+        self.records: list[dict[str, Any]] = []
+        self.outcomes: dict[str, str] = {}
+        self._recording: Any = None
+        self._configure_hypothesis()
+        self.worker = hasattr(config, "workerinput")
+        if not getattr(config.option, "xmlpath", None) and not self.worker:
+            self.options.report_dir.mkdir(parents=True, exist_ok=True)
+            config.option.xmlpath = str(self.options.report_dir / "junit.xml")
+
+    def _configure_hypothesis(self) -> None:
+        from hypothesis import HealthCheck, Phase, settings
+
+        # derandomize: the same run sends the same requests. A strict replay does not shrink (the
+        # recorded requests are all there is), nor does a mutant self-test (it only asks whether the
+        # break is caught, not for the smallest example).
+        no_shrink = self.options.replaying or self.options.mutant is not None
+        phases = [p for p in Phase if not (no_shrink and p in (Phase.shrink, Phase.explain))]
+        settings.register_profile("conformance", max_examples=self.options.max_examples, derandomize=True,
+                                  database=None, deadline=None, print_blob=False, phases=phases,
+                                  suppress_health_check=list(HealthCheck))
+        settings.load_profile("conformance")
+
+    # -- collection --------------------------------------------------------------------------------
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        select = self.options.select
+        if not select:
+            return
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            areas = _areas(item)
+            wanted = any(s.split(".")[0] == a or s == a for s in select for a in areas)
+            (keep if wanted else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "conformance_api_version" not in metafunc.fixturenames:
+            return
+        versions = self.options.api_versions or list(self.profiles.versions)
+        if metafunc.definition.get_closest_marker("conformance_once") is not None:
+            # Checks with shared server-side state (a key's rate-limit bucket) run on one version only.
+            versions = versions[:1]
+        if "conformance_constraint" in metafunc.fixturenames:
+            # One check per constraint kind the version's profile has.
+            from conformance.strategies.requests import constraints_for
+
+            pairs = [(v, c) for v in versions for c in constraints_for(self.profiles.get(v))]
+            metafunc.parametrize(("conformance_api_version", "conformance_constraint"), pairs,
+                                 ids=[f"{v}-{c}" for v, c in pairs])
+            return
+        metafunc.parametrize("conformance_api_version", versions)
+
+    def cassette(self, request: pytest.FixtureRequest, target: RunTarget, client: Any) -> Any:
+        if target.cassette_dir is None or target.record_mode is None or self.options.rejudging:
+            return contextlib.nullcontext()
+        from conformance.cassettes.recorder import cassette_name, make_vcr
+        from conformance.intent import check_id
+
+        vcr = make_vcr(target.cassette_dir, target.record_mode, secrets=[k for k in target.keys.values() if k],
+                       annotate=client.recording_meta)
+        return vcr.use_cassette(cassette_name(check_id(request.node.nodeid)))
+
+    # -- re-judging a recording ---------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        if not self.options.rejudging:
+            return None
+        from conformance.replay import recording_of
+
+        recording = recording_of(Path(self.options.target.split(":", 1)[1]))
+        exchanges = recording.exchanges_of(pyfuncitem.nodeid)
+        if not exchanges:
+            pytest.skip(f"not exercised: not in the recording ({recording.describe()})")
+        version = pyfuncitem.funcargs.get("conformance_api_version")
+        profile = self.profiles.get(version) if isinstance(version, str) else self.profiles.default
+        target = pyfuncitem.funcargs.get("conformance_target")
+        if not isinstance(target, RunTarget):
+            raise pytest.UsageError(f"{pyfuncitem.nodeid} does not use the conformance_target fixture")
+        # Judged as the recording says its target was (the reference server repeats itself; a URL may not).
+        traits = dataclasses.replace(target, deterministic=recording.deterministic(pyfuncitem.nodeid))
+        judge = CheckJudge(self, pyfuncitem, profile, traits)
+        judge.attach(exchanges)
+        judge.verdict()
+        return True
+
+    # -- results ---------------------------------------------------------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            from conformance.intent import check_id
+
+            self.outcomes[check_id(report.nodeid)] = report.outcome
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist controller: a worker finished; take its records."""
+        output = getattr(node, "workeroutput", None) or {}
+        self.records.extend(json.loads(output.get(_WORKER_RECORDS) or "[]"))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.worker:
+            self.config.workeroutput[_WORKER_RECORDS] = json.dumps(self.records, default=str)  # type: ignore[attr-defined]
+            return
+        from conformance.reports.run import write_run_reports
+
+        write_run_reports(self.options.report_dir, self.records, self.outcomes, target=self.options.target,
+                          mutant=self.options.mutant)
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    config = _CONFIG.get("config")
-    if config is None or not active(config):
-        return
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        config.stash[_OUTCOMES][report.nodeid] = report.outcome
-    if report.when == "teardown":
-        config.stash[_COLLECTED].extend(getattr(report, PROPERTY, None) or [])
+def _import_the_whole_package() -> None:
+    """Import every module of the suite before Hypothesis generates anything.
 
+    Hypothesis mixes literal constants from the modules loaded so far (outside site-packages)
+    into what it generates, and looks again whenever more modules are loaded. A module imported
+    lazily halfway through a check (the server, vcrpy glue) would change what later examples look
+    like, so a strict replay would send other requests than the recording did.
+    """
+    import importlib
+    import pkgutil
 
-_CONFIG: dict[str, pytest.Config] = {}
+    import conformance
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _CONFIG["config"] = session.config
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    if not active(config) or hasattr(config, "workerinput"):
-        return
-    from conformance.reports.run import write_run_reports
-
-    records: list[dict[str, Any]] = config.stash[_COLLECTED]
-    outcomes: dict[str, str] = config.stash[_OUTCOMES]
-    write_run_reports(Path(config.getoption("conformance_report_dir")), records, outcomes,
-                      target=config.getoption("conformance_target"),
-                      mutant=config.getoption("conformance_mutant"))
+    for module in pkgutil.walk_packages(conformance.__path__, "conformance."):
+        if not module.name.endswith("__main__") and ".suite.test_" not in module.name:
+            importlib.import_module(module.name)

@@ -25,6 +25,7 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         out += ["--conformance-api-version", version]
     for name in args.select or []:
         out += ["--conformance-select", name]
+    out += ["--conformance-party", args.party, "--conformance-replay-mode", args.replay_mode]
     if args.record_mode:
         out += ["--conformance-record-mode", args.record_mode]
     for option, value in (("--conformance-max-examples", args.max_examples),

@@ -95,6 +95,33 @@ def _violation(err: jsonschema.ValidationError) -> Violation:
                      err.instance if not isinstance(err.instance, (dict, list)) else None)
 
 
+_EXTRA_KEYWORDS = ("additionalProperties", "unevaluatedProperties")
+
+
+def is_unknown_field(v: Violation) -> bool:
+    """Whether ``v`` is a key the schema does not know (the only problem a newer API could explain)."""
+    return v.keyword in _EXTRA_KEYWORDS
+
+
+def _violations(err: jsonschema.ValidationError) -> list[Violation]:
+    """One violation per error; an object with unexpected keys gives one per key, at the key's path.
+
+    jsonschema reports them together at the object's path; a reader (and the API's own messages)
+    names the field, so each gets its own path and ``actual`` is the key.
+    """
+    if err.validator not in _EXTRA_KEYWORDS or not isinstance(err.instance, dict):
+        return [_violation(err)]
+    schema = err.schema if isinstance(err.schema, Mapping) else {}
+    known = set(schema.get("properties") or ())
+    patterns = [re.compile(p) for p in (schema.get("patternProperties") or ())]
+    extra = [k for k in err.instance if k not in known and not any(p.search(k) for p in patterns)]
+    if not extra:
+        return [_violation(err)]
+    schema_path = "/".join(str(p) for p in err.absolute_schema_path)
+    return [Violation(_json_path(err.json_path, key), f"Additional properties are not allowed ({key!r} was unexpected)",
+                      schema_path, str(err.validator), None, key) for key in extra]
+
+
 def _branch_relevance(err: jsonschema.ValidationError) -> tuple[int, bool]:
     # In an anyOf/oneOf the branch that got furthest into the instance is the one the
     # author meant ("content is an array of blocks, block 2 is wrong"), not the
@@ -310,7 +337,7 @@ class SchemaSet:
         if self.is_valid(shape, instance):
             return []
         errors = sorted(self._slow_validator(shape).iter_errors(instance), key=lambda e: e.json_path)
-        found = [_violation(e) for e in _leaf_errors(errors)]
+        found = [v for e in _leaf_errors(errors) for v in _violations(e)]
         if not found:
             # The fast path rejected what the detailed one accepts: a schema or
             # library disagreement. Report it rather than hide it.

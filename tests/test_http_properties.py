@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.cassettes import iter_recording_files, read_recording
-from conformance.engine import endpoint_of, profile_for
+from conformance.engine import context, endpoint_of, profile_for
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity
 from conformance.profiles import Profile, load_profiles
@@ -24,13 +24,13 @@ PROFILES = {p.version: p for p in load_profiles()}
 
 
 def findings_for(exchange: Exchange, profile: Profile) -> list[Finding]:
-    return [f for m in MODULES for check in m.CHECKS for f in check(exchange, profile)]
+    return [f for m in MODULES for check in m.CHECKS for f in check(exchange, context(profile))]
 
 
 def sequence_findings(exchanges: Sequence[Exchange], profile: Profile) -> list[Finding]:
     per_exchange = [f for ex in exchanges for f in findings_for(ex, profile)]
     return per_exchange + [f for m in MODULES for check in getattr(m, "SEQUENCE_CHECKS", ())
-                           for f in check(exchanges, profile)]
+                           for f in check(exchanges, context(profile))]
 
 
 def describe(found: list[Finding]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.engine import context
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
 from conformance.findings import Finding
 from conformance.profiles import load_profiles
@@ -15,10 +16,11 @@ from conformance.rules.body import (
 from conformance.strategies.responses import Case, example_error_case, example_message_case
 
 P = load_profiles().get("2023-06-01")
+CTX = context(P)
 
 
 def response_findings(case: Case) -> list[Finding]:
-    return list(response_body_matches_schema(case.exchange(), P))
+    return list(response_body_matches_schema(case.exchange(), CTX))
 
 
 def get(path: str, status: int, body: bytes) -> Exchange:
@@ -82,13 +84,13 @@ def test_error_envelope_shape_is_checked() -> None:
 
 def test_models_and_count_tokens_bodies_are_checked() -> None:
     model = dict(P.models[0])
-    assert list(response_body_matches_schema(get(f"/v1/models/{model['id']}", 200, orjson_dumps(model)), P)) == []
+    assert list(response_body_matches_schema(get(f"/v1/models/{model['id']}", 200, orjson_dumps(model)), CTX)) == []
     listing = {"data": [model], "has_more": False, "first_id": model["id"], "last_id": model["id"]}
-    assert list(response_body_matches_schema(get("/v1/models", 200, orjson_dumps(listing)), P)) == []
-    bad = list(response_body_matches_schema(get("/v1/models", 200, b'{"data": 3}'), P))
+    assert list(response_body_matches_schema(get("/v1/models", 200, orjson_dumps(listing)), CTX)) == []
+    bad = list(response_body_matches_schema(get("/v1/models", 200, b'{"data": 3}'), CTX))
     assert bad and {f.rule for f in bad} == {"body.response-schema"}
-    assert list(response_body_matches_schema(get("/v1/messages/count_tokens", 200, b'{"input_tokens": 3}'), P)) == []
-    bad = list(response_body_matches_schema(get("/v1/messages/count_tokens", 200, b'{"tokens": 3}'), P))
+    assert list(response_body_matches_schema(get("/v1/messages/count_tokens", 200, b'{"input_tokens": 3}'), CTX)) == []
+    bad = list(response_body_matches_schema(get("/v1/messages/count_tokens", 200, b'{"tokens": 3}'), CTX))
     assert [f.rule for f in bad] == ["body.response-schema"]
 
 
@@ -106,10 +108,10 @@ def test_streams_are_left_to_the_stream_rules() -> None:
 
 def test_request_body_schema() -> None:
     case = example_message_case(P)
-    assert list(request_body_matches_schema(case.exchange(), P)) == []
+    assert list(request_body_matches_schema(case.exchange(), CTX)) == []
     assert case.request_body is not None
     case.request_body["messages"][0]["role"] = "robot"
-    (f,) = request_body_matches_schema(case.exchange(), P)
+    (f,) = request_body_matches_schema(case.exchange(), CTX)
     assert (f.rule, f.path, f.part) == ("body.request-schema", "$.messages[0].role", "request.body")
 
 
@@ -117,5 +119,5 @@ def test_request_body_not_json_fails() -> None:
     ex = example_message_case(P).exchange()
     assert ex.request is not None
     ex.request.body = b"model=claude"
-    (f,) = request_body_matches_schema(ex, P)
+    (f,) = request_body_matches_schema(ex, CTX)
     assert f.rule == "body.request-not-json"

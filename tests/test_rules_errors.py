@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.engine import context
 from conformance.profiles import load_profiles
 from conformance.rules.base import Check
 from conformance.rules.errors import (
@@ -16,12 +17,13 @@ from conformance.strategies.responses import Case, example_error_case, example_m
 
 PROFILES = load_profiles()
 P = PROFILES.get("2023-06-01")
+CTX = context(P)
 DOC = PROFILES.get("2024-01-01")
 
 
 def rules(case: Case, *checks: Check) -> list[str]:
     ex = case.exchange()
-    return [f.rule for check in checks for f in check(ex, P)]
+    return [f.rule for check in checks for f in check(ex, CTX)]
 
 
 @pytest.mark.parametrize(("status", "etype", "expected"), [
@@ -52,7 +54,7 @@ def test_wrong_type_for_status_fails() -> None:
     case = example_error_case(P, 429)
     case.response_body["error"]["type"] = "invalid_request_error"
     ex = case.exchange()
-    (f,) = list(error_type_agrees_with_status(ex, P))
+    (f,) = list(error_type_agrees_with_status(ex, CTX))
     assert (f.rule, f.path, f.part, f.actual, f.expected) == (
         "error.status-type", "$.error.type", "response.body", "invalid_request_error", ["rate_limit_error"])
 
@@ -66,11 +68,11 @@ def test_error_envelope_on_a_success_status_fails() -> None:
 def test_unknown_type_and_unknown_status_are_info() -> None:
     case = example_error_case(P, 400)
     case.response_body["error"]["type"] = "quota_error"
-    found = list(error_type_agrees_with_status(case.exchange(), P))
+    found = list(error_type_agrees_with_status(case.exchange(), CTX))
     assert [(f.rule, str(f.severity)) for f in found] == [("error.unknown-type", "info")]
     case = example_error_case(P, 400)
     case.status, case.raw_response = 503, b"upstream connect error"
-    found = list(error_type_agrees_with_status(case.exchange(), P))
+    found = list(error_type_agrees_with_status(case.exchange(), CTX))
     assert [(f.rule, str(f.severity)) for f in found] == [("error.unknown-status", "info")]
 
 
@@ -86,13 +88,13 @@ def test_missing_request_id_header_fails_only_when_headers_are_complete() -> Non
     case = example_message_case(P)
     del case.response_headers["request-id"]
     ex = case.exchange()
-    assert [f.rule for f in request_ids_agree(ex, P)] == ["error.request-id-missing"]
+    assert [f.rule for f in request_ids_agree(ex, CTX)] == ["error.request-id-missing"]
     ex.response_headers_complete = False
-    assert list(request_ids_agree(ex, P)) == []
+    assert list(request_ids_agree(ex, CTX)) == []
 
 
 def test_error_body_without_request_id_is_info() -> None:
     case = example_error_case(P, 401)
     del case.response_body["request_id"]
-    found = list(request_ids_agree(case.exchange(), P))
+    found = list(request_ids_agree(case.exchange(), CTX))
     assert [(f.rule, str(f.severity)) for f in found] == [("error.body-request-id-missing", "info")]

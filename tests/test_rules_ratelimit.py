@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.engine import context
 from conformance.findings import Finding
 from conformance.profiles import Profile, load_profiles
 from conformance.rules.ratelimit import (
@@ -16,12 +17,13 @@ from conformance.strategies.responses import Case, example_error_case, example_m
 
 PROFILES = load_profiles()
 P = PROFILES.get("2023-06-01")
+CTX = context(P)
 DOC = PROFILES.get("2024-01-01")
 TOKENS = next(r for r in P.rate_limits.resources if r.name == "tokens")
 
 
 def check(case: Case, profile: Profile = P) -> list[Finding]:
-    return list(rate_limit_headers_are_well_formed(case.exchange(), profile))
+    return list(rate_limit_headers_are_well_formed(case.exchange(), context(profile)))
 
 
 def rules(case: Case, profile: Profile = P) -> list[str]:
@@ -92,9 +94,9 @@ def test_429_without_retry_after_fails_unless_headers_were_stripped() -> None:
     case = example_error_case(P, 429)
     del case.response_headers["retry-after"]
     ex = case.exchange()
-    assert [f.rule for f in rate_limit_headers_are_well_formed(ex, P)] == ["ratelimit.retry-after-missing"]
+    assert [f.rule for f in rate_limit_headers_are_well_formed(ex, CTX)] == ["ratelimit.retry-after-missing"]
     ex.response_headers_complete = False
-    assert list(rate_limit_headers_are_well_formed(ex, P)) == []
+    assert list(rate_limit_headers_are_well_formed(ex, CTX)) == []
 
 
 def test_429_without_rate_limit_headers_fails() -> None:
@@ -141,13 +143,13 @@ def _sequence(remaining: list[int], resets: list[str]) -> list[Case]:
 def test_remaining_falling_within_a_window_and_rising_in_a_new_one_passes() -> None:
     w1, w2 = "2026-01-01T00:00:30Z", "2026-01-01T00:01:30Z"
     seq = _sequence([900, 800, 800, 990], [w1, w1, w1, w2])
-    assert list(remaining_does_not_rise_within_a_window([c.exchange() for c in seq], P)) == []
+    assert list(remaining_does_not_rise_within_a_window([c.exchange() for c in seq], CTX)) == []
 
 
 def test_remaining_rising_within_a_window_fails_at_the_later_exchange() -> None:
     w1 = "2026-01-01T00:00:30Z"
     seq = _sequence([900, 950], [w1, w1])
-    (f,) = remaining_does_not_rise_within_a_window([c.exchange() for c in seq], P)
+    (f,) = remaining_does_not_rise_within_a_window([c.exchange() for c in seq], CTX)
     assert (f.rule, f.part, f.interaction, f.file, f.actual) == (
         "ratelimit.remaining-rises", "sequence", 1, "c.yaml", 950)
 
@@ -156,4 +158,4 @@ def test_different_keys_are_different_sequences() -> None:
     w1 = "2026-01-01T00:00:30Z"
     seq = _sequence([900, 950], [w1, w1])
     seq[1].request_headers["x-api-key"] = "sk-ant-another"
-    assert list(remaining_does_not_rise_within_a_window([c.exchange() for c in seq], P)) == []
+    assert list(remaining_does_not_rise_within_a_window([c.exchange() for c in seq], CTX)) == []

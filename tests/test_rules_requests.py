@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from conformance.engine import context
 from conformance.exchange import Headers
 from conformance.findings import Finding
 from conformance.profiles import load_profiles
@@ -140,7 +141,7 @@ def findings(case: Case, recorded: bool = False) -> list[Finding]:
         case.file = "cassette.yaml"
     ex = case.exchange()
     return [f for check in (request_headers_are_valid, request_obeys_cross_field_rules,
-                            server_rejects_invalid_requests) for f in check(ex, P)]
+                            server_rejects_invalid_requests) for f in check(ex, context(P))]
 
 
 def test_a_valid_request_gives_no_findings() -> None:

@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 
+from conformance.engine import context
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
 from conformance.profiles import load_profiles
 from conformance.rules.semantics import count_tokens_is_valid, message_problems, message_semantics_hold
 from conformance.strategies.responses import example_message_case
 
 P = load_profiles().get("2023-06-01")
+CTX = context(P)
 
 
 def message(**changes: Any) -> dict[str, Any]:
@@ -101,10 +103,10 @@ def _exchange(path: str, status: int, body: bytes, content_type: str = "applicat
 def test_check_wrapper_reads_the_request_and_skips_errors() -> None:
     import orjson
     bad = message(usage={"input_tokens": 1, "output_tokens": 500})
-    assert [f.rule for f in message_semantics_hold(_exchange("/v1/messages", 200, orjson.dumps(bad)), P)] == [
+    assert [f.rule for f in message_semantics_hold(_exchange("/v1/messages", 200, orjson.dumps(bad)), CTX)] == [
         "message.max-tokens"]
     err = {"type": "error", "error": {"type": "api_error", "message": "x"}}
-    assert list(message_semantics_hold(_exchange("/v1/messages", 500, orjson.dumps(err)), P)) == []
+    assert list(message_semantics_hold(_exchange("/v1/messages", 500, orjson.dumps(err)), CTX)) == []
 
 
 def test_check_wrapper_checks_the_accumulated_stream_message() -> None:
@@ -121,11 +123,11 @@ def test_check_wrapper_checks_the_accumulated_stream_message() -> None:
         b'"stop_sequence":"END"},"usage":{"output_tokens":5}}\n\n'
         b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
     )
-    found = list(message_semantics_hold(_exchange("/v1/messages", 200, stream, "text/event-stream"), P))
+    found = list(message_semantics_hold(_exchange("/v1/messages", 200, stream, "text/event-stream"), CTX))
     assert [(f.rule, f.part) for f in found] == [("message.stop-sequence", "message")]
 
 
 def test_count_tokens_input_tokens() -> None:
-    assert list(count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": 14}'), P)) == []
-    (f,) = count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": -2}'), P)
+    assert list(count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": 14}'), CTX)) == []
+    (f,) = count_tokens_is_valid(_exchange("/v1/messages/count_tokens", 200, b'{"input_tokens": -2}'), CTX)
     assert (f.rule, f.path, f.actual) == ("count-tokens.input-tokens", "$.input_tokens", -2)

@@ -87,14 +87,15 @@ def test_live_target_without_key_says_what_to_set(tmp_path: Path) -> None:
     assert "ANTHROPIC_API_KEY" in proc.stdout + proc.stderr
 
 
-def test_record_then_replay_offline_gives_the_same_findings(tmp_path: Path) -> None:
+def test_record_then_strict_replay_regenerates_the_same_requests(tmp_path: Path) -> None:
+    """The determinism test: the same suite regenerates byte-identical requests from its recording."""
     cassettes = tmp_path / "cassettes"
     first = conformance_run("--max-examples", "2", "--api-version", "2026-10-21", "--record-mode", "all",
                             "--cassette-dir", str(cassettes), "--report-dir", str(tmp_path / "a"),
                             "--select", "positive", "--select", "negative", "--select", "fault")
     assert first.returncode == 0, first.stdout[-3000:]
-    second = conformance_run("--target", f"cassettes:{cassettes}", "--max-examples", "2", "--api-version",
-                             "2026-10-21", "--report-dir", str(tmp_path / "b"), "--select", "positive",
+    second = conformance_run("--target", f"cassettes:{cassettes}", "--replay-mode", "strict", "--max-examples", "2",
+                             "--api-version", "2026-10-21", "--report-dir", str(tmp_path / "b"), "--select", "positive",
                              "--select", "negative", "--select", "fault")
     assert second.returncode == 0, second.stdout[-3000:]
     a, b = findings(tmp_path / "a"), findings(tmp_path / "b")

@@ -168,7 +168,15 @@ def test_violations_point_at_the_exact_nested_path() -> None:
 def test_violations_report_every_problem_not_just_the_first() -> None:
     body = {**_request(), "max_tokens": 0, "temperature": 1.5, "frobnicate": True}
     paths = {v.path for v in PROFILES.default.schemas.violations("request", body)}
-    assert paths == {"$", "$.max_tokens", "$.temperature"}
+    # An unexpected key is reported at its own path, not at the object holding it.
+    assert paths == {"$.frobnicate", "$.max_tokens", "$.temperature"}
+
+
+def test_each_unexpected_key_is_its_own_violation() -> None:
+    body = {**_request(), "frobnicate": True, "n": 2, "tools": [{"name": "t", "input_schema": {}, "colour": 1}]}
+    extra = {(v.path, v.actual) for v in PROFILES.default.schemas.violations("request", body)
+             if v.keyword == "additionalProperties"}
+    assert extra == {("$.frobnicate", "frobnicate"), ("$.n", "n"), ("$.tools[0].colour", "colour")}
 
 
 @pytest.mark.parametrize(("field", "value"), [("max_tokens", 0), ("temperature", -0.1), ("temperature", 1.01),
@@ -221,7 +229,7 @@ def test_2026_10_21_rejects_citations_on_user_text_blocks_only() -> None:
     new, old = PROFILES.get("2026-10-21").schemas, PROFILES.get("2023-06-01").schemas
     assert old.is_valid("request", user)
     assert new.is_valid("request", assistant)
-    assert [v.path for v in new.violations("request", user)] == ["$.messages[0].content[0]"]
+    assert [v.path for v in new.violations("request", user)] == ["$.messages[0].content[0].citations"]
 
 
 def test_request_headers_pin_the_profile_version_and_auth_styles() -> None:

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.accumulate import accumulate_message
+from conformance.engine import context
 from conformance.exchange import Exchange, Headers, HttpResponse
 from conformance.findings import Severity
 from conformance.profiles import Profile, load_profiles
@@ -40,7 +41,7 @@ def test_rendered_valid_streams_give_no_findings_and_accumulate_like_the_payload
         stream: tuple[list[dict[str, Any]], bytes], data: st.DataObject) -> None:
     payloads, body = stream
     ex = Exchange(None, HttpResponse(Headers({"content-type": "text/event-stream"}), body))
-    assert list(stream_grammar(ex, PROFILE)) == []
+    assert list(stream_grammar(ex, context(PROFILE))) == []
     assert ex.events is not None
     assert [e.payload for e in ex.events] == payloads
     assert accumulate_message(ex.events) == accumulate_message(stream_events(payloads))

@@ -53,6 +53,7 @@ from conformance.cassettes.redact import (
     redact_text,
 )
 from conformance.errors import InputError, UsageError
+from conformance.intent import META_HEADER
 
 RECORD_MODES: tuple[str, ...] = ("none", "once", "new_episodes", "all")
 """vcrpy's record modes, by vcrpy's names (vcrpy's ``any`` is undocumented and not offered)."""
@@ -177,12 +178,21 @@ def _secret_header(key: str, value: str, request: Request) -> str:
     return redact_header_value(key, str(value), (), SECRET_REQUEST_HEADERS)
 
 
-def _request_redactor(secrets: Sequence[str]) -> Callable[[Request], Request]:
+Annotate = Callable[[], str | None]
+"""Returns the ``x-conformance-meta`` value of the request being recorded (``None``: nothing to add)."""
+
+
+def _request_redactor(secrets: Sequence[str], annotate: Annotate | None = None) -> Callable[[Request], Request]:
     def redact_request(request: Request) -> Request:
         # vcrpy deep-copies the request before its before_record_request hooks, so editing is safe
         request.uri = redact_text(request.uri, secrets)
         request.headers = {name: redact_header_value(name, str(value), secrets, SECRET_REQUEST_HEADERS)
                            for name, value in request.headers.items()}
+        meta = annotate() if annotate is not None else None
+        if meta is not None:
+            # Stored with the recording only (this is vcrpy's copy; the wire never saw it): what the
+            # request was for, so a later suite re-judges it instead of regenerating it.
+            request.headers[META_HEADER] = redact_text(meta, secrets)
         body = request.body
         if isinstance(body, (bytes, bytearray)):
             request.body = redact_bytes(bytes(body), secrets)
@@ -278,12 +288,14 @@ class _ConformanceVCR(vcr.VCR):  # type: ignore[misc]  # vcrpy ships no type hin
 
 
 def make_vcr(cassette_dir: Path, record_mode: str = "none", secrets: Sequence[str] = (), *,
-             allow_playback_repeats: bool = False) -> vcr.VCR:
+             allow_playback_repeats: bool = False, annotate: Annotate | None = None) -> vcr.VCR:
     """A vcrpy ``VCR`` storing ``<cassette_dir>/<name>.yaml``, configured as the module docstring says.
 
     ``secrets`` are the literal values to redact (the API key); Anthropic-key-shaped strings and the
     secret headers are redacted regardless. ``allow_playback_repeats`` lets one recording answer any
     number of identical requests — only for checks that do not depend on the target's state.
+    ``annotate`` gives the metadata of the request being recorded, stored as its ``x-conformance-meta``
+    header in the cassette (see :mod:`conformance.intent`).
     """
     mode = validate_record_mode(record_mode)
     secret_list = [s for s in secrets if s]
@@ -296,7 +308,7 @@ def make_vcr(cassette_dir: Path, record_mode: str = "none", secrets: Sequence[st
         decode_compressed_response=True,
         # vcrpy's declarative header filter first; the hook below then scrubs everything else
         filter_headers=[(name, _secret_header) for name in sorted(SECRET_REQUEST_HEADERS)],
-        before_record_request=_request_redactor(secret_list),
+        before_record_request=_request_redactor(secret_list, annotate),
         before_record_response=_response_redactor(secret_list),
     )
     my_vcr.allow_playback_repeats = allow_playback_repeats

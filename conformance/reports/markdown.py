@@ -12,11 +12,12 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conformance.rules import probes
+from conformance.intent import META_HEADER
+from conformance.rules import intents
 from conformance.rules.base import RuleInfo
 
 _SECRET_HEADERS = {"x-api-key": "$ANTHROPIC_API_KEY", "authorization": "Bearer $ANTHROPIC_API_KEY"}
-_SKIP_HEADERS = {"content-length", "host", "accept-encoding", "connection", "user-agent"}
+_SKIP_HEADERS = {"content-length", "host", "accept-encoding", "connection", "user-agent", META_HEADER}
 
 
 def curl_command(method: str | None, url: str | None, headers: Mapping[str, Sequence[str]], body: Any) -> str:
@@ -48,7 +49,7 @@ def curl_for(exchange: Any) -> str:
     return curl_command(req.method, req.url, req.headers.to_dict(), body)
 
 
-_PROBE_AREAS = frozenset(r.area for r in probes.RULES)
+_PROBE_AREAS = frozenset(r.area for r in intents.RULES)
 
 
 def _applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
@@ -56,7 +57,7 @@ def _applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
     exchanges of the checks that exercise its area."""
     if rule.area == "stream" and not record.get("stream"):
         return False
-    if rule.area in _PROBE_AREAS and rule in probes.RULES:
+    if rule.area in _PROBE_AREAS and rule in intents.RULES:
         return rule.area in record.get("areas", ())
     return True
 

@@ -22,7 +22,7 @@ def _finding_lines(f: Finding) -> list[str]:
     where = f.part
     if f.event is not None:
         where += f" event {f.event}"
-    head = f"    {f.severity!s:<{_WIDTH}} {f.rule}  {where} {f.path}"
+    head = f"    {f.severity!s:<{_WIDTH}} {f.party:<6} {f.rule}  {where} {f.path}"
     lines = [head, f"    {'':<{_WIDTH}} {f.message}"]
     if f.expected is not None or f.actual is not None:
         lines.append(f"    {'':<{_WIDTH}} expected: {_value(f.expected)}   actual: {_value(f.actual)}")

@@ -7,8 +7,14 @@ over the exchanges of one recording). Nothing registers itself on import.
 
 from __future__ import annotations
 
-from conformance.rules import body, errors, probes, ratelimit, requests, semantics, stream
-from conformance.rules.base import Check, RuleInfo, SequenceCheck
+from collections.abc import Mapping
+
+from conformance.findings import SERVER, Severity
+from conformance.rules import body, errors, intents, ratelimit, requests, semantics, stream
+from conformance.rules.base import Check, Context, RuleInfo, SequenceCheck
+
+INTERNAL = RuleInfo("internal.check-crashed", Severity.ERROR,
+                    "a rule of the suite crashed on this exchange (a bug of the suite; please report it)")
 
 EXCHANGE_CHECKS: tuple[Check, ...] = (
     *stream.CHECKS,
@@ -17,9 +23,11 @@ EXCHANGE_CHECKS: tuple[Check, ...] = (
     *ratelimit.CHECKS,
     *semantics.CHECKS,
     *requests.CHECKS,
+    *intents.CHECKS,
 )
 SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = (
     *ratelimit.SEQUENCE_CHECKS,
+    *intents.SEQUENCE_CHECKS,
 )
 CATALOGUE: tuple[RuleInfo, ...] = (
     *stream.RULES,
@@ -28,7 +36,17 @@ CATALOGUE: tuple[RuleInfo, ...] = (
     *ratelimit.RULES,
     *semantics.RULES,
     *requests.RULES,
-    *probes.RULES,
+    *intents.RULES,
+    INTERNAL,
 )
+RULES_BY_ID: Mapping[str, RuleInfo] = {r.id: r for r in CATALOGUE}
 
-__all__ = ["CATALOGUE", "EXCHANGE_CHECKS", "SEQUENCE_CHECKS", "Check", "RuleInfo", "SequenceCheck"]
+
+def party_of(rule: str) -> str:
+    """The party a rule judges (``server`` for an id outside the catalogue)."""
+    info = RULES_BY_ID.get(rule)
+    return info.party if info is not None else SERVER
+
+
+__all__ = ["CATALOGUE", "EXCHANGE_CHECKS", "INTERNAL", "RULES_BY_ID", "SEQUENCE_CHECKS", "Check", "Context",
+           "RuleInfo", "SequenceCheck", "party_of"]

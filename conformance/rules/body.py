@@ -15,16 +15,19 @@ from typing import Any
 
 from conformance.endpoints import endpoint_named
 from conformance.exchange import Exchange, endpoint_of
-from conformance.findings import Finding, Severity, error, info
+from conformance.findings import CLIENT, Finding, Severity, error, info, warning
 from conformance.profiles import Profile
-from conformance.rules.base import Check, RuleInfo
-from conformance.schemas import SchemaSet
+from conformance.rules.base import Check, Context, RuleInfo
+from conformance.schemas import SchemaSet, is_unknown_field
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("body.not-json", Severity.ERROR, "a JSON response body is JSON"),
     RuleInfo("body.response-schema", Severity.ERROR, "the response body matches the profile's schema"),
-    RuleInfo("body.request-not-json", Severity.ERROR, "a JSON request body is JSON"),
-    RuleInfo("body.request-schema", Severity.ERROR, "the request body matches the profile's schema"),
+    RuleInfo("body.request-not-json", Severity.ERROR, "a JSON request body is JSON", party=CLIENT),
+    RuleInfo("body.request-schema", Severity.ERROR, "the request body matches the profile's schema", party=CLIENT),
+    RuleInfo("schema.unknown-request-field", Severity.WARNING,
+             "a request field the profile does not know, which the server accepted (the profile may lag the API)",
+             party=CLIENT),
     RuleInfo("response.unknown-value", Severity.INFO,
              "a response value the profile does not know yet (forward compatible)"),
 )
@@ -49,7 +52,8 @@ def _envelope_optional(profile: Profile, status: int | None) -> bool:
     return status is not None and any(e.status == status and not e.envelope for e in profile.errors)
 
 
-def response_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def response_body_matches_schema(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
+    profile = ctx.profile
     shape = response_shape(exchange, profile)
     resp = exchange.response
     if shape is None or resp is None:
@@ -79,7 +83,8 @@ def response_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterat
     yield from unknown_values(profile.schemas, shape, body, "response.body")
 
 
-def request_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def request_body_matches_schema(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
+    profile = ctx.profile
     req = exchange.request
     if req is None or req.method.upper() != "POST":
         return
@@ -92,7 +97,15 @@ def request_body_matches_schema(exchange: Exchange, profile: Profile) -> Iterato
             yield error("body.request-not-json", f"the request body is not JSON: {req.json_error}",
                         part="request.body", expected="JSON", actual=req.body[:80].decode("utf-8", "replace"))
         return
+    accepted = exchange.response is not None and exchange.response.status is not None \
+        and 200 <= exchange.response.status < 300
     for v in profile.schemas.violations(shape, req.json):
+        if accepted and is_unknown_field(v):
+            # The server took it: evidence that the API has a field this profile does not model yet.
+            yield warning("schema.unknown-request-field",
+                          f"{v.dotted}: not in profile {profile.version}'s request schema, but the server accepted "
+                          "it (the profile may lag the API)", path=v.path, part="request.body", actual=v.actual)
+            continue
         yield error("body.request-schema", f"{v.dotted or '(root)'}: {v.message}", path=v.path,
                     part="request.body", expected=v.expected, actual=v.actual)
 

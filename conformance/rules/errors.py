@@ -15,7 +15,7 @@ from typing import Any
 from conformance.exchange import Exchange
 from conformance.findings import Finding, Severity, error, info
 from conformance.profiles import Profile
-from conformance.rules.base import Check, RuleInfo
+from conformance.rules.base import Check, Context, RuleInfo
 from conformance.rules.ratelimit import header_path, is_redacted
 
 RULES: tuple[RuleInfo, ...] = (
@@ -79,7 +79,8 @@ def error_message_of(body: Any) -> str:
     return ""
 
 
-def error_type_agrees_with_status(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def error_type_agrees_with_status(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
+    profile = ctx.profile
     resp = exchange.response
     if resp is None or resp.status is None or exchange.is_stream:
         return
@@ -111,7 +112,7 @@ def error_type_agrees_with_status(exchange: Exchange, profile: Profile) -> Itera
                     expected=sorted(profile.error_types_for_status(status)), actual=etype)
 
 
-def request_ids_agree(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def request_ids_agree(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
     resp = exchange.response
     if resp is None or resp.status is None:
         return

@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 
 from conformance.exchange import Exchange, Headers
 from conformance.findings import Finding, Severity, error, info, warning
-from conformance.profiles import Profile, RateLimitHeaders
-from conformance.rules.base import Check, RuleInfo, SequenceCheck
+from conformance.profiles import RateLimitHeaders
+from conformance.rules.base import Check, Context, RuleInfo, SequenceCheck
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("ratelimit.integer", Severity.ERROR, "rate-limit counts are non-negative integers"),
@@ -70,7 +70,8 @@ def _other_family_names(headers: Headers, rl: RateLimitHeaders) -> list[str]:
     return sorted({n for n in headers.names() if n.startswith(prefixes) and n not in ours})
 
 
-def rate_limit_headers_are_well_formed(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def rate_limit_headers_are_well_formed(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
+    profile = ctx.profile
     resp = exchange.response
     if resp is None:
         return
@@ -150,7 +151,8 @@ def _sequence_key(exchange: Exchange) -> tuple[str | None, str | None]:
     return exchange.file, key
 
 
-def remaining_does_not_rise_within_a_window(exchanges: Sequence[Exchange], profile: Profile) -> Iterator[Finding]:
+def remaining_does_not_rise_within_a_window(exchanges: Sequence[Exchange], ctx: Context) -> Iterator[Finding]:
+    profile = ctx.profile
     if len(exchanges) < 2:
         return  # a rise needs two responses
     rl = profile.rate_limits

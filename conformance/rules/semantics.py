@@ -15,7 +15,7 @@ from typing import Any
 from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import Finding, Severity, error, warning
 from conformance.profiles import Profile
-from conformance.rules.base import Check, RuleInfo
+from conformance.rules.base import Check, Context, RuleInfo
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("message.stop-sequence", Severity.ERROR,
@@ -133,7 +133,8 @@ def _request_body(exchange: Exchange) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def message_semantics_hold(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def message_semantics_hold(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
+    profile = ctx.profile
     resp = exchange.response
     if resp is None or endpoint_of(exchange) != "messages":
         return
@@ -149,7 +150,7 @@ def message_semantics_hold(exchange: Exchange, profile: Profile) -> Iterator[Fin
     yield from message_problems(message, _request_body(exchange), profile, part)
 
 
-def count_tokens_is_valid(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def count_tokens_is_valid(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
     resp = exchange.response
     if resp is None or endpoint_of(exchange) != "count_tokens" or resp.status != 200:
         return

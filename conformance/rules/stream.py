@@ -30,7 +30,7 @@ from conformance.accumulate import accumulate_message, join_tool_input
 from conformance.exchange import MISSING, Exchange, StreamEvent
 from conformance.findings import Finding, Severity, warning
 from conformance.profiles import Profile
-from conformance.rules.base import RuleInfo
+from conformance.rules.base import Context, RuleInfo
 from conformance.sse import unterminated_event
 
 FIRST_EVENT = "stream.first-event"
@@ -395,7 +395,8 @@ class _Grammar:
         elif self.profile is not None and self.profile.error_for_type(etype) is not None:
             return
         elif etype.endswith("_error"):
-            self.out.append(_f(_I, ERROR_EVENT, f"error type {etype!r} is not in this profile's error table", i,
+            self.out.append(_f(_W, ERROR_EVENT, f"error type {etype!r} is not one of version "
+                                                f"{self.profile.version if self.profile else '?'}'s error types", i,
                                "$.error.type", actual=etype))
         else:
             known = sorted(e.type for e in self.profile.errors) if self.profile is not None else None
@@ -505,11 +506,11 @@ def recovered_tail(exchange: Exchange, index: int) -> StreamEvent | None:
         return StreamEvent(index, ev.event, ev.data, MISSING, str(exc))
 
 
-def stream_grammar(exchange: Exchange, profile: Profile) -> Iterator[Finding]:
+def stream_grammar(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
     """The whole stream grammar in one pass (see the module docstring), a batch of events at a time."""
     if not exchange.is_stream:
         return
-    validator = StreamValidator(profile)
+    validator = StreamValidator(ctx.profile)
     for batch in exchange.event_batches():
         validator.feed(batch)
     tail = recovered_tail(exchange, validator.count)

@@ -1,0 +1,80 @@
+"""The fixtures of a conformance run, registered with pytest only while a run is active.
+
+They read the run (options, profiles, collected records) from ``config.stash``; see
+:mod:`conformance.pytest_plugin`. Every name is namespaced ``conformance_*``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conformance.pytest_plugin import RUN, CheckJudge, ConformanceRun, RunTarget, open_target
+
+
+def _run(request: pytest.FixtureRequest) -> ConformanceRun:
+    return request.config.stash[RUN]
+
+
+@pytest.fixture(scope="session")
+def conformance_target(request: pytest.FixtureRequest) -> Iterator[RunTarget]:
+    """What the run talks to (started here for the reference server, stopped at the end of the session)."""
+    with open_target(_run(request).options) as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def conformance_budget(request: pytest.FixtureRequest, conformance_target: RunTarget) -> Any:
+    """The hard caps on requests and tokens, shared by every check of this worker."""
+    from conformance.client import Budget
+
+    options = _run(request).options
+    live = conformance_target.kind == "url"
+    max_requests = options.max_requests or (200 if live else 5000)
+    max_tokens = options.max_tokens or (50_000 if live else None)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    # Each xdist worker gets its share, so the run as a whole never exceeds the caps.
+    return Budget(max(1, max_requests // workers), None if max_tokens is None else max(1, max_tokens // workers))
+
+
+@pytest.fixture
+def conformance_profile(request: pytest.FixtureRequest, conformance_api_version: str) -> Any:
+    return _run(request).profiles.get(conformance_api_version)
+
+
+@pytest.fixture
+def conformance_client(request: pytest.FixtureRequest, conformance_target: RunTarget, conformance_budget: Any,
+                       conformance_api_version: str) -> Iterator[Any]:
+    """A recording client for this check, inside its cassette when recording or strictly replaying."""
+    from conformance import __version__
+    from conformance.client import Pacer, TargetClient
+    from conformance.intent import RecordingMeta, check_id
+
+    live = conformance_target.kind == "url"
+    meta = RecordingMeta(None, check=check_id(request.node.nodeid), api_version=conformance_api_version,
+                         suite_version=__version__, deterministic=conformance_target.deterministic)
+    client = TargetClient(conformance_target.base_url, conformance_target.api_key, conformance_api_version,
+                          budget=conformance_budget, pacer=Pacer(enabled=live), retry_429=live, meta=meta)
+    client.on_budget_exhausted = pytest.skip  # a check the caps leave no room for is not run, and says so
+    client.on_input_error = _fail_without_traceback
+    with client, _run(request).cassette(request, conformance_target, client):
+        yield client
+
+
+@pytest.fixture
+def conformance_check(request: pytest.FixtureRequest, conformance_profile: Any, conformance_target: RunTarget,
+                      conformance_client: Any) -> Iterator[CheckJudge]:
+    """The check's judge: ``verdict()`` judges what the client sent since the last verdict."""
+    judge = CheckJudge(_run(request), request.node, conformance_profile, conformance_target)
+    judge.attach(conformance_client.sent)
+    try:
+        yield judge
+    finally:
+        judge.close()
+
+
+def _fail_without_traceback(message: str) -> None:
+    pytest.fail(message, pytrace=False)
