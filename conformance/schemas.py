@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -318,10 +319,12 @@ class SchemaSet:
         the ``if``/``then``/``else`` type dispatch and the ``anyOf``/``oneOf`` branches
         whose discriminating keywords (``type``, ``const``, ``enum``, ``required``)
         the instance satisfies. Call it on valid instances; on invalid ones it reports
-        what it can.
+        what it can. Bounded: it looks at the first :data:`MAX_WALK_STEPS` schema/instance
+        pairs and reports at most :data:`MAX_VIOLATIONS` values, so a body of a million
+        blocks costs a fraction of a second, not minutes.
         """
         out: dict[str, UnknownValue] = {}
-        _walk_known(self.schema(shape), instance, "$", self.resolver(shape), out, 0)
+        _walk_known(self.schema(shape), instance, "$", self.resolver(shape), out, 0, [MAX_WALK_STEPS])
         return list(out.values())
 
     def is_valid(self, shape: str, instance: Any) -> bool:
@@ -333,17 +336,29 @@ class SchemaSet:
         return check
 
     def violations(self, shape: str, instance: Any) -> list[Violation]:
-        """Every violation of ``shape`` by ``instance``; ``[]`` (fast) when valid."""
+        """Every violation of ``shape`` by ``instance`` (the first :data:`MAX_VIOLATIONS`); ``[]`` (fast) when valid."""
         if self.is_valid(shape, instance):
             return []
-        errors = sorted(self._slow_validator(shape).iter_errors(instance), key=lambda e: e.json_path)
+        listed = list(itertools.islice(self._slow_validator(shape).iter_errors(instance), MAX_VIOLATIONS + 1))
+        errors = sorted(listed[:MAX_VIOLATIONS], key=lambda e: e.json_path)
         found = [v for e in _leaf_errors(errors) for v in _violations(e)]
+        if len(listed) > MAX_VIOLATIONS:
+            found.append(Violation("$", f"more violations than the {MAX_VIOLATIONS} listed (not listed)", "",
+                                   "truncated"))
         if not found:
             # The fast path rejected what the detailed one accepts: a schema or
             # library disagreement. Report it rather than hide it.
             found = [Violation("$", f"rejected by jsonschema-rs but accepted by jsonschema ({shape})",
                                "", "disagreement")]
         return found
+
+
+MAX_VIOLATIONS = 100
+"""Schema errors (or unknown values) listed for one instance. The first hundred say what is wrong;
+listing every error of a body with a million wrong items would take minutes and print megabytes."""
+MAX_WALK_STEPS = 20_000
+"""Schema/instance pairs :meth:`SchemaSet.unknown_values` looks at in one instance (tens of
+microseconds each)."""
 
 
 def _json_path(parent: str, key: str | int) -> str:
@@ -413,7 +428,10 @@ def _matches(schema: Any, instance: Any, resolver: Resolver[Any], depth: int) ->
 
 
 def _walk_known(schema: Any, instance: Any, path: str, resolver: Resolver[Any],
-                out: dict[str, UnknownValue], depth: int) -> None:
+                out: dict[str, UnknownValue], depth: int, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0 or len(out) >= MAX_VIOLATIONS:
+        return
     schema, resolver = _deref(schema, resolver)
     if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
         return
@@ -421,20 +439,24 @@ def _walk_known(schema: Any, instance: Any, path: str, resolver: Resolver[Any],
     if isinstance(known, list) and isinstance(instance, str) and instance not in known:
         out.setdefault(path, UnknownValue(path, instance, tuple(str(k) for k in known)))
     for sub in _applicable(schema, instance, resolver, depth):
-        _walk_known(sub, instance, path, resolver, out, depth + 1)
+        _walk_known(sub, instance, path, resolver, out, depth + 1, budget)
     if isinstance(instance, dict):
         props = schema.get("properties") or {}
         for key, sub in props.items():
             if key in instance:
-                _walk_known(sub, instance[key], _json_path(path, key), resolver, out, depth + 1)
+                _walk_known(sub, instance[key], _json_path(path, key), resolver, out, depth + 1, budget)
         extra = schema.get("additionalProperties")
         if isinstance(extra, Mapping):
             for key, value in instance.items():
+                if budget[0] < 0:
+                    break
                 if key not in props:
-                    _walk_known(extra, value, _json_path(path, key), resolver, out, depth + 1)
+                    _walk_known(extra, value, _json_path(path, key), resolver, out, depth + 1, budget)
     elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
         for i, item in enumerate(instance):
-            _walk_known(schema["items"], item, _json_path(path, i), resolver, out, depth + 1)
+            if budget[0] < 0:
+                break  # (a million items would cost a million calls that each return at once)
+            _walk_known(schema["items"], item, _json_path(path, i), resolver, out, depth + 1, budget)
 
 
 def _applicable(schema: Mapping[str, Any], instance: Any, resolver: Resolver[Any], depth: int) -> Iterator[Any]:

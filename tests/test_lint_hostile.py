@@ -79,6 +79,20 @@ def test_a_huge_wrong_value_is_quoted_in_a_few_hundred_characters(tmp_path: Path
                 assert len(json.dumps(f)) < 2_000
 
 
+def test_a_body_with_a_hundred_thousand_wrong_items_lists_a_hundred(tmp_path: Path) -> None:
+    # Every block lacks its text: listing (and walking) all of them took minutes and printed megabytes.
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514",
+            "content": [{"type": "text"}] * 100_000, "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1}}
+    path = tmp_path / "blocks.json"
+    path.write_text(json.dumps(body))
+    out = lint_bounded("--format", "json", path)
+    assert out.code == 1, out.stderr
+    findings = [f for f in json.loads(out.stdout)["findings"] if f["rule"] == "body.response-schema"]
+    assert 100 <= len(findings) <= 101
+    assert "more violations than the 100 listed" in findings[-1]["message"]
+
+
 # --- decompression bombs ------------------------------------------------------------------------------
 
 
