@@ -166,6 +166,35 @@ class Profile:
         """HTTP statuses a client should retry, per this profile's retry guidance."""
         return self.retry.statuses
 
+    def known_values(self, shape: str, *path: str) -> frozenset[str]:
+        """The ``x-known-values`` the ``shape`` schema lists at ``path`` (property names, ``$defs/NAME`` steps).
+
+        ``known_values("stream_event", "type")`` are the event types this version's streams may carry;
+        ``known_values("stream_event", "$defs", "delta", "type")`` its delta types. Empty when absent.
+        """
+        if not self.schemas.has(shape):
+            return frozenset()
+        node: Any = self.schemas.schema(shape)
+        steps = list(path)
+        while steps and isinstance(node, Mapping):
+            step = steps.pop(0)
+            if step == "$defs" and steps:
+                node = (node.get("$defs") or {}).get(steps.pop(0))
+            else:
+                node = (node.get("properties") or {}).get(step)
+        known = node.get("x-known-values") if isinstance(node, Mapping) else None
+        return frozenset(str(v) for v in known) if isinstance(known, list) else frozenset()
+
+    @functools.cached_property
+    def stream_event_types(self) -> frozenset[str]:
+        """Event types this version's streams may carry (the stream-event schema checks each one)."""
+        return self.known_values("stream_event", "type")
+
+    @functools.cached_property
+    def delta_types(self) -> frozenset[str]:
+        """``content_block_delta`` delta types this version knows."""
+        return self.known_values("stream_event", "$defs", "delta", "type")
+
     @functools.cached_property
     def usage_counts(self) -> tuple[str, ...]:
         """The integer token counts of a Message's ``usage``, from the message schema (in schema order)."""
@@ -181,15 +210,6 @@ class Profile:
             if types == "integer" or (isinstance(types, list) and "integer" in types):
                 out.append(str(name))
         return tuple(out)
-
-    @functools.cached_property
-    def stream_event_types(self) -> frozenset[str]:
-        """The stream event ``type`` values the stream_event schema knows (its ``x-known-values``)."""
-        if not self.schemas.has("stream_event"):
-            return frozenset()
-        type_schema = self.schemas.schema("stream_event").get("properties", {}).get("type", {})
-        known = type_schema.get("x-known-values") if isinstance(type_schema, Mapping) else None
-        return frozenset(str(v) for v in known) if isinstance(known, list) else frozenset()
 
     def version_error_message(self, sent: str | None) -> str:
         """The real API's message for a missing (``None``) or unknown ``anthropic-version``."""

@@ -377,7 +377,7 @@ class ConformanceRun:
             versions = versions[:1]
         if "conformance_constraint" in metafunc.fixturenames:
             # One check per constraint kind the version's profile has.
-            from conformance.strategies.requests import constraints_for
+            from conformance.strategies.invalid import constraints_for
 
             pairs = [(v, c) for v in versions for c in constraints_for(self.profiles.get(v))]
             metafunc.parametrize(("conformance_api_version", "conformance_constraint"), pairs,

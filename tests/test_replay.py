@@ -45,7 +45,7 @@ def verdict(report_dir: Path) -> tuple[int, list[tuple[str, str, str]]]:
 OTHER_GENERATORS = """
 import conformance.strategies.requests as requests
 import conformance.suite.helpers as helpers
-requests._TOOL_DESCRIPTIONS = {name: text + " (v2)" for name, text in requests._TOOL_DESCRIPTIONS.items()}
+requests.TOOLS = {name: {**schema, "description": "v2"} for name, schema in requests.TOOLS.items()}
 _minimal = helpers.minimal_request
 helpers.minimal_request = lambda profile, **extra: {**_minimal(profile, **extra), "max_tokens": 9}
 _LATER_LIMIT = 12345

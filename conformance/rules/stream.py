@@ -73,8 +73,9 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(UNTERMINATED_EVENT, _W, "the last event is followed by the blank line that dispatches it"),
 )
 
-KNOWN_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
-                          "message_delta", "message_stop", "ping", "error"})
+GRAMMAR_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
+                            "message_delta", "message_stop", "ping", "error"})
+"""The events whose order the grammar knows. Any other event type the profile lists is checked by its schema."""
 _TOOL_DELTAS = frozenset({"input_json_delta"})
 _NO_DELTAS: frozenset[str] = frozenset()
 _NOT_OPEN: frozenset[str] = frozenset({"<not open>"})
@@ -89,7 +90,6 @@ DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
     # Result blocks arrive whole in content_block_start; no delta belongs in them.
     "container_upload": _NO_DELTAS,
 }
-KNOWN_DELTAS = frozenset().union(*DELTAS_FOR_BLOCK.values())
 
 
 def _is_tool_block(block_type: str | None) -> bool:
@@ -141,6 +141,9 @@ class _Grammar:
         self.usage: dict[str, int] = {}
         self.seen_unknown: set[tuple[str, str]] = set()
         self.usage_counts = profile.usage_counts if profile is not None else ()
+        self.known_events = GRAMMAR_EVENTS | (profile.stream_event_types if profile is not None else frozenset())
+        self.known_deltas = frozenset().union(*DELTAS_FOR_BLOCK.values()) | (
+            profile.delta_types if profile is not None else frozenset())
 
     def unknown(self, kind: str, name: str, event: int, path: str) -> None:
         if (kind, name) not in self.seen_unknown:
@@ -199,8 +202,10 @@ class _Grammar:
             elif t == "error":
                 self.error_event(p, i)
             elif isinstance(t, str):
-                self.unknown("event", t, i, "$.type")
-                continue
+                if t not in self.known_events:
+                    self.unknown("event", t, i, "$.type")
+                    continue
+                # A type the profile lists beyond the grammar's own: its schema still judges it.
             else:
                 out.append(_f(_E, EVENT_SCHEMA, "event data has no string 'type'", i, "$.type", actual=t))
                 continue
@@ -243,13 +248,13 @@ class _Grammar:
         delta = p.get("delta")
         dtype = delta.get("type") if type(delta) is dict else None
         if allowed is None:
-            if dtype not in KNOWN_DELTAS and isinstance(dtype, str):
+            if dtype not in self.known_deltas and isinstance(dtype, str):
                 self.unknown("delta", dtype, i, "$.delta.type")
             # An unknown block type may take any delta: forward-compatible.
             return
         btype = self.block_types[idx]
         if dtype not in allowed:
-            if dtype in KNOWN_DELTAS:
+            if dtype in self.known_deltas:
                 self.out.append(_f(_E, DELTA_TYPE, f"{dtype} in a {btype} block (allowed: {sorted(allowed)})",
                                    i, "$.delta.type", expected=sorted(allowed), actual=dtype))
             elif isinstance(dtype, str):
@@ -526,5 +531,5 @@ def stream_grammar(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
 
 CHECKS = (stream_grammar,)
 
-__all__ = ["CHECKS", "DELTAS_FOR_BLOCK", "KNOWN_DELTAS", "KNOWN_EVENTS", "MAX_FINDINGS_PER_RULE", "RULES",
-           "StreamValidator", "check_stream_events", "recovered_tail", "stream_grammar"]
+__all__ = ["CHECKS", "DELTAS_FOR_BLOCK", "GRAMMAR_EVENTS", "MAX_FINDINGS_PER_RULE", "RULES", "StreamValidator",
+           "check_stream_events", "recovered_tail", "stream_grammar"]

@@ -35,7 +35,7 @@ from conformance.errors import ProfileError
 from conformance.profiles import Profile
 from conformance.schemas import SHAPES
 
-__all__ = ["UnsupportedSchemaError", "from_schema", "json_values", "profile_shape", "readable_text",
+__all__ = ["UnsupportedSchemaError", "field_values", "from_schema", "json_values", "profile_shape", "readable_text",
            "schema_registry"]
 
 #: The URI a schema without ``$id`` is registered under, so refs into it resolve.
@@ -156,6 +156,19 @@ def profile_shape(profile: Profile, shape: str, *, pointer: str = "",
     if pointer:
         return from_schema({"$ref": f"{shape_uri}#{pointer}"}, registry=registry, overrides=overrides)
     return from_schema(document, registry=registry, overrides=overrides, base_uri=shape_uri or None)
+
+
+_FIELDS: dict[tuple[str, str, str], st.SearchStrategy[Any]] = {}
+
+
+def field_values(profile: Profile, shape: str, name: str) -> st.SearchStrategy[Any]:
+    """Values of one top-level property ``name`` of a profile's ``shape``, from its schema (built once)."""
+    key = (str(profile.schemas.directory), shape, name)
+    found = _FIELDS.get(key)
+    if found is None:
+        escaped = name.replace("~", "~0").replace("/", "~1")
+        found = _FIELDS[key] = profile_shape(profile, shape, pointer=f"/properties/{escaped}")
+    return found
 
 
 class _Compiler:

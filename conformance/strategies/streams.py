@@ -245,7 +245,7 @@ def _mutators() -> dict[str, tuple[str, _Mutator]]:
     def rename(draw: st.DrawFn, it: Items) -> tuple[str, Items, frozenset[str]]:
         i = draw(st.integers(0, len(it) - 1))
         name, p = it[i]
-        others = sorted(R.KNOWN_EVENTS - {name or ""})
+        others = sorted(R.GRAMMAR_EVENTS - {name or ""})
         it[i] = (draw(st.sampled_from(others)), p)
         return R.EVENT_NAME, it, frozenset()
 

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.intent import Intent
-from conformance.strategies.requests import invalid_requests
+from conformance.strategies.invalid import invalid_requests
 
 pytestmark = pytest.mark.conformance_areas("negative", "request", "error", "body")
 

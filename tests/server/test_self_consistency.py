@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from conformance.profiles import load_profiles
 from conformance.rules.requests import request_problems
 from conformance.server import ServerConfig, create_app
-from conformance.strategies.requests import invalid_requests, valid_requests
+from conformance.strategies.invalid import invalid_requests
+from conformance.strategies.requests import valid_requests
 from tests.server.support import InProcessClient, error_of, exchange_of, findings_of, headers, server_findings
 
 VERSIONS = load_profiles().versions
