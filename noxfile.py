@@ -1,4 +1,8 @@
-"""Sessions for the conformance suite. `nox -l` lists them; `nox -s NAME -- ARGS` forwards ARGS."""
+"""Sessions for the conformance suite. `nox -l` lists them; `nox -s NAME -- ARGS` forwards ARGS.
+
+Every session uses the Python that runs nox (3.11, 3.12 or 3.13: `requires-python` in pyproject.toml),
+so the README's commands work on a machine whose only Python is any of them.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,13 @@ CORPUS_DEFAULT = ROOT.parent / "shared" / "corpus"
 # The shipped cassettes hold a run with this many examples per check (small: they are re-judged offline
 # by every CI run, and each one is a file in the repository).
 RECORD_EXAMPLES = "5"
+# The official SDKs the suite is checked against: the newest of each line. Python 1.x sends
+# anthropic-version 2023-06-01 with x-api-key, 2.x sends 2026-10-21 with a bearer token. The last one is
+# what `tests` runs tests/sdk with; `sdk` runs them with each. The TypeScript pin is the one
+# tests/sdk/ts/package-lock.json installs (tests/test_drift.py keeps the two equal).
+PYTHON_SDK_PINS = ("1.17.0", "2.14.0")
+TYPESCRIPT_SDK_PINS = ("1.14.0",)
+DRIFT_SDKS = [("python", v) for v in PYTHON_SDK_PINS] + [("typescript", v) for v in TYPESCRIPT_SDK_PINS]
 
 
 def _corpus_env() -> dict[str, str]:
@@ -27,15 +38,42 @@ def _corpus_env() -> dict[str, str]:
     return {"CONFORMANCE_CORPUS": str(CORPUS_DEFAULT)}
 
 
-@nox.session(python="3.11")
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the project's own tests (unit, property, server, SDK, CLI) on 2 workers."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", f"anthropic=={PYTHON_SDK_PINS[-1]}")
     args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
     session.run("pytest", *args, env={"HYPOTHESIS_PROFILE": "ci", **_corpus_env()})
 
 
-@nox.session(python="3.11")
+@nox.session(default=False)
+@nox.parametrize("anthropic", PYTHON_SDK_PINS)
+def sdk(session: nox.Session, anthropic: str) -> None:
+    """The official Python SDK at each pinned version (strict response validation included) against the server."""
+    session.install("-e", ".[test]", f"anthropic=={anthropic}")
+    session.run("pytest", "-n", "2", "tests/sdk/test_python_sdk.py", *session.posargs)
+
+
+@nox.session(default=False)
+@nox.parametrize(("kind", "version"), DRIFT_SDKS, ids=[f"{k}-{v}" for k, v in DRIFT_SDKS])
+def drift(session: nox.Session, kind: str, version: str) -> None:
+    """The profiles vs a pinned official SDK's types; fails on a difference not in schemas/drift-allow.json."""
+    session.install("-e", ".")
+    if kind == "python":
+        session.install(f"anthropic=={version}")
+        session.run("conformance", "drift", "--sdk", "python", *session.posargs)
+        return
+    if shutil.which("npm") is None:
+        session.error("npm is not on PATH: the TypeScript drift check installs @anthropic-ai/sdk with npm")
+    target = Path(session.cache_dir) / "drift" / f"anthropic-ai-sdk-{version}"
+    if not (target / "node_modules" / "@anthropic-ai" / "sdk" / "package.json").is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        session.run("npm", "install", "--prefix", str(target), "--no-save", "--no-audit", "--no-fund",
+                    f"@anthropic-ai/sdk@{version}", external=True)
+    session.run("conformance", "drift", "--sdk", "typescript", "--sdk-path", str(target), *session.posargs)
+
+
+@nox.session
 def corpus(session: nox.Session) -> None:
     """Lint the real recorded traffic (CONFORMANCE_CORPUS or ../shared/corpus): zero errors expected."""
     path = os.environ.get("CONFORMANCE_CORPUS") or _corpus_env().get("CONFORMANCE_CORPUS")
@@ -45,28 +83,28 @@ def corpus(session: nox.Session) -> None:
     session.run("conformance", "lint", "--min-severity", "warning", path, *session.posargs)
 
 
-@nox.session(python="3.11")
+@nox.session
 def lint(session: nox.Session) -> None:
     """Lint the code with ruff."""
     session.install(*EXTRAS["lint"])
     session.run("ruff", "check", "conformance", "tests", "noxfile.py", *session.posargs)
 
 
-@nox.session(python="3.11")
+@nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy --strict."""
     session.install("-e", ".", *EXTRAS["typecheck"])
     session.run("mypy", *session.posargs)
 
 
-@nox.session(python="3.11")
+@nox.session
 def schemas(session: nox.Session) -> None:
     """Meta-validate every schema file, $ref and profile under schemas/."""
     session.install("-e", ".")
     session.run("conformance", "check-schemas", "schemas")
 
 
-@nox.session(python="3.11")
+@nox.session
 def conformance(session: nox.Session) -> None:
     """The main job: every check against the embedded reference server, every version; reports in reports/."""
     session.install("-e", ".")
@@ -74,7 +112,7 @@ def conformance(session: nox.Session) -> None:
                 *session.posargs)
 
 
-@nox.session(python="3.11")
+@nox.session
 def replay(session: nox.Session) -> None:
     """Re-judge the shipped cassettes with today's rules, offline: no server is started, nothing regenerated."""
     session.install("-e", ".")
@@ -82,7 +120,7 @@ def replay(session: nox.Session) -> None:
                 *session.posargs)
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(default=False)
 def cassettes(session: nox.Session) -> None:
     """Re-record the shipped cassettes from the reference server (after a change to the checks or server)."""
     session.install("-e", ".")
@@ -92,7 +130,7 @@ def cassettes(session: nox.Session) -> None:
                 *session.posargs)
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(default=False)
 def record(session: nox.Session) -> None:
     """Record cassettes from the live API (needs ANTHROPIC_API_KEY; capped at 200 requests, 50k tokens)."""
     if not os.environ.get("ANTHROPIC_API_KEY"):
@@ -104,7 +142,7 @@ def record(session: nox.Session) -> None:
                 "--max-tokens", "50000", "--max-examples", "3", "--report-dir", "reports/live", *session.posargs)
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (opt-in): lint throughput vs bare SSE+orjson parsing, and reference-server throughput."""
     session.install("-e", ".")

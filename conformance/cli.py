@@ -102,6 +102,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    from conformance.drift import run_drift
+    from conformance.drift.render import render_text, to_json
+
+    run = run_drift(args.sdk, args.profile, sdk_path=args.sdk_path)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(to_json(run), indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(run, show_explained=args.all))
+    return run.exit_code
+
+
 def cmd_versions(args: argparse.Namespace) -> int:
     from conformance.profiles import load_profiles
 
@@ -176,6 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", metavar="V2")
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.set_defaults(func=cmd_diff)
+
+    drift = sub.add_parser("drift", help="compare the profiles with an installed official SDK's types",
+                           description="Compare each profile's schemas with the installed SDK's types, shape by "
+                                       "shape. Exit 1 on a difference not explained in schemas/drift-allow.json, "
+                                       "2 when the SDK is not installed.")
+    drift.add_argument("--sdk", choices=("python", "typescript"), default="python",
+                       help="python: the anthropic package of this interpreter; typescript: @anthropic-ai/sdk "
+                            "(needs node)")
+    drift.add_argument("--profile", action="append", metavar="V",
+                       help="compare with this API version (repeatable; default: every real-API profile)")
+    drift.add_argument("--sdk-path", metavar="DIR",
+                       help="where @anthropic-ai/sdk is installed (its directory or a directory with node_modules; "
+                            "default: CONFORMANCE_TS_SDK, else node_modules here or above)")
+    drift.add_argument("--format", choices=("text", "json"), default="text")
+    drift.add_argument("--all", action="store_true", help="also list the explained differences, with their reasons")
+    drift.set_defaults(func=cmd_drift)
 
     versions = sub.add_parser("versions", help="list the API-version table")
     versions.set_defaults(func=cmd_versions)

@@ -38,10 +38,11 @@ KINDS: tuple[Kind, ...] = ("added", "removed", "tightened", "loosened", "changed
 SHAPE_AREAS: Mapping[str, str] = {
     "request": "request", "count_tokens_request": "count_tokens_request", "request_headers": "request_headers",
     "message": "response", "stream_event": "stream_event", "error": "error_body", "model": "model",
-    "models_list": "models_list", "count_tokens_response": "count_tokens_response",
+    "models_list": "models_list", "models_list_query": "models_list_query",
+    "count_tokens_response": "count_tokens_response",
     "response_headers": "response_headers",
 }
-REQUEST_SHAPES = frozenset({"request", "count_tokens_request", "request_headers"})
+REQUEST_SHAPES = frozenset({"request", "count_tokens_request", "request_headers", "models_list_query"})
 
 _LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
 _UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")

@@ -128,6 +128,8 @@ class Profile:
     """Accepted authentication: ``x-api-key`` and/or ``authorization-bearer``."""
     model_aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Alias -> dated model id (``claude-sonnet-4-5`` -> ``claude-sonnet-4-5-20250929``)."""
+    identity_headers: tuple[str, ...] = ()
+    """Account headers every authenticated answer carries (``anthropic-organization-id``)."""
 
     @functools.cached_property
     def _by_type(self) -> dict[str, ErrorType]:
@@ -326,6 +328,7 @@ def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Pro
         )
         auth_styles = tuple(str(a) for a in (data.get("request_headers") or {}).get("auth") or ("x-api-key",))
         aliases = {str(k): str(v) for k, v in (data.get("model_aliases") or {}).items()}
+        identity_headers = tuple(str(h) for h in data.get("identity_headers") or ())
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProfileError(f"malformed profile data ({type(exc).__name__}: {exc})",
                            file=str(profile_path)) from None
@@ -344,6 +347,7 @@ def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Pro
         retry=retry_policy,
         auth_styles=auth_styles,
         model_aliases=aliases,
+        identity_headers=identity_headers,
     )
 
 

@@ -15,7 +15,8 @@ a JSON pointer into it, and ``[]`` when the tree is sound:
 * conventions the code relies on: no ``format`` (the two validators treat it
   differently), ``if`` conditions use only discriminating keywords (what
   :meth:`SchemaSet.unknown_values` evaluates), and response schemas never close
-  objects with ``additionalProperties: false`` (responses are forward-compatible).
+  objects with ``additionalProperties: false`` (responses are forward-compatible);
+* ``drift-allow.json``, when present, is a well-formed allow list (every entry with a reason).
 """
 
 from __future__ import annotations
@@ -227,7 +228,18 @@ def check_schema_tree(root: Path) -> list[str]:
             problems.append(f"{profile_path}#: missing")
         else:
             _check_profile(profile_path, _read(profile_path, problems), compiled.get(SHAPES["model"]), problems)
+    _check_drift_allow(root, problems)
     return problems
+
+
+def _check_drift_allow(root: Path, problems: list[str]) -> None:
+    from conformance.drift.allow import ALLOW_FILE, load_allow_list
+    from conformance.errors import InputError
+
+    try:
+        load_allow_list(root / ALLOW_FILE)
+    except InputError as exc:
+        problems.append(str(exc))
 
 
 def main() -> int:

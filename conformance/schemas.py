@@ -26,9 +26,9 @@ import dataclasses
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import jsonschema_rs
@@ -36,6 +36,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from conformance.errors import ProfileError
+from conformance.known_values import UnknownValue, json_path, unknown_values
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing, but the public return type
@@ -50,6 +51,7 @@ SHAPES: Mapping[str, str] = {
     "stream_event": "stream-event.schema.json",
     "model": "model.schema.json",
     "models_list": "models-list.schema.json",
+    "models_list_query": "models-list-query.schema.json",
     "response_headers": "response-headers.schema.json",
     "request_headers": "request-headers.schema.json",
 }
@@ -75,7 +77,6 @@ class Violation:
 
 # One step of a jsonschema json_path: .name, [3] or ['any name'] (with \\ and \' escaped).
 _STEP = re.compile(r"\.([A-Za-z][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
-_IDENTIFIER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # the same rule as jsonschema's json_path
 
 
 def _dotted(json_path: str) -> str:
@@ -119,39 +120,22 @@ def _violations(err: jsonschema.ValidationError) -> list[Violation]:
     if not extra:
         return [_violation(err)]
     schema_path = "/".join(str(p) for p in err.absolute_schema_path)
-    return [Violation(_json_path(err.json_path, key), f"Additional properties are not allowed ({key!r} was unexpected)",
+    return [Violation(json_path(err.json_path, key), f"Additional properties are not allowed ({key!r} was unexpected)",
                       schema_path, str(err.validator), None, key) for key in extra]
 
 
-def _branch_relevance(err: jsonschema.ValidationError) -> tuple[int, bool]:
-    # In an anyOf/oneOf the branch that got furthest into the instance is the one the
-    # author meant ("content is an array of blocks, block 2 is wrong"), not the
-    # "is not of type 'string'" of the branch that never applied.
-    return len(err.absolute_path), err.validator != "type"
-
-
 def _leaf_errors(errors: list[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:
-    """Replace ``oneOf``/``anyOf`` wrappers by their most relevant inner error."""
+    """Each error, with an ``anyOf``/``oneOf`` wrapper replaced by the inner error jsonschema ranks best.
+
+    ``best_match`` descends into the branch that got deepest into the instance and matched its type
+    ("content is an array of blocks, block 2 is wrong"), not the "is not of type 'string'" of the
+    branch that never applied; where branches tie it keeps the wrapper, which is then the honest message.
+    """
     out = []
     for err in errors:
-        if err.context:
-            best = max(err.context, key=_branch_relevance)
-            out.extend(_leaf_errors([best]))
-        else:
-            out.append(err)
+        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        out.append(best if best is not None else err)
     return out
-
-
-class UnknownValue(NamedTuple):
-    """A string in an instance that its schema marks ``x-known-values`` but does not list."""
-
-    path: str
-    """JSON path, same style as :attr:`Violation.path`."""
-    value: str
-    known: tuple[str, ...]
-
-
-_MAX_DEPTH = 64
 
 
 def _dispatch_branches(node: Any, key: str, *, top_level: bool) -> list[tuple[str, int]] | None:
@@ -176,6 +160,10 @@ def _dispatch_branches(node: Any, key: str, *, top_level: bool) -> list[tuple[st
             return None  # not the plain dispatch shape: no shortcut is safe
         out.append((const, i))
     return out
+
+
+MAX_VIOLATIONS = 100
+"""Schema errors listed for one instance (then one violation saying there are more)."""
 
 
 class SchemaSet:
@@ -319,13 +307,9 @@ class SchemaSet:
         the ``if``/``then``/``else`` type dispatch and the ``anyOf``/``oneOf`` branches
         whose discriminating keywords (``type``, ``const``, ``enum``, ``required``)
         the instance satisfies. Call it on valid instances; on invalid ones it reports
-        what it can. Bounded: it looks at the first :data:`MAX_WALK_STEPS` schema/instance
-        pairs and reports at most :data:`MAX_VIOLATIONS` values, so a body of a million
-        blocks costs a fraction of a second, not minutes.
+        what it can.
         """
-        out: dict[str, UnknownValue] = {}
-        _walk_known(self.schema(shape), instance, "$", self.resolver(shape), out, 0, [MAX_WALK_STEPS])
-        return list(out.values())
+        return unknown_values(self.schema(shape), instance, self.resolver(shape))
 
     def is_valid(self, shape: str, instance: Any) -> bool:
         return bool(self._fast_validator(shape).is_valid(instance))
@@ -336,11 +320,15 @@ class SchemaSet:
         return check
 
     def violations(self, shape: str, instance: Any) -> list[Violation]:
-        """Every violation of ``shape`` by ``instance`` (the first :data:`MAX_VIOLATIONS`); ``[]`` (fast) when valid."""
+        """Every violation of ``shape`` by ``instance`` (at most :data:`MAX_VIOLATIONS`); ``[]`` (fast) when valid."""
         if self.is_valid(shape, instance):
             return []
+        # The first errors jsonschema finds, then one saying there are more: every error of a body with a
+        # million wrong items would take minutes to find and megabytes to print.
         listed = list(itertools.islice(self._slow_validator(shape).iter_errors(instance), MAX_VIOLATIONS + 1))
-        errors = sorted(listed[:MAX_VIOLATIONS], key=lambda e: e.json_path)
+        # Most relevant first, as jsonschema ranks them: shallow before deep (a missing "messages" explains
+        # everything under it), then by position, a strong keyword before a weak one.
+        errors = sorted(listed[:MAX_VIOLATIONS], key=jsonschema.exceptions.relevance, reverse=True)
         found = [v for e in _leaf_errors(errors) for v in _violations(e)]
         if len(listed) > MAX_VIOLATIONS:
             found.append(Violation("$", f"more violations than the {MAX_VIOLATIONS} listed (not listed)", "",
@@ -351,122 +339,3 @@ class SchemaSet:
             found = [Violation("$", f"rejected by jsonschema-rs but accepted by jsonschema ({shape})",
                                "", "disagreement")]
         return found
-
-
-MAX_VIOLATIONS = 100
-"""Schema errors (or unknown values) listed for one instance. The first hundred say what is wrong;
-listing every error of a body with a million wrong items would take minutes and print megabytes."""
-MAX_WALK_STEPS = 20_000
-"""Schema/instance pairs :meth:`SchemaSet.unknown_values` looks at in one instance (tens of
-microseconds each)."""
-
-
-def _json_path(parent: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    if _IDENTIFIER.match(key):
-        return f"{parent}.{key}"
-    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
-    return f"{parent}['{escaped}']"
-
-
-def _deref(schema: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
-    ref = schema.get("$ref") if isinstance(schema, Mapping) else None
-    if not isinstance(ref, str):
-        return schema, resolver
-    try:
-        resolved = resolver.lookup(ref)
-    except Exception:  # an unresolvable $ref is schemacheck's to report, not this walk's
-        return True, resolver
-    return resolved.contents, resolved.resolver
-
-
-_JSON_TYPES: Mapping[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,), "null": (type(None),),
-    "integer": (int,), "number": (int, float),
-}
-
-
-def _is_type(instance: Any, name: str) -> bool:
-    if name in ("integer", "number") and isinstance(instance, bool):
-        return False
-    if name == "integer" and isinstance(instance, float):
-        return instance.is_integer()
-    return isinstance(instance, _JSON_TYPES.get(name, (object,)))
-
-
-def _matches(schema: Any, instance: Any, resolver: Resolver[Any], depth: int) -> bool:
-    """Whether ``instance`` passes the discriminating keywords of ``schema`` (others are ignored).
-
-    Enough for the ``if`` conditions and union branches our schemas use, which all
-    discriminate on ``type``/``const``/``enum``/``required``; schemacheck keeps it so.
-    """
-    schema, resolver = _deref(schema, resolver)
-    if isinstance(schema, bool) or not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
-        return schema is not False
-    if "const" in schema and instance != schema["const"]:
-        return False
-    if isinstance(schema.get("enum"), list) and instance not in schema["enum"]:
-        return False
-    t = schema.get("type")
-    if t is not None and not any(_is_type(instance, n) for n in ([t] if isinstance(t, str) else t)):
-        return False
-    if isinstance(instance, dict):
-        if any(k not in instance for k in schema.get("required", ())):
-            return False
-        for key, sub in (schema.get("properties") or {}).items():
-            if key in instance and not _matches(sub, instance[key], resolver, depth + 1):
-                return False
-    if "not" in schema and _matches(schema["not"], instance, resolver, depth + 1):
-        return False
-    if not all(_matches(s, instance, resolver, depth + 1) for s in schema.get("allOf", ())):
-        return False
-    for key in ("anyOf", "oneOf"):
-        if key in schema and not any(_matches(s, instance, resolver, depth + 1) for s in schema[key]):
-            return False
-    return True
-
-
-def _walk_known(schema: Any, instance: Any, path: str, resolver: Resolver[Any],
-                out: dict[str, UnknownValue], depth: int, budget: list[int]) -> None:
-    budget[0] -= 1
-    if budget[0] < 0 or len(out) >= MAX_VIOLATIONS:
-        return
-    schema, resolver = _deref(schema, resolver)
-    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
-        return
-    known = schema.get("x-known-values")
-    if isinstance(known, list) and isinstance(instance, str) and instance not in known:
-        out.setdefault(path, UnknownValue(path, instance, tuple(str(k) for k in known)))
-    for sub in _applicable(schema, instance, resolver, depth):
-        _walk_known(sub, instance, path, resolver, out, depth + 1, budget)
-    if isinstance(instance, dict):
-        props = schema.get("properties") or {}
-        for key, sub in props.items():
-            if key in instance:
-                _walk_known(sub, instance[key], _json_path(path, key), resolver, out, depth + 1, budget)
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, Mapping):
-            for key, value in instance.items():
-                if budget[0] < 0:
-                    break
-                if key not in props:
-                    _walk_known(extra, value, _json_path(path, key), resolver, out, depth + 1, budget)
-    elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
-        for i, item in enumerate(instance):
-            if budget[0] < 0:
-                break  # (a million items would cost a million calls that each return at once)
-            _walk_known(schema["items"], item, _json_path(path, i), resolver, out, depth + 1, budget)
-
-
-def _applicable(schema: Mapping[str, Any], instance: Any, resolver: Resolver[Any], depth: int) -> Iterator[Any]:
-    """The in-place subschemas that apply to ``instance``."""
-    yield from schema.get("allOf", ())
-    for key in ("anyOf", "oneOf"):
-        for sub in schema.get(key, ()):
-            if _matches(sub, instance, resolver, depth + 1):
-                yield sub
-    if "if" in schema:
-        branch = "then" if _matches(schema["if"], instance, resolver, depth + 1) else "else"
-        if branch in schema:
-            yield schema[branch]

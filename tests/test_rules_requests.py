@@ -54,7 +54,7 @@ def test_valid_requests_have_no_problems(version: str) -> None:
 def test_schema_violations_are_worded_like_the_api_with_dotted_paths() -> None:
     problems = request_problems(body(messages=[{"role": "robot", "content": "hi"}]), P)
     assert [(v.path, v.message) for v in problems] == [
-        ("$.messages[0].role", "messages.0.role: Input should be 'user' or 'assistant'")]
+        ("$.messages[0].role", "messages.0.role: Input should be 'user', 'assistant' or 'system'")]
     (v,) = request_problems({"model": "m", "messages": [{"role": "user", "content": "x"}]}, P)
     assert (v.path, v.message) == ("$.max_tokens", "max_tokens: Field required")
     (v,) = request_problems(body(max_tokens="many"), P)

@@ -58,6 +58,7 @@ SAMPLES: dict[str, Any] = {
               "created_at": "2025-05-14T00:00:00Z"},
     "models_list": {"data": [{"type": "model", "id": "m", "display_name": "M", "created_at": "2025-05-14T00:00:00Z"}],
                     "has_more": False, "first_id": "m", "last_id": "m"},
+    "models_list_query": {"limit": 20, "after_id": "claude-sonnet-4-20250514"},
     "response_headers": {"request-id": "req_1", "retry-after": "3", "content-type": "application/json"},
     "request_headers": {"x-api-key": "sk-test", "content-type": "application/json"},
 }

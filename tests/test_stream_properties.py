@@ -15,8 +15,8 @@ from conformance.findings import Severity
 from conformance.profiles import Profile, load_profiles
 from conformance.rules.stream import check_stream_events, stream_grammar
 from conformance.strategies.streams import (
-    MUTATIONS,
-    Mutation,
+    STREAM_MUTATION_NAMES,
+    StreamMutation,
     sse_streams,
     stream_events,
     stream_mutations,
@@ -61,15 +61,15 @@ def test_accumulated_text_is_the_concatenated_deltas(payloads: list[dict[str, An
             assert block["signature"] == deltas[-1]["signature"]
 
 
-def _errors(m: Mutation) -> set[str]:
+def _errors(m: StreamMutation) -> set[str]:
     return {f.rule for f in check_stream_events(m.events, PROFILE) if f.severity >= Severity.ERROR}
 
 
-@pytest.mark.parametrize("name", MUTATIONS)
+@pytest.mark.parametrize("name", STREAM_MUTATION_NAMES)
 def test_each_mutation_fires_its_rule(name: str) -> None:
     @_SETTINGS
     @given(stream_mutations(PROFILE, names=[name]))
-    def check(m: Mutation) -> None:
+    def check(m: StreamMutation) -> None:
         findings = check_stream_events(m.events, PROFILE)
         fired = {f.rule for f in findings if f.severity == m.severity}
         assert m.rule in fired, (m.name, findings)

@@ -104,14 +104,6 @@ def _prefixed(v: Violation, text: str) -> Violation:
     return Violation(v.path, f"{where}: {text}" if where else text, v.schema_path, v.keyword, v.expected, v.actual)
 
 
-_KEYWORD_RANK = {"type": 0, "required": 1, "const": 2, "enum": 2, "additionalProperties": 3}
-
-
-def _rank(v: Violation) -> tuple[int, int, str]:
-    # Shallow before deep (a missing "messages" explains everything under it), then by keyword.
-    return (v.path.count(".") + v.path.count("["), _KEYWORD_RANK.get(v.keyword, 4), v.path)
-
-
 CROSS_FIELD = "cross-field"
 
 
@@ -226,7 +218,6 @@ def request_problems(body: Any, profile: Profile, endpoint: str = "messages") ->
     if profile.schemas.has(shape):
         for v in profile.schemas.violations(shape, body):
             found.extend(_api_style(v))
-    found.sort(key=_rank)
     if not isinstance(body, dict):
         return found
     already = {v.path for v in found}

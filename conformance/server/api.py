@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import math
 import random
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -56,10 +57,20 @@ class Admitted:
 
     @property
     def headers(self) -> dict[str, str]:
-        """Rate-limit headers as of now (computed only when an answer needs them, then kept)."""
+        """Rate-limit and account headers as of now (computed only when an answer needs them, then kept)."""
         if self._headers is None:
-            self._headers = self.state.limiter.headers(self.key, self.quota, self.profile, self.state.now())
+            self._headers = {**self.state.limiter.headers(self.key, self.quota, self.profile, self.state.now()),
+                             **identity_headers(self.profile, self.key)}
         return self._headers
+
+
+_ORGANIZATION = uuid.UUID("6f1c2f4e-6a39-4c1e-9b0f-3d1b0c6a7e21")
+
+
+def identity_headers(profile: Profile, key: str) -> dict[str, str]:
+    """The account headers the profile says every authenticated answer carries (``anthropic-organization-id``),
+    with a stable UUID derived from the key: one organization per key."""
+    return dict.fromkeys(profile.identity_headers, str(uuid.uuid5(_ORGANIZATION, key)))
 
 
 def _error(state: ServerState, ctx: RequestContext, profile: Profile, status: int, message: str,
@@ -304,9 +315,12 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
     limited = _rate_limited(state, ctx, ok, input_tokens)
     if limited is not None:
         return limited
-    gen = generate(state.config.seed, body, str(body["model"]), input_tokens, mutant=state.mutant)
+    # The answer names the dated model an alias stands for, as the real API's does (and as models.retrieve does).
+    gen = generate(state.config.seed, body, ok.profile.resolve_model(str(body["model"])), input_tokens,
+                   mutant=state.mutant)
     headers = state.limiter.charge_output_and_headers(ok.key, ok.quota, ok.profile,
                                                       gen.message["usage"]["output_tokens"], state.now())
+    headers.update(identity_headers(ok.profile, ok.key))
     if state.mutant != "missing-request-id":
         headers["request-id"] = ctx.request_id
     if not streaming:
@@ -368,7 +382,10 @@ async def list_models(request: Request) -> Response:
                                         "limit: Input should be greater than or equal to 1 and at most 1000",
                                         ok.headers))
     limit = int(raw_limit)
-    models = _models(ok.profile)
+    stages, problem = _lifecycle_filter(ok.profile, params.getlist("lifecycle") + params.getlist("lifecycle[]"))
+    if problem is not None:
+        return state.finish(ctx, _error(state, ctx, ok.profile, 400, problem, ok.headers))
+    models = [m for m in _models(ok.profile) if stages is None or m.get("lifecycle", "active") in stages]
     if state.mutant == "models-list-incomplete":
         models = models[:-1]
     ids = [m["id"] for m in models]
@@ -385,6 +402,27 @@ async def list_models(request: Request) -> Response:
     page = {"data": models, "has_more": has_more,
             "first_id": models[0]["id"] if models else None, "last_id": models[-1]["id"] if models else None}
     return state.finish(ctx, JSONBody(page, headers={**ok.headers, "request-id": ctx.request_id}))
+
+
+_DEFAULT_STAGES = frozenset({"active", "deprecated"})
+
+
+def _lifecycle_filter(profile: Profile, raw: list[str]) -> tuple[frozenset[str] | None, str | None]:
+    """The lifecycle stages models.list keeps (``None``: the version has no such filter), or the 400 message.
+
+    Python sends ``lifecycle[]=a&lifecycle[]=b``, others repeat ``lifecycle=a`` or join with commas.
+    Omitted: active and deprecated models; retired ones only when asked for.
+    """
+    if not profile.schemas.has("models_list_query") or \
+            "lifecycle" not in profile.schemas.schema("models_list_query").get("properties", {}):
+        return None, None
+    values = [v.strip() for item in raw for v in item.split(",") if v.strip()]
+    if not values:
+        return _DEFAULT_STAGES, None
+    problems = profile.schemas.violations("models_list_query", {"lifecycle": values})
+    if problems:
+        return None, f"{problems[0].dotted}: {problems[0].message}"
+    return frozenset(values), None
 
 
 async def get_model(request: Request) -> Response:

@@ -284,7 +284,19 @@ def generate(seed: int, body: Mapping[str, Any], model: str, input_tokens: int |
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": {"input_tokens": count_input_tokens(body) if input_tokens is None else input_tokens,
-                  "output_tokens": output_tokens},
+        # Sent as null when there is nothing to add, as the real API does: a stream's message_delta
+        # carries it too, so the SDKs' accumulated message equals this one key for key.
+        "stop_details": None,
+        "usage": _usage(body, count_input_tokens(body) if input_tokens is None else input_tokens, output_tokens),
     }
     return Generated(message, starts, digest)
+
+
+def _usage(body: Mapping[str, Any], input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    """The usage a real answer carries. No prompt cache is simulated, so every cache figure is 0 (what the
+    API reports for an uncached call); no priority capacity either, so the tier is always standard."""
+    geo = body.get("inference_geo")
+    return {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "output_tokens": output_tokens, "service_tier": "standard",
+            "inference_geo": geo if isinstance(geo, str) and geo else "global"}

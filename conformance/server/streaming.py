@@ -27,16 +27,19 @@ def message_events(gen: Generated, *, ping_every: int = 0, mutant: str | None = 
     """
     msg = gen.message
     usage = msg["usage"]
-    start_usage = {"input_tokens": usage["input_tokens"], "output_tokens": min(1, usage["output_tokens"])}
+    # message_start carries the whole usage (cache figures, tier ...) with the output counted so far.
+    start_usage = {**usage, "output_tokens": min(1, usage["output_tokens"])}
     if mutant == "usage-decreasing":
         start_usage["output_tokens"] = usage["output_tokens"] + 1
     start = {**msg, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
     if mutant == "message-start-twice":
         events.append({"type": "message_start", "message": start})
+    # message_delta restates every count cumulatively (input, cache, output), as the real API does.
     message_delta = {"type": "message_delta",
-                     "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": msg["stop_sequence"]},
-                     "usage": {"output_tokens": usage["output_tokens"]}}
+                     "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": msg["stop_sequence"],
+                               "stop_details": msg.get("stop_details")},
+                     "usage": {k: v for k, v in usage.items() if type(v) is int}}
     last = len(gen.start_blocks) - 1
     for position, (block, deltas) in enumerate(zip(gen.start_blocks, gen.deltas, strict=True)):
         index = 2 * position if mutant == "block-index-gap" else position

@@ -5,8 +5,8 @@
 """
 
 from conformance.strategies.streams import (
-    MUTATIONS,
-    Mutation,
+    STREAM_MUTATION_NAMES,
+    StreamMutation,
     render_sse,
     sse_streams,
     stream_events,
@@ -14,5 +14,5 @@ from conformance.strategies.streams import (
     valid_streams,
 )
 
-__all__ = ["MUTATIONS", "Mutation", "render_sse", "sse_streams", "stream_events", "stream_mutations",
+__all__ = ["STREAM_MUTATION_NAMES", "StreamMutation", "render_sse", "sse_streams", "stream_events", "stream_mutations",
            "valid_streams"]

@@ -185,7 +185,7 @@ def _unknown_role(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpo
     # A user turn keeps content valid for the "not assistant" branch; its tool results then go unchecked,
     # which cannot add a problem.
     index = draw(st.sampled_from(_user_turns(body)))
-    body["messages"][index]["role"] = draw(st.sampled_from(["system", "tool", "human", "User", "developer"]))
+    body["messages"][index]["role"] = draw(st.sampled_from(["tool", "human", "User", "developer", "model"]))
     return body, f"messages.{index}.role"
 
 

@@ -1,7 +1,7 @@
 """Hypothesis strategies compiled from the subset of JSON Schema 2020-12 our schemas use.
 
 Why our own compiler: ``hypothesis-jsonschema`` breaks on current Hypothesis
-(DESIGN.md §8), and owning the schemas lets us generate *realistic* values
+(0.23.1 fails on hypothesis >= 6.170.10), and owning the schemas lets us generate *realistic* values
 (short readable text, sane numbers, small collections) so examples stay fast.
 
 How it works: each schema node becomes a strategy built constructively from
@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
-import math
-import string
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
@@ -31,9 +28,17 @@ from hypothesis import strategies as st
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conformance.errors import ProfileError
 from conformance.profiles import Profile
 from conformance.schemas import SHAPES
+from conformance.strategies.scalars import (
+    FORMATS,
+    UnsupportedSchemaError,
+    ecma_classes,
+    json_values,
+    numbers,
+    readable_text,
+)
+from conformance.strategies.schema_algebra import exclude_const, merge, types_of
 
 __all__ = ["UnsupportedSchemaError", "field_values", "from_schema", "json_values", "profile_shape", "readable_text",
            "schema_registry"]
@@ -59,48 +64,7 @@ _SUPPORTED = frozenset({
 _NEEDS_FILTER = frozenset({"oneOf", "anyOf", "allOf", "not", "if", "$ref", "uniqueItems", "contains",
                            "dependentRequired", "propertyNames", "patternProperties", "minProperties",
                            "maxProperties", "multipleOf", "enum"})
-_FORMATS: dict[str, st.SearchStrategy[str]] = {
-    "date-time": st.datetimes(min_value=datetime(2023, 1, 1),
-                              max_value=datetime(2027, 12, 31)).map(
-        lambda d: d.replace(microsecond=0).isoformat() + "Z"),
-    "date": st.dates(min_value=date(2023, 1, 1),
-                     max_value=date(2027, 12, 31)).map(lambda d: d.isoformat()),
-    "uri": st.sampled_from(["https://example.com/", "https://example.com/a.png", "https://example.org/doc.pdf",
-                            "https://images.example.net/cat.jpeg"]),
-    "uuid": st.uuids().map(str),
-    "email": st.sampled_from(["a@example.com", "user.name@example.org"]),
-}
-_FORMATS["uri-reference"] = _FORMATS["uri"]
-_FORMATS["iri"] = _FORMATS["uri"]
-
-_WORDS = ("hello", "world", "the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "what", "is",
-          "weather", "in", "Paris", "today", "please", "summarise", "this", "café", "naïve", "日本語", "42",
-          "tool", "answer", "briefly", "why?", "yes.", "no,")
-_ALPHABET = string.ascii_letters + string.digits + " .,-_!?'é"
-
 Overrides = Mapping[str, st.SearchStrategy[Any]]
-
-
-class UnsupportedSchemaError(ProfileError):
-    """A schema uses a keyword (or value) the strategy compiler cannot honour."""
-
-
-def readable_text(min_size: int = 0, max_size: int | None = None) -> st.SearchStrategy[str]:
-    """Short, readable text: words most of the time, plain characters to hit exact lengths."""
-    hi = max_size if max_size is not None else min_size + 40
-    hi = min(hi, min_size + 60)
-    words = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=6).map(" ".join)
-    fitted = words.filter(lambda s: min_size <= len(s) <= hi)
-    plain = st.text(alphabet=_ALPHABET, min_size=min_size, max_size=hi)
-    return st.one_of(fitted, plain) if hi >= 3 else plain
-
-
-def json_values(max_leaves: int = 5) -> st.SearchStrategy[Any]:
-    """Any small JSON value (what ``{}`` / ``true`` allows)."""
-    leaves = st.one_of(st.none(), st.booleans(), st.integers(-100, 100), readable_text(0, 12))
-    return st.recursive(leaves, lambda c: st.one_of(st.lists(c, max_size=3),
-                                                   st.dictionaries(readable_text(1, 8), c, max_size=3)),
-                        max_leaves=max_leaves)
 
 
 def schema_registry(documents: Mapping[str, Mapping[str, Any]]) -> Registry[Any]:
@@ -245,9 +209,9 @@ class _Compiler:
                                          where=loc or "<merged schema>",
                                          fix="extend conformance/strategies/jsonschema.py or avoid the keyword")
         fmt = schema.get("format")
-        if fmt is not None and fmt not in _FORMATS and f"format:{fmt}" not in self.overrides:
+        if fmt is not None and fmt not in FORMATS and f"format:{fmt}" not in self.overrides:
             raise UnsupportedSchemaError(f"unsupported format {fmt!r}", where=_child(loc, "format"),
-                                         fix="supported: " + ", ".join(sorted(_FORMATS)))
+                                         fix="supported: " + ", ".join(sorted(FORMATS)))
 
     def _build(self, schema: Mapping[str, Any], resolver: Any, loc: str | None,
                depth: int = 0) -> st.SearchStrategy[Any]:
@@ -260,7 +224,7 @@ class _Compiler:
             if not rest:
                 return self.compile(target, target_resolver, target_loc)
             # $ref beside other keywords means "both": merge (the node filter checks the result).
-            return self._build(_merge(self._inline(target, target_resolver), rest), resolver, None, depth + 1)
+            return self._build(merge(self._inline(target, target_resolver), rest), resolver, None, depth + 1)
         for key in ("oneOf", "anyOf"):
             if key in schema:
                 rest = {k: v for k, v in schema.items() if k != key}
@@ -269,14 +233,14 @@ class _Compiler:
                     return st.one_of([self.compile(b, resolver, _child(_child(loc, key), str(i)))
                                       for i, b in enumerate(schema[key])])
                 branches = [self._inline(b, resolver) for b in schema[key]]
-                return st.one_of([self._build(_merge(rest, b), resolver, None, depth + 1) for b in branches])
+                return st.one_of([self._build(merge(rest, b), resolver, None, depth + 1) for b in branches])
         conditionals, base = self._split_conditionals(schema, resolver)
         if conditionals:
             return self._conditional(base, conditionals, resolver, depth)
         if "allOf" in schema:
             merged: Mapping[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
             for branch in schema["allOf"]:
-                merged = _merge(merged, self._inline(branch, resolver))
+                merged = merge(merged, self._inline(branch, resolver))
             return self._build(merged, resolver, None, depth + 1)
         return self._typed(schema, resolver, loc)
 
@@ -312,10 +276,10 @@ class _Compiler:
         "none holds" alternative then drops those constants from the property's ``enum``
         so it does not keep generating values the node filter must throw away.
         """
-        alternatives = [_merge(_merge(base, cond), then) for cond, then, _ in conditionals]
+        alternatives = [merge(merge(base, cond), then) for cond, then, _ in conditionals]
         otherwise: Any = base
         for cond, _, other in conditionals:
-            otherwise = _merge(_exclude_const(otherwise, cond), other)
+            otherwise = merge(exclude_const(otherwise, cond), other)
         if otherwise is not None:
             alternatives.append(otherwise)
         return st.one_of([self._build(a, resolver, None, depth + 1) for a in alternatives if a is not False])
@@ -334,7 +298,7 @@ class _Compiler:
             schema, resolver, _ = self._resolve(schema["$ref"], resolver, None)
         if isinstance(schema, Mapping) and "$ref" in schema:
             target, target_resolver, _ = self._resolve(schema["$ref"], resolver, None)
-            schema = _merge(self._inline(target, target_resolver), {k: v for k, v in schema.items() if k != "$ref"})
+            schema = merge(self._inline(target, target_resolver), {k: v for k, v in schema.items() if k != "$ref"})
         return schema
 
     # -- typed generation ------------------------------------------------------------------------------
@@ -347,7 +311,7 @@ class _Compiler:
             if not values:
                 raise UnsupportedSchemaError("empty enum admits no value", where=_child(loc, "enum"))
             return st.sampled_from(values)
-        types = _types_of(schema)
+        types = types_of(schema)
         parts = []
         for t in types:
             if t == "object":
@@ -357,7 +321,7 @@ class _Compiler:
             elif t == "string":
                 parts.append(self._string(schema, loc))
             elif t in ("integer", "number"):
-                parts.append(_number(schema, integer=(t == "integer"), loc=loc))
+                parts.append(numbers(schema, integer=(t == "integer"), loc=loc))
             elif t == "boolean":
                 parts.append(st.booleans())
             elif t == "null":
@@ -426,11 +390,11 @@ class _Compiler:
 
         if "format" in schema:
             fmt = schema["format"]
-            base = _strategy(self.overrides.get(f"format:{fmt}", _FORMATS.get(fmt)))
+            base = _strategy(self.overrides.get(f"format:{fmt}", FORMATS.get(fmt)))
             return base.filter(fits) if ("minLength" in schema or "maxLength" in schema) else base
         if "pattern" in schema:
             try:
-                return st.from_regex(_ecma_classes(schema["pattern"]), fullmatch=True).filter(fits)
+                return st.from_regex(ecma_classes(schema["pattern"]), fullmatch=True).filter(fits)
             except Exception as exc:  # re.error or hypothesis' InvalidArgument
                 raise UnsupportedSchemaError(f"pattern cannot be generated: {exc}",
                                              where=_child(loc, "pattern")) from None
@@ -440,175 +404,10 @@ class _Compiler:
         return readable_text(lo, hi)
 
 
-def _number(schema: Mapping[str, Any], *, integer: bool, loc: str | None) -> st.SearchStrategy[Any]:
-    lo = schema.get("minimum")
-    hi = schema.get("maximum")
-    xlo = schema.get("exclusiveMinimum")
-    xhi = schema.get("exclusiveMaximum")
-    step = schema.get("multipleOf")
-    if integer or step is not None:
-        ilo = max([math.ceil(v) for v in (lo,) if v is not None] + [math.floor(v) + 1 for v in (xlo,) if v is not None],
-                  default=None)
-        ihi = min([math.floor(v) for v in (hi,) if v is not None] + [math.ceil(v) - 1 for v in (xhi,) if v is not None],
-                  default=None)
-        if step is not None:
-            # Generate the multiplier so the product is exactly a multiple.
-            klo = math.ceil((ilo if ilo is not None else -1000) / step)
-            khi = math.floor((ihi if ihi is not None else 1000) / step)
-            if klo > khi:
-                raise UnsupportedSchemaError("no multiple of multipleOf fits the bounds",
-                                             where=_child(loc, "multipleOf"))
-            return st.integers(klo, min(khi, klo + 1000)).map(lambda k: k * step)
-        ilo, ihi = _sane_range(ilo, ihi, span=1000)
-        if ilo > ihi:
-            raise UnsupportedSchemaError("integer bounds admit no value", where=loc or "<merged schema>")
-        return st.integers(ilo, ihi)
-    flo = max([v for v in (lo, xlo) if v is not None], default=None)
-    fhi = min([v for v in (hi, xhi) if v is not None], default=None)
-    flo, fhi = _sane_range(flo, fhi, span=1000)
-
-    def inside(x: float) -> bool:
-        return ((lo is None or x >= lo) and (hi is None or x <= hi) and (xlo is None or x > xlo)
-                and (xhi is None or x < xhi))
-
-    floats = st.floats(flo, fhi, allow_nan=False, allow_infinity=False)
-    # Realistic values have few decimals (0.7, 12.25); the bounds themselves are good edge cases.
-    rounded = floats.map(lambda x: round(x, 2))
-    edges = st.sampled_from([v for v in (lo, hi) if v is not None] or [0.0])
-    return st.one_of(rounded, floats, edges).filter(inside)
-
-
-def _ecma_classes(pattern: str) -> str:
-    r"""``\d`` and ``\w`` as JSON Schema (ECMA 262) means them: ASCII only, where Python's match any script.
-
-    Otherwise most generated digits would be, say, Devanagari, and the validator would throw them away.
-    """
-    ranges = {"d": "0-9", "w": "A-Za-z0-9_"}
-    out, i, in_class = [], 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            out.append(ranges[nxt] if nxt in ranges and in_class else
-                       f"[{ranges[nxt]}]" if nxt in ranges else ch + nxt)
-            i += 2
-            continue
-        in_class = (in_class and ch != "]") or (not in_class and ch == "[")
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
 def _strategy(value: Any) -> st.SearchStrategy[Any]:
     if not isinstance(value, st.SearchStrategy):
         raise UnsupportedSchemaError(f"an override must be a Hypothesis strategy, not {type(value).__name__}")
     return value
-
-
-def _sane_range(lo: Any, hi: Any, *, span: int) -> tuple[Any, Any]:
-    if lo is None and hi is None:
-        return -span, span
-    if lo is None:
-        return hi - span, hi
-    if hi is None:
-        return lo, lo + span
-    return lo, hi
-
-
-def _types_of(schema: Mapping[str, Any]) -> list[str]:
-    declared = schema.get("type")
-    if isinstance(declared, str):
-        return [declared]
-    if isinstance(declared, list):
-        return [str(t) for t in declared]
-    inferred = []
-    keys = schema.keys()
-    if keys & {"properties", "required", "additionalProperties", "patternProperties", "minProperties",
-               "maxProperties", "propertyNames", "dependentRequired"}:
-        inferred.append("object")
-    if keys & {"items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"}:
-        inferred.append("array")
-    if keys & {"minLength", "maxLength", "pattern", "format"}:
-        inferred.append("string")
-    if keys & {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}:
-        inferred.append("number")
-    return inferred
-
-
-def _merge(a: Any, b: Any) -> Any:
-    """Conjunction of two schemas as one, where the keywords allow; the node filter covers the rest."""
-    if a is True or a == {}:
-        return b
-    if b is True or b == {}:
-        return a
-    if a is False or b is False:
-        return False
-    out = dict(a)
-    if "if" in a and "if" in b:
-        # Two conditionals: keep b's as one allOf branch so its then/else stay attached to its if.
-        group = {k: b[k] for k in ("if", "then", "else") if k in b}
-        b = {k: v for k, v in b.items() if k not in group}
-        out["allOf"] = [*out.get("allOf", []), group]
-    for key, value in b.items():
-        if key not in out:
-            out[key] = value
-            continue
-        mine = out[key]
-        if key == "type":
-            left = {mine} if isinstance(mine, str) else set(mine)
-            right = {value} if isinstance(value, str) else set(value)
-            both = left & right | ({"integer"} if ("number" in left and "integer" in right)
-                                   or ("integer" in left and "number" in right) else set())
-            out[key] = sorted(both)
-        elif key == "required":
-            out[key] = list(dict.fromkeys([*mine, *value]))
-        elif key == "properties":
-            merged = dict(mine)
-            for name, sub in value.items():
-                merged[name] = _merge(merged[name], sub) if name in merged else sub
-            out[key] = merged
-        elif key in ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"):
-            out[key] = max(mine, value)
-        elif key in ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"):
-            out[key] = min(mine, value)
-        elif key == "enum":
-            out[key] = [v for v in mine if v in value]
-        elif key in ("allOf",):
-            out[key] = [*mine, *value]
-        elif key in ("oneOf", "anyOf"):
-            out.setdefault("allOf", [])
-            out["allOf"] = [*out["allOf"], {key: value}]
-        elif key in ("items", "additionalProperties", "not", "contains", "propertyNames"):
-            out[key] = _merge(mine, value) if key != "not" else {"anyOf": [mine, value]}
-        # Otherwise (const vs const, pattern vs pattern, annotations) keep ours: the enclosing
-        # node's validator filters out what the dropped constraint would have rejected.
-    if "const" in out and "enum" in out:
-        del out["enum"]
-    return out
-
-
-def _exclude_const(schema: Any, cond: Any) -> Any:
-    """``schema`` narrowed so a discriminating ``cond`` (``{"properties": {p: {"const": c}}}``) fails.
-
-    Returns ``None`` when nothing is left, and ``schema`` unchanged when ``cond`` is not of that form.
-    """
-    if schema is None or not isinstance(schema, Mapping) or not isinstance(cond, Mapping):
-        return schema
-    props = cond.get("properties", {})
-    if set(cond) - {"properties", "required"} or len(props) != 1:
-        return schema
-    (name, test), = props.items()
-    if not isinstance(test, Mapping) or set(test) != {"const"}:
-        return schema
-    mine = schema.get("properties", {}).get(name)
-    if isinstance(mine, Mapping) and "enum" in mine:
-        left = [v for v in mine["enum"] if v != test["const"]]
-        if not left:
-            return None
-        return {**schema, "properties": {**schema["properties"], name: {**mine, "enum": left}}}
-    if isinstance(mine, Mapping) and mine.get("const", object()) == test["const"]:
-        return None
-    return schema
 
 
 def _child(loc: str | None, key: str) -> str:

@@ -2,7 +2,7 @@
 
     valid_streams(profile=None)   -> list[dict]            event payloads of one valid stream
     sse_streams(profile=None)     -> (list[dict], bytes)    the same, rendered as SSE bytes (LF/CRLF, padding)
-    stream_mutations(profile=None)-> Mutation               one valid stream broken in exactly one way,
+    stream_mutations(profile=None)-> StreamMutation               one valid stream broken in exactly one way,
                                                             labelled with the rule id it must trigger
 
 Valid streams: text, tool_use (JSON input split at arbitrary points, empty
@@ -27,7 +27,7 @@ from conformance.profiles import Profile
 from conformance.rules import stream as R
 from conformance.sse import ServerSentEvent
 
-__all__ = ["Mutation", "render_sse", "sse_streams", "stream_events", "stream_mutations", "valid_streams"]
+__all__ = ["StreamMutation", "render_sse", "sse_streams", "stream_events", "stream_mutations", "valid_streams"]
 
 _WORDS = st.text(alphabet="abcdefghij klmnop\n\"\\é€{}", max_size=12)
 _JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.text(alphabet="ab\"{}[],: é", max_size=8))
@@ -144,7 +144,7 @@ def sse_streams(draw: st.DrawFn, profile: Profile | None = None) -> tuple[list[d
 
 
 @dataclasses.dataclass(frozen=True)
-class Mutation:
+class StreamMutation:
     """A stream broken in one way: ``rule`` must fire at ``severity``; ``also`` may co-fire (unavoidably)."""
 
     name: str
@@ -362,22 +362,22 @@ def _mutators() -> dict[str, tuple[str, _Mutator]]:
     }
 
 
-MUTATIONS: tuple[str, ...] = tuple(_mutators())
+STREAM_MUTATION_NAMES: tuple[str, ...] = tuple(_mutators())
 _WARNING_ONLY = {"thinking after signature"}
 
 
 def stream_mutations(profile: Profile | None = None, *,
-                     names: Sequence[str] | None = None) -> st.SearchStrategy[Mutation]:
-    """One valid stream with one mutation (any of :data:`MUTATIONS`, or only ``names``)."""
-    chosen = list(names) if names is not None else list(MUTATIONS)
-    unknown = [n for n in chosen if n not in MUTATIONS]
+                     names: Sequence[str] | None = None) -> st.SearchStrategy[StreamMutation]:
+    """One valid stream with one mutation (any of :data:`STREAM_MUTATION_NAMES`, or only ``names``)."""
+    chosen = list(names) if names is not None else list(STREAM_MUTATION_NAMES)
+    unknown = [n for n in chosen if n not in STREAM_MUTATION_NAMES]
     if unknown or not chosen:
-        raise ValueError(f"stream_mutations(names=...): unknown {unknown}; known: {sorted(MUTATIONS)}")
+        raise ValueError(f"stream_mutations(names=...): unknown {unknown}; known: {sorted(STREAM_MUTATION_NAMES)}")
     return _mutated_streams(profile, chosen)
 
 
 @st.composite
-def _mutated_streams(draw: st.DrawFn, profile: Profile | None, chosen: list[str]) -> Mutation:
+def _mutated_streams(draw: st.DrawFn, profile: Profile | None, chosen: list[str]) -> StreamMutation:
     table = _mutators()
     name = draw(st.sampled_from(chosen))
     _, mutate = table[name]
@@ -390,4 +390,4 @@ def _mutated_streams(draw: st.DrawFn, profile: Profile | None, chosen: list[str]
         raise AssertionError("unreachable")
     rule, items, also = result
     severity = Severity.WARNING if name in _WARNING_ONLY else Severity.ERROR
-    return Mutation(name, rule, stream_events(items), severity, also)
+    return StreamMutation(name, rule, stream_events(items), severity, also)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from conformance.profiles import load_profiles
@@ -83,17 +85,26 @@ def test_models_list_paginates_through_everything(server):
     assert client.models.retrieve(MODEL).id == MODEL
 
 
-@pytest.mark.parametrize("status,cls", [
-    (400, "BadRequestError"), (402, "PaymentRequiredError"), (403, "PermissionDeniedError"),
-    (404, "NotFoundError"), (408, "RequestTimeoutError"), (409, "ConflictError"),
-    (413, "ContentTooLargeError"), (429, "RateLimitError"), (500, "InternalServerError"),
-    (503, "ServiceUnavailableError"), (504, "GatewayTimeoutError"), (529, "OverloadedError"),
+# What each SDK line raises per status: anthropic 2.x maps them in _error_classes.py; 1.x in
+# _client.py _make_status_error, where 402 and 408 fall to APIStatusError and 503/504 to InternalServerError.
+SDK_MAJOR = int(anthropic.__version__.split(".")[0])
+
+
+@pytest.mark.parametrize("status,cls,cls_1x", [
+    (400, "BadRequestError", "BadRequestError"), (402, "PaymentRequiredError", "APIStatusError"),
+    (403, "PermissionDeniedError", "PermissionDeniedError"), (404, "NotFoundError", "NotFoundError"),
+    (408, "RequestTimeoutError", "APIStatusError"), (409, "ConflictError", "ConflictError"),
+    (413, "ContentTooLargeError", "RequestTooLargeError"), (429, "RateLimitError", "RateLimitError"),
+    (500, "InternalServerError", "InternalServerError"), (503, "ServiceUnavailableError", "InternalServerError"),
+    (504, "GatewayTimeoutError", "InternalServerError"), (529, "OverloadedError", "OverloadedError"),
 ])
-def test_each_error_status_raises_the_sdk_class(server, status, cls):
-    expected = getattr(anthropic, cls, None) or getattr(anthropic._exceptions, cls)
+def test_each_error_status_raises_the_sdk_class(server, status, cls, cls_1x):
+    name = cls if SDK_MAJOR >= 2 else cls_1x
+    expected = getattr(anthropic, name, None) or getattr(anthropic._exceptions, name)
     script(server, {"status": status})
     with pytest.raises(expected) as info:
         make_client(server).messages.create(model=MODEL, max_tokens=16, messages=MESSAGES)
+    assert type(info.value) is expected
     assert info.value.status_code == status
     assert info.value.request_id == info.value.response.headers["request-id"]
 
@@ -158,3 +169,56 @@ def test_dropped_connection_is_a_connection_error_then_retried(server):
     script(server, {"drop_after": 0})
     msg = make_client(server, retries=1).messages.create(model=MODEL, max_tokens=16, messages=MESSAGES)
     assert msg.type == "message"
+
+
+# -- strict response validation: what the SDK requires of every answer -------------------------------------------
+
+def strict_client(url: str) -> anthropic.Anthropic:
+    """Validates every answer against the SDK's own types (anthropic >= 1.12 requires `lifecycle` on models)."""
+    return anthropic.Anthropic(api_key=KEY, base_url=url, max_retries=0, timeout=10,
+                               _strict_response_validation=True)
+
+
+def test_strict_validation_accepts_create_stream_count_tokens_and_models(server):
+    client = strict_client(server)
+    msg = client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES)
+    with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES) as stream:
+        final = stream.get_final_message()
+    assert final.model_dump() == msg.model_dump()
+    counted = client.messages.count_tokens(model=MODEL, messages=MESSAGES)
+    assert counted.input_tokens == msg.usage.input_tokens
+    models = list(client.models.list(limit=3))
+    assert len(models) > 3 and len({m.id for m in models}) == len(models)
+    one = client.models.retrieve(MODEL)
+    assert one.id == MODEL
+    if "lifecycle" in type(one).model_fields:  # anthropic >= 1.12
+        assert one.lifecycle == "deprecated" and all(m.lifecycle in ("active", "deprecated") for m in models)
+
+
+def test_the_usage_and_stop_fields_reach_the_sdk_types(server):
+    raw = strict_client(server).messages.with_raw_response.create(model=MODEL, max_tokens=16, messages=MESSAGES)
+    msg = raw.parse()
+    assert raw.headers["anthropic-organization-id"]
+    usage = msg.usage
+    if "cache_creation" in type(usage).model_fields:  # anthropic >= 0.75
+        assert usage.cache_creation_input_tokens == usage.cache_read_input_tokens == 0
+        assert usage.cache_creation is not None and usage.cache_creation.ephemeral_5m_input_tokens == 0
+        assert usage.service_tier == "standard"
+    # The wire message has every key the stream's accumulated message has (stop_details included).
+    assert set(raw.http_response.json()) >= {"stop_details", "stop_reason", "stop_sequence", "usage"}
+
+
+def test_an_alias_answers_with_the_dated_model_that_retrieve_resolves_to(server):
+    client = strict_client(server)
+    created = client.messages.create(model="claude-haiku-4-5", max_tokens=16, messages=MESSAGES)
+    assert created.model == client.models.retrieve("claude-haiku-4-5").id == "claude-haiku-4-5-20251001"
+
+
+def test_the_models_lifecycle_filter_is_honoured(server):
+    client = strict_client(server)
+    if "lifecycle" not in inspect.signature(client.models.list).parameters:
+        pytest.skip(f"anthropic {anthropic.__version__} has no lifecycle filter (added in 1.12)")
+    every = [m.id for m in client.models.list(limit=1000)]
+    deprecated = [m.id for m in client.models.list(limit=1000, lifecycle=["deprecated"])]
+    assert MODEL in deprecated and set(deprecated) < set(every)
+    assert list(client.models.list(lifecycle=["retired"])) == []

@@ -169,3 +169,35 @@ def test_dropped_connection_is_a_connection_error(node_sdk, server):
     assert "APIConnectionError" in dropped["error"]["classes"]
     assert ok(retried)["type"] == "message"
     assert len(logged(server)) == 3
+
+
+def test_model_objects_lifecycle_filter_and_aliases(node_sdk, server):
+    params = {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": MESSAGES}
+    every, deprecated, retired, one, created, helper = run_ts(
+        node_sdk, server,
+        {"op": "models_list", "params": {"limit": 1000}},
+        {"op": "models_list", "params": {"limit": 1000, "lifecycle": ["deprecated"]}},
+        {"op": "models_list", "params": {"lifecycle": ["retired"]}},
+        {"op": "models_retrieve", "params": {"id": "claude-sonnet-4-5"}},
+        {"op": "create", "params": params},
+        {"op": "stream_helper", "params": params},
+    )
+    assert MODEL in ok(deprecated) and set(ok(deprecated)) < set(ok(every))
+    assert ok(retired) == []
+    model = ok(one)
+    assert model["id"] == "claude-sonnet-4-5-20250929" and model["lifecycle"] == "deprecated"
+    assert model["max_input_tokens"] > 0 and model["retires_at"]
+    msg = ok(created)
+    assert msg["model"] == model["id"]
+    assert msg["stop_details"] is None and msg["usage"]["cache_read_input_tokens"] == 0
+    assert wire(ok(helper)["final"]) == msg
+
+
+def test_the_installed_typescript_sdk_has_no_unexplained_drift(node_sdk):
+    from conformance.drift import run_drift
+
+    run = run_drift("typescript", sdk_path=str(TS))
+    assert run.sdk.sends_version == "2026-10-21"
+    assert run.unexplained == 0, [d for p in run.profiles for d in p.unexplained]
+    lifecycle = [r for p in run.profiles for r in p.results if r.difference.path == "$.lifecycle"]
+    assert lifecycle and all(r.difference.kind == "sdk-requires" for r in lifecycle)

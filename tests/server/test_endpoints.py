@@ -197,3 +197,82 @@ def test_models_list_and_get(client):
 def test_models_follow_the_profile_of_the_version(client):
     ids = {m["id"] for m in client.get("/v1/models", headers=headers("2024-01-01")).json()["data"]}
     assert ids == set(load_profiles().get("2024-01-01").model_ids)
+
+
+# -- what a real answer carries (profiles brought up to date with the SDKs' types) ------------------------------
+
+def test_a_message_carries_the_usage_and_stop_fields_of_a_real_answer(client):
+    msg = client.post("/v1/messages", headers=headers(), json=body()).json()
+    assert msg["stop_details"] is None
+    usage = msg["usage"]
+    # No prompt cache is simulated: the figures an uncached real call reports.
+    assert usage["cache_creation_input_tokens"] == usage["cache_read_input_tokens"] == 0
+    assert usage["cache_creation"] == {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+    assert usage["service_tier"] == "standard" and usage["inference_geo"] == "global"
+    asked = client.post("/v1/messages", headers=headers(), json=body(inference_geo="us")).json()
+    assert asked["usage"]["inference_geo"] == "us"
+
+
+def test_the_stream_restates_usage_and_stop_details_as_the_real_api_does(client):
+    r = client.post("/v1/messages", headers=headers(), json=body(stream=True))
+    events = [orjson.loads(line[len("data: "):]) for line in r.text.splitlines() if line.startswith("data: ")]
+    plain = client.post("/v1/messages", headers=headers(), json=body()).json()
+    start = next(e for e in events if e["type"] == "message_start")["message"]
+    delta = next(e for e in events if e["type"] == "message_delta")
+    assert start["usage"] == {**plain["usage"], "output_tokens": 1}
+    assert delta["delta"]["stop_details"] is None
+    assert delta["usage"] == {k: v for k, v in plain["usage"].items() if isinstance(v, int)}
+    assert findings_of(r) == []
+
+
+@pytest.mark.parametrize("version", ["2023-01-01", "2023-06-01", "2026-10-21"])
+def test_requests_with_the_new_top_level_parameters_are_accepted(client, version):
+    extra = {"cache_control": {"type": "ephemeral", "ttl": "1h"}, "speed": "fast", "inference_geo": "us",
+             "service_tier": "standard_only", "container": {"skills": [{"type": "anthropic", "skill_id": "pptx"}]},
+             "diagnostics": {"previous_message_id": "msg_01"}, "output_config": {"effort": "xhigh"},
+             "thinking": {"type": "adaptive", "display": "omitted"}}
+    r = client.post("/v1/messages", headers=headers(version), json=body(**extra))
+    assert r.status_code == 200, r.text
+    counted = client.post("/v1/messages/count_tokens", headers=headers(version),
+                          json={"model": MODEL, "messages": body()["messages"], "cache_control": {"type": "ephemeral"},
+                                "speed": None})
+    assert counted.status_code == 200, counted.text
+    # Strict like the API: a misspelt one is still an extra input.
+    bad = client.post("/v1/messages", headers=headers(version), json=body(cache_contrl={"type": "ephemeral"}))
+    assert bad.status_code == 400
+
+
+def test_an_alias_is_answered_with_the_dated_model_as_retrieve_resolves_it(client):
+    msg = client.post("/v1/messages", headers=headers(), json=body(model="claude-sonnet-4-5")).json()
+    one = client.get("/v1/models/claude-sonnet-4-5", headers=headers()).json()
+    assert msg["model"] == one["id"] == "claude-sonnet-4-5-20250929"
+
+
+def test_model_objects_carry_lifecycle_and_limits_and_the_list_filters_on_lifecycle(client):
+    listed = client.get("/v1/models?limit=1000", headers=headers()).json()["data"]
+    assert all(m["lifecycle"] in ("active", "deprecated") and "max_input_tokens" in m for m in listed)
+    deprecated = client.get("/v1/models?limit=1000&lifecycle[]=deprecated", headers=headers())
+    assert deprecated.status_code == 200 and findings_of(deprecated) == []
+    ids = {m["id"] for m in deprecated.json()["data"]}
+    assert "claude-sonnet-4-20250514" in ids and ids == {m["id"] for m in listed if m["lifecycle"] == "deprecated"}
+    repeated = client.get("/v1/models?limit=1000&lifecycle=active&lifecycle=deprecated", headers=headers()).json()
+    assert len(repeated["data"]) == len(listed)
+    assert client.get("/v1/models?lifecycle[]=retired", headers=headers()).json()["data"] == []
+    wrong = client.get("/v1/models?lifecycle[]=sunset", headers=headers())
+    assert wrong.status_code == 400 and error_of(wrong)[1].startswith("lifecycle.0:")
+    # The reference document's version has no lifecycle filter: the parameter changes nothing.
+    doc = client.get("/v1/models?limit=1000&lifecycle[]=retired", headers=headers("2024-01-01")).json()["data"]
+    assert {m["id"] for m in doc} == set(load_profiles().get("2024-01-01").model_ids)
+
+
+def test_authenticated_answers_carry_the_organization_header_where_the_profile_says_so(client):
+    real = client.post("/v1/messages", headers=headers(), json=body())
+    org = real.headers["anthropic-organization-id"]
+    assert len(org) == 36 and org.count("-") == 4
+    assert client.get("/v1/models", headers=headers()).headers["anthropic-organization-id"] == org
+    assert client.post("/v1/messages", headers=headers(), json=body(max_tokens=-1)).headers[
+        "anthropic-organization-id"] == org
+    other = client.post("/v1/messages", headers=headers(key="sk-ant-test-scale"), json=body())
+    assert other.headers["anthropic-organization-id"] != org
+    assert "anthropic-organization-id" not in client.post("/v1/messages", headers=headers("2024-01-01"),
+                                                          json=body()).headers
