@@ -51,6 +51,7 @@ YAML, JSON lines): a raw SSE capture is decoded from disk a chunk at a time, so 
 __all__ = ["READERS", "Document", "Reader", "claiming_readers", "read_document", "read_recording",
            "stream_event_types"]
 
+
 def read_recording(path: Path, limits: ReadLimits | None = None) -> Recording:
     """Read one recording file of any supported format into exchanges, within ``limits``.
 
