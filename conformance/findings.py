@@ -189,6 +189,22 @@ class Finding:
         return out
 
 
+PASSED, FAILED, NOT_EXERCISED = "passed", "failed", "not-exercised"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """How one check of a run ended. A check that could not exercise its property is never passed."""
+
+    check: str
+    outcome: str
+    """``passed``, ``failed`` or ``not-exercised`` (with the reason: no control API, caps spent, ...)."""
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "outcome": self.outcome, "reason": self.reason}
+
+
 def error(rule: str, message: str, **kw: Any) -> Finding:
     return Finding(rule, Severity.ERROR, message, **kw)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from conformance.findings import Finding, Severity
+from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome, Finding, Severity
 
 DEFAULT_EXAMPLES = 20
 """Hypothesis examples per generated check: the default run stays well under a minute on 2 cores."""
@@ -331,7 +331,7 @@ class ConformanceRun:
 
         self.profiles = load_profiles()
         self.records: list[dict[str, Any]] = []
-        self.outcomes: dict[str, str] = {}
+        self.outcomes: dict[str, CheckOutcome] = {}
         self._recording: Any = None
         self._configure_hypothesis()
         self.worker = hasattr(config, "workerinput")
@@ -425,7 +425,7 @@ class ConformanceRun:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             from conformance.intent import check_id
 
-            self.outcomes[check_id(report.nodeid)] = report.outcome
+            self.outcomes[check_id(report.nodeid)] = _outcome(check_id(report.nodeid), report)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -441,6 +441,19 @@ class ConformanceRun:
 
         write_run_reports(self.options.report_dir, self.records, self.outcomes, target=self.options.target,
                           mutant=self.options.mutant)
+
+
+def _outcome(check: str, report: pytest.TestReport) -> CheckOutcome:
+    """A check's outcome; a skipped check did not exercise its property, and says why."""
+    if report.skipped:
+        longrepr = report.longrepr
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ").removeprefix("not exercised: ").strip()
+        return CheckOutcome(check, NOT_EXERCISED, reason)
+    if report.failed:
+        text = report.longreprtext.strip().splitlines()
+        return CheckOutcome(check, FAILED, text[0][:300] if text else None)
+    return CheckOutcome(check, PASSED)
 
 
 def _import_the_whole_package() -> None:

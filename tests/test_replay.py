@@ -109,8 +109,11 @@ def test_checks_missing_from_a_recording_are_not_exercised_and_say_why(recording
                "--report-dir", str(tmp_path), "--select", "positive", "--select", "model", "-v")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert f"not in the recording ({recording / 'cassettes'}, made with suite {__version__})" in proc.stdout
-    summary = findings(tmp_path)["summary"]
-    assert summary["skipped"] > 0 and summary["passed"] > 0
+    doc = findings(tmp_path)
+    assert doc["summary"]["not_exercised"] > 0 and doc["summary"]["passed"] > 0
+    idle = [c for c in doc["checks"] if c["outcome"] == "not-exercised"]
+    assert idle and all(c["reason"].startswith("not in the recording") for c in idle)
+    assert "## Not exercised (never counted as passed)" in (tmp_path / "summary.md").read_text()
 
 
 def test_a_recording_from_an_earlier_suite_keeps_working(tmp_path: Path) -> None:

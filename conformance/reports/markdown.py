@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome
 from conformance.intent import META_HEADER
 from conformance.rules import intents
 from conformance.rules.base import RuleInfo
@@ -91,14 +92,14 @@ def version_matrix(records: Sequence[Mapping[str, Any]]) -> dict[str, Counter[in
     return out
 
 
-def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str],
+def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome],
                    records: Sequence[Mapping[str, Any]], *, target: str | None, mutant: str | None,
                    known_versions: Sequence[str]) -> str:
-    checks = Counter(outcomes.values())
+    checks = Counter(o.outcome for o in outcomes.values())
     out = ["# Conformance run", ""]
     out.append(f"- target: `{target}`" + (f" (mutant `{mutant}`)" if mutant else ""))
-    out.append(f"- checks: {checks.get('passed', 0)} passed, {checks.get('failed', 0)} failed, "
-               f"{checks.get('skipped', 0)} skipped")
+    out.append(f"- checks: {checks.get(PASSED, 0)} passed, {checks.get(FAILED, 0)} failed, "
+               f"{checks.get(NOT_EXERCISED, 0)} not exercised")
     out.append(f"- exchanges validated: {len(records)}")
     failed_rules = [r for r in rows if r["failed"]]
     out.append(f"- rules failing: {len(failed_rules)} of {len(rows)}")
@@ -122,7 +123,8 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str
         for version in sorted(matrix):
             statuses = ", ".join(f"{s}×{n}" for s, n in sorted(matrix[version].items()))
             out.append(f"| `{version}` | {'yes' if version in known_versions else 'no'} | {statuses} |")
-    skipped = [nodeid for nodeid, o in outcomes.items() if o == "skipped"]
-    if skipped:
-        out += ["", "## Skipped checks", ""] + [f"- `{n}`" for n in sorted(skipped)]
+    idle = sorted((c, o.reason) for c, o in outcomes.items() if o.outcome == NOT_EXERCISED)
+    if idle:
+        out += ["", "## Not exercised (never counted as passed)", "", "| check | why |", "|---|---|"]
+        out += [f"| `{c}` | {(reason or 'no reason given').replace('|', '/')} |" for c, reason in idle]
     return "\n".join(out) + "\n"

@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome
 from conformance.reports.markdown import render_summary, rule_table
 
 
-def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str]) -> dict[str, Any]:
+def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome]) -> dict[str, Any]:
     """The same finding shape as ``lint --format json``: file is the check, interaction the exchange index."""
     findings = []
     per_test: Counter[str] = Counter()
@@ -21,15 +22,16 @@ def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[st
         for f in record["findings"]:
             findings.append({**f, "file": record["test"], "interaction": index, "api_version": record["version"]})
     severities = Counter(f["severity"] for f in findings)
-    checks = Counter(outcomes.values())
+    checks = Counter(o.outcome for o in outcomes.values())
     return {"findings": findings,
-            "summary": {"checks": len(outcomes), "passed": checks.get("passed", 0),
-                        "failed": checks.get("failed", 0), "skipped": checks.get("skipped", 0),
+            "checks": [o.to_json() for _, o in sorted(outcomes.items())],
+            "summary": {"checks": len(outcomes), "passed": checks.get(PASSED, 0),
+                        "failed": checks.get(FAILED, 0), "not_exercised": checks.get(NOT_EXERCISED, 0),
                         "interactions": len(records), "errors": severities.get("error", 0),
                         "warnings": severities.get("warning", 0), "infos": severities.get("info", 0)}}
 
 
-def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, str], *,
+def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome], *,
                       target: str | None, mutant: str | None) -> None:
     from conformance.profiles import load_profiles
     from conformance.rules import CATALOGUE
