@@ -15,14 +15,14 @@ stream; this only reports what a client would end up holding.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
 from conformance.exchange import StreamEvent
 
-__all__ = ["accumulate_message", "join_tool_input"]
+__all__ = ["MessageAccumulator", "accumulate_message", "join_tool_input"]
 
 
 def _copy(value: Any) -> Any:
@@ -48,13 +48,41 @@ def join_tool_input(fragments: Sequence[str]) -> tuple[Any, str | None]:
         return None, str(exc)
 
 
+_JOIN_EVERY = 4096
+"""Text pieces kept apart before they are joined: a long stream's million short deltas would cost
+about 60 bytes of object each while apart, one byte a character once joined."""
+
+
+class _Text:
+    """A block's text (or thinking) as it streams in, joined every few thousand pieces."""
+
+    __slots__ = ("chunks", "pieces")
+
+    def __init__(self, start: Any) -> None:
+        self.chunks: list[str] = []
+        self.pieces: list[str] = [start] if isinstance(start, str) else []
+
+    def add(self, piece: str) -> None:
+        pieces = self.pieces
+        pieces.append(piece)
+        if len(pieces) >= _JOIN_EVERY:
+            self.join()
+
+    def join(self) -> None:
+        self.chunks.append("".join(self.pieces))
+        self.pieces.clear()
+
+    def value(self) -> str:
+        return "".join(self.chunks) + "".join(self.pieces)
+
+
 class _Block:
     __slots__ = ("block", "json", "text", "thinking")
 
     def __init__(self, block: dict[str, Any]) -> None:
         self.block = block
-        self.text: list[str] | None = None
-        self.thinking: list[str] | None = None
+        self.text: _Text | None = None
+        self.thinking: _Text | None = None
         self.json: list[str] | None = None
 
 
@@ -65,9 +93,8 @@ def _apply_delta(state: _Block, delta: dict[str, Any]) -> None:
         piece = delta.get("text")
         if isinstance(piece, str):
             if state.text is None:
-                start = block.get("text")
-                state.text = [start] if isinstance(start, str) else []
-            state.text.append(piece)
+                state.text = _Text(block.get("text"))
+            state.text.add(piece)
     elif kind == "input_json_delta":
         piece = delta.get("partial_json")
         if isinstance(piece, str):
@@ -78,9 +105,8 @@ def _apply_delta(state: _Block, delta: dict[str, Any]) -> None:
         piece = delta.get("thinking")
         if isinstance(piece, str):
             if state.thinking is None:
-                start = block.get("thinking")
-                state.thinking = [start] if isinstance(start, str) else []
-            state.thinking.append(piece)
+                state.thinking = _Text(block.get("thinking"))
+            state.thinking.add(piece)
     elif kind == "signature_delta":
         if "signature" in delta:
             block["signature"] = delta["signature"]
@@ -96,9 +122,9 @@ def _apply_delta(state: _Block, delta: dict[str, Any]) -> None:
 def _finish(state: _Block) -> None:
     block = state.block
     if state.text is not None:
-        block["text"] = "".join(state.text)
+        block["text"] = state.text.value()
     if state.thinking is not None:
-        block["thinking"] = "".join(state.thinking)
+        block["thinking"] = state.thinking.value()
     if state.json is not None:
         value, problem = join_tool_input(state.json)
         if problem is None:
@@ -114,56 +140,77 @@ def _merge_usage(target: dict[str, Any], usage: dict[str, Any]) -> None:
             target[key] = value
 
 
-def accumulate_message(events: Sequence[StreamEvent]) -> dict[str, Any] | None:
+class MessageAccumulator:
+    """:func:`accumulate_message` fed a batch of events at a time (a stream too large to hold)."""
+
+    def __init__(self) -> None:
+        self.message: dict[str, Any] | None = None
+        self.blocks: dict[int, _Block] = {}
+        self.order: list[_Block] = []
+
+    def feed(self, events: Iterable[StreamEvent]) -> None:
+        message = self.message
+        blocks = self.blocks
+        for ev in events:
+            p = ev.payload
+            if type(p) is not dict:
+                continue
+            t = p.get("type")
+            if t == "content_block_delta":
+                state = blocks.get(p.get("index"))  # type: ignore[arg-type]
+                delta = p.get("delta")
+                if state is not None and type(delta) is dict:
+                    # Text is most of every stream: add it here, without a call to _apply_delta.
+                    piece = delta.get("text")
+                    text = state.text
+                    if text is not None and type(piece) is str and delta.get("type") == "text_delta":
+                        pieces = text.pieces  # _Text.add, inlined: this line runs once per text delta
+                        pieces.append(piece)
+                        if len(pieces) >= _JOIN_EVERY:
+                            text.join()
+                    else:
+                        _apply_delta(state, delta)
+            elif t == "content_block_start":
+                if message is None:
+                    continue
+                block = p.get("content_block")
+                index = p.get("index")
+                if type(block) is dict and type(index) is int:
+                    state = _Block(_copy(block))
+                    blocks[index] = state
+                    self.order.append(state)
+            elif t == "message_start":
+                if message is None and type(p.get("message")) is dict:
+                    message = self.message = _copy(p["message"])
+            elif t == "message_delta":
+                if message is None:
+                    continue
+                delta = p.get("delta")
+                if type(delta) is dict:
+                    message.update(delta)
+                usage = p.get("usage")
+                if type(usage) is dict:
+                    current = message.get("usage")
+                    if type(current) is not dict:
+                        current = message["usage"] = {}
+                    _merge_usage(current, usage)
+
+    def result(self) -> dict[str, Any] | None:
+        """The Message; ``None`` when there was no usable ``message_start``. Call once, after the last feed."""
+        message = self.message
+        if message is None:
+            return None
+        content = message.get("content")
+        if type(content) is not list:
+            content = message["content"] = []
+        for state in self.order:
+            _finish(state)
+            content.append(state.block)
+        return message
+
+
+def accumulate_message(events: Iterable[StreamEvent]) -> dict[str, Any] | None:
     """The Message a client builds from ``events``; ``None`` when there is no usable ``message_start``."""
-    message: dict[str, Any] | None = None
-    blocks: dict[int, _Block] = {}
-    order: list[_Block] = []
-    for ev in events:
-        p = ev.payload
-        if type(p) is not dict:
-            continue
-        t = p.get("type")
-        if t == "content_block_delta":
-            state = blocks.get(p.get("index"))  # type: ignore[arg-type]
-            delta = p.get("delta")
-            if state is not None and type(delta) is dict:
-                # Text is most of every stream: append it here, without a call per delta.
-                piece = delta.get("text")
-                if state.text is not None and type(piece) is str and delta.get("type") == "text_delta":
-                    state.text.append(piece)
-                else:
-                    _apply_delta(state, delta)
-        elif t == "content_block_start":
-            if message is None:
-                continue
-            block = p.get("content_block")
-            index = p.get("index")
-            if type(block) is dict and type(index) is int:
-                state = _Block(_copy(block))
-                blocks[index] = state
-                order.append(state)
-        elif t == "message_start":
-            if message is None and type(p.get("message")) is dict:
-                message = _copy(p["message"])
-        elif t == "message_delta":
-            if message is None:
-                continue
-            delta = p.get("delta")
-            if type(delta) is dict:
-                message.update(delta)
-            usage = p.get("usage")
-            if type(usage) is dict:
-                current = message.get("usage")
-                if type(current) is not dict:
-                    current = message["usage"] = {}
-                _merge_usage(current, usage)
-    if message is None:
-        return None
-    content = message.get("content")
-    if type(content) is not list:
-        content = message["content"] = []
-    for state in order:
-        _finish(state)
-        content.append(state.block)
-    return message
+    accumulator = MessageAccumulator()
+    accumulator.feed(events)
+    return accumulator.result()

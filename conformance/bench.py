@@ -8,7 +8,8 @@ times in the same process:
 * full: ``conformance lint`` of the same files (reading, SSE decoding, every rule).
 
 and prints events per second for both and the ratio (target: full <= 3x bare).
-Then it runs the reference server benchmark when the server package provides one.
+Then the peak memory and time of linting one large capture (200 MB by default,
+target < 300 MB), the reference server benchmark, and the default run.
 """
 
 from __future__ import annotations
@@ -80,6 +81,35 @@ def synthetic_stream(rng: random.Random, n: int) -> tuple[str, int]:
     return "".join(events), len(events)
 
 
+def write_long_stream(path: Path, megabytes: int, *, last_delta: str = "text_delta", terminated: bool = True) -> int:
+    """A valid Messages stream of about ``megabytes`` MB (one text block of short deltas) written to
+    ``path``, a megabyte at a time; the last delta's type is ``last_delta`` (the tests break it), and
+    ``terminated=False`` drops the final blank line. Returns the number of events."""
+    def delta(kind: str, text: str) -> str:
+        return _event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                              "delta": {"type": kind, "text": text}})
+
+    head = _event("message_start", {"type": "message_start", "message": {
+        "id": "msg_long", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514",
+        "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 1}}})
+    head += _event("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}})
+    one = delta("text_delta", "the ")
+    per_mb = (1 << 20) // len(one)
+    tail = (delta(last_delta, "end") + _event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            + _event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn",
+                                                                          "stop_sequence": None},
+                                       "usage": {"output_tokens": 5}})
+            + _event("message_stop", {"type": "message_stop"}))
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(head)
+        block = one * per_mb
+        for _ in range(megabytes):
+            fh.write(block)
+        fh.write(tail if terminated else tail[:-1])
+    return 2 + per_mb * megabytes + 4
+
+
 def build_corpus(directory: Path, megabytes: int, seed: int = 0) -> tuple[int, int]:
     """Write ~1 MB .sse files until ``megabytes`` are written; returns (bytes, events)."""
     rng = random.Random(seed)
@@ -131,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="best of N runs")
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--skip-run", action="store_true", help="skip timing the default conformance run")
+    parser.add_argument("--large-megabytes", type=int, default=200,
+                        help="size of the one large capture linted for peak memory (0 skips it)")
     args = parser.parse_args(argv)
 
     from conformance.findings import Severity
@@ -154,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"full lint         : {full_time:7.2f} s  {total_events / full_time / 1e6:6.2f} M events/s"
               f"  ({errors} errors found)")
         print(f"ratio full/bare   : {full_time / bare:.2f}x  (target <= 3x)")
+    if args.large_megabytes:
+        time_large_capture(args.large_megabytes)
     if not args.skip_server:
         from conformance.server import bench as server_bench
 
@@ -161,6 +195,28 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_run:
         time_default_run()
     return 0
+
+
+def time_large_capture(megabytes: int) -> None:
+    """Peak memory and wall time of ``conformance lint`` on one capture of ``megabytes`` MB, in a child process
+    (so the figure is the command's own: interpreter, imports and all)."""
+    import os
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="conformance-bench-large-") as tmp:
+        path = Path(tmp) / "large.sse"
+        events = write_long_stream(path, megabytes)
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "conformance", "lint", str(path)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        size = path.stat().st_size / 1e6
+    # ru_maxrss is in kilobytes on Linux.
+    print(f"large capture     : {size:.0f} MB, {events} events: peak RSS {usage.ru_maxrss / 1024:.0f} MB, "
+          f"{elapsed:.1f} s wall (exit {code}; target < 300 MB)")
 
 
 def time_default_run() -> None:

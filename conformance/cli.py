@@ -12,11 +12,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
 from conformance.findings import Severity
+from conformance.limits import ReadLimits, size_text
+
+if TYPE_CHECKING:
+    from conformance.cassettes.redact import Redactor
 
 
 def _severity(text: str) -> Severity:
@@ -26,11 +30,20 @@ def _severity(text: str) -> Severity:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _output_redactor() -> Redactor:
+    """What everything a command prints goes through: keys found in recordings (by their shape), and the
+    key in the environment in every form, are never echoed to a terminal or a CI log."""
+    from conformance.cassettes.redact import redactor, secrets_from_env
+
+    return redactor(secrets_from_env(os.environ, ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]))
+
+
 class _Progress:
     """A one-line progress bar on stderr, only when stderr is a terminal and the input is large."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, redact: Callable[[str], str]) -> None:
         self.stream = stream
+        self.redact = redact
         self.active = False
 
     def __call__(self, n: int, total: int, path: Path) -> None:
@@ -40,25 +53,38 @@ class _Progress:
             return
         width = 30
         filled = width * n // total
-        name = str(path)[-40:]
+        name = self.redact(str(path))[-40:]
         self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{total} {name:<40}")
         if n == total:
             self.stream.write("\r" + " " * (width + 60) + "\r")
         self.stream.flush()
 
 
+def _byte_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} bytes: give at least 1")
+    return value
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from conformance.lint import lint_paths
     from conformance.reports import jsonreport, text
 
+    redact = _output_redactor()
+    limits = ReadLimits(max_file_bytes=args.max_file_bytes, max_body_bytes=args.max_body_bytes)
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
-                        party=args.party, progress=_Progress(sys.stderr))
+                        party=args.party, progress=_Progress(sys.stderr, redact.text), limits=limits)
     if args.format == "json":
-        sys.stdout.write(json.dumps(jsonreport.to_json(result, args.min_severity), indent=2, default=str) + "\n")
+        report = redact.json(jsonreport.to_json(result, args.min_severity))
+        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
     else:
-        sys.stdout.write(text.render(result, args.min_severity))
+        sys.stdout.write(redact.text(text.render(result, args.min_severity)))
     for err in result.input_errors:
-        print(f"conformance: error: {err}", file=sys.stderr)
+        print(redact.text(f"conformance: error: {err}"), file=sys.stderr)
     return result.exit_code
 
 
@@ -171,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--party", choices=("client", "server", "all"), default="all",
                       help="whose findings to report and count: client (what was sent: validating an SDK), "
                            "server (what came back: checking a gateway) or all (default)")
+    lint.add_argument("--max-body-bytes", type=_byte_count, default=ReadLimits.max_body_bytes, metavar="N",
+                      help="the compressed bodies of one file may expand to at most N bytes "
+                           f"(default {size_text(ReadLimits.max_body_bytes)})")
+    lint.add_argument("--max-file-bytes", type=_byte_count, default=ReadLimits.max_file_bytes, metavar="N",
+                      help=f"read at most N bytes of any file (default {size_text(ReadLimits.max_file_bytes)})")
     lint.set_defaults(func=cmd_lint)
 
     diff = sub.add_parser("diff", help="what changed between two API-version profiles")
@@ -276,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         parser.error(str(exc))  # exits 2 with the usage line
     except ConformanceError as exc:
-        print(f"conformance: error: {exc}", file=sys.stderr)
+        print(_output_redactor().text(f"conformance: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)

@@ -13,6 +13,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
+from conformance.errors import InputError
 from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import CLIENT, PARTIES, Finding, Severity
 from conformance.profiles import Profile, Profiles, load_profiles
@@ -95,6 +96,8 @@ def check_exchange(exchange: Exchange, judge: Context | Profile,
     for check in checks:
         try:
             out.extend(check(exchange, ctx))
+        except InputError:
+            raise  # the input broke while being read (a stream read from disk): not the check's fault
         except Exception as exc:
             out.append(_internal(check, exc))
     findings = _rejected_as_expected(_with_party(out), exchange, ctx.profile)

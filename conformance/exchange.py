@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import orjson
@@ -175,11 +175,11 @@ class StreamEvent:
         return None
 
 
-def parse_events(raw: Iterable[ServerSentEvent]) -> list[StreamEvent]:
-    """Number SSE events and parse each ``data`` with orjson (the hot path)."""
+def parse_events(raw: Iterable[ServerSentEvent], start: int = 0) -> list[StreamEvent]:
+    """Number SSE events (from ``start``) and parse each ``data`` with orjson (the hot path)."""
     out: list[StreamEvent] = []
     loads = orjson.loads
-    for i, ev in enumerate(raw):
+    for i, ev in enumerate(raw, start):
         try:
             out.append(StreamEvent(i, ev.event, ev.data, loads(ev.data)))
         except orjson.JSONDecodeError as exc:
@@ -196,12 +196,24 @@ def looks_like_sse(body: bytes) -> bool:
     return head.startswith((b"event:", b"data:", b":", b"id:", b"retry:"))
 
 
+class EventSource(Protocol):
+    """A stream's events read from where they are kept (a capture on disk too large to hold), a batch
+    at a time; each call of :meth:`batches` reads them again from the start."""
+
+    discarded: ServerSentEvent | None
+    """After a whole pass: the last event, which had no blank line after it (see :mod:`conformance.sse`)."""
+
+    def batches(self) -> Iterator[list[ServerSentEvent]]: ...
+
+
 @dataclasses.dataclass(eq=False)
 class Exchange:
     """A request and its response; either may be missing in partial recordings.
 
     ``raw_events`` is set by readers of formats that store events rather than bytes
-    (one-JSON-per-line captures); otherwise events are decoded from the response body.
+    (one-JSON-per-line captures); ``event_source`` by readers of streams too large to
+    hold (the response then has no body); otherwise events are decoded from the
+    response body.
     """
 
     request: HttpRequest | None
@@ -214,6 +226,7 @@ class Exchange:
     """False when the recorder is known to drop or filter request headers (auth is usually filtered)."""
     response_headers_complete: bool = True
     """False when the recorder stripped or allow-listed response headers."""
+    event_source: EventSource | None = None
     meta: RecordingMeta | None = None
     """What the exchange was for (set by a run; read back from a recording's ``x-conformance-meta``)."""
 
@@ -230,7 +243,7 @@ class Exchange:
 
     @functools.cached_property
     def is_stream(self) -> bool:
-        if self.raw_events is not None:
+        if self.raw_events is not None or self.event_source is not None:
             return True
         resp = self.response
         if resp is None or resp.body is None:
@@ -243,23 +256,58 @@ class Exchange:
 
     @functools.cached_property
     def events(self) -> list[StreamEvent] | None:
-        """The decoded stream, or ``None`` when the response is not a stream."""
+        """The decoded stream, or ``None`` when the response is not a stream.
+
+        The whole stream at once: rules read :meth:`event_batches`, which holds a stream read
+        from an :class:`EventSource` one batch at a time.
+        """
         if self.raw_events is not None:
             return parse_events(self.raw_events)
+        if self.event_source is not None:
+            return [ev for batch in self.event_batches() for ev in batch]
         if not self.is_stream:
             return None
         assert self.response is not None and self.response.body is not None
         return parse_events(decode_sse(self.response.body))
 
+    def event_batches(self) -> Iterator[list[StreamEvent]]:
+        """The stream's events in order, numbered from 0, a batch at a time (none when not a stream)."""
+        source = self.event_source
+        if source is None:
+            events = self.events
+            if events is not None:
+                yield events
+            return
+        from conformance.accumulate import MessageAccumulator
+
+        # Every pass over a source also builds the accumulated message, so the rules' one pass
+        # leaves it ready (:attr:`accumulated` is cached here) instead of reading the source again.
+        accumulator = MessageAccumulator()
+        start = 0
+        for raw in source.batches():
+            batch = parse_events(raw, start)
+            start += len(batch)
+            accumulator.feed(batch)
+            yield batch
+        if "accumulated" not in self.__dict__:
+            self.__dict__["accumulated"] = accumulator.result()
+
+    def iter_events(self) -> Iterator[StreamEvent]:
+        for batch in self.event_batches():
+            yield from batch
+
     @functools.cached_property
     def accumulated(self) -> dict[str, Any] | None:
         """The Message a client would build from the stream (``None`` when not a stream)."""
-        events = self.events
-        if events is None:
+        if not self.is_stream:
             return None
         from conformance.accumulate import accumulate_message
 
-        return accumulate_message(events)
+        if self.event_source is None:
+            events = self.events
+            assert events is not None  # a stream
+            return accumulate_message(events)
+        return accumulate_message(self.iter_events())
 
     @property
     def path(self) -> str:

@@ -29,6 +29,9 @@ class UnknownValue(NamedTuple):
 
 
 _MAX_DEPTH = 64
+MAX_WALK_STEPS = 20_000
+"""Schema/instance pairs one walk looks at (tens of microseconds each)."""
+MAX_UNKNOWN_VALUES = 100
 
 
 def json_path(parent: str, key: str | int) -> str:
@@ -98,7 +101,10 @@ def _matches(schema: Any, instance: Any, resolver: Resolver[Any], depth: int) ->
 
 
 def _walk_known(schema: Any, instance: Any, path: str, resolver: Resolver[Any],
-                out: dict[str, UnknownValue], depth: int) -> None:
+                out: dict[str, UnknownValue], depth: int, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0 or len(out) >= MAX_UNKNOWN_VALUES:
+        return
     schema, resolver = _deref(schema, resolver)
     if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
         return
@@ -106,20 +112,24 @@ def _walk_known(schema: Any, instance: Any, path: str, resolver: Resolver[Any],
     if isinstance(known, list) and isinstance(instance, str) and instance not in known:
         out.setdefault(path, UnknownValue(path, instance, tuple(str(k) for k in known)))
     for sub in _applicable(schema, instance, resolver, depth):
-        _walk_known(sub, instance, path, resolver, out, depth + 1)
+        _walk_known(sub, instance, path, resolver, out, depth + 1, budget)
     if isinstance(instance, dict):
         props = schema.get("properties") or {}
         for key, sub in props.items():
             if key in instance:
-                _walk_known(sub, instance[key], json_path(path, key), resolver, out, depth + 1)
+                _walk_known(sub, instance[key], json_path(path, key), resolver, out, depth + 1, budget)
         extra = schema.get("additionalProperties")
         if isinstance(extra, Mapping):
             for key, value in instance.items():
+                if budget[0] < 0:
+                    break
                 if key not in props:
-                    _walk_known(extra, value, json_path(path, key), resolver, out, depth + 1)
+                    _walk_known(extra, value, json_path(path, key), resolver, out, depth + 1, budget)
     elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
         for i, item in enumerate(instance):
-            _walk_known(schema["items"], item, json_path(path, i), resolver, out, depth + 1)
+            if budget[0] < 0:
+                break  # (a million items would cost a million calls that each return at once)
+            _walk_known(schema["items"], item, json_path(path, i), resolver, out, depth + 1, budget)
 
 
 def _applicable(schema: Mapping[str, Any], instance: Any, resolver: Resolver[Any], depth: int) -> Iterator[Any]:
@@ -136,7 +146,11 @@ def _applicable(schema: Mapping[str, Any], instance: Any, resolver: Resolver[Any
 
 
 def unknown_values(schema: Any, instance: Any, resolver: Resolver[Any]) -> list[UnknownValue]:
-    """Each string in ``instance`` annotated ``x-known-values`` in ``schema`` whose value is not listed."""
+    """Each string in ``instance`` annotated ``x-known-values`` in ``schema`` whose value is not listed.
+
+    Bounded: the walk looks at the first :data:`MAX_WALK_STEPS` schema/instance pairs and reports at
+    most :data:`MAX_UNKNOWN_VALUES` values, so a body of a million blocks costs a fraction of a second.
+    """
     out: dict[str, UnknownValue] = {}
-    _walk_known(schema, instance, "$", resolver, out, 0)
+    _walk_known(schema, instance, "$", resolver, out, 0, [MAX_WALK_STEPS])
     return list(out.values())

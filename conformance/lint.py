@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from conformance.cassettes import iter_recording_files, read_recording
+from conformance.cassettes import ReadLimits, read_recording
+from conformance.cassettes.files import SkippedFile, walk_recordings
 from conformance.engine import check_exchanges
 from conformance.errors import InputError
 from conformance.exchange import Exchange
@@ -62,9 +63,10 @@ def label(exchange: Exchange) -> str:
 
 
 def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
-               party: str = "all", profiles: Profiles | None = None,
-               progress: ProgressFn | None = None) -> LintResult:
-    """Lint every recording under ``paths``. Bad files are collected as input errors, not raised.
+               party: str = "all", profiles: Profiles | None = None, progress: ProgressFn | None = None,
+               limits: ReadLimits | None = None) -> LintResult:
+    """Lint every recording under ``paths``. Bad paths and files are collected as input errors, not raised:
+    every readable input is reported whatever else was given.
 
     ``party`` (``client``, ``server`` or ``all``) keeps only the findings against that party, so the
     exit code counts only its errors: ``client`` when validating an SDK, ``server`` for a gateway.
@@ -72,13 +74,24 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
     profiles = profiles or load_profiles()
     if api_version is not None:
         profiles.get(api_version)  # fail early, naming the known versions
-    files = list(iter_recording_files(paths))
     result = LintResult()
+    files: list[Path] = []
+    for item in walk_recordings(paths):
+        if isinstance(item, InputError):
+            result.input_errors.append(item)
+        elif isinstance(item, SkippedFile):
+            result.skipped.append(Skipped(str(item.path), None, item.reason))
+        else:
+            files.append(item)
     for n, path in enumerate(files, 1):
         if progress is not None:
             progress(n, len(files), path)
         try:
-            recording = read_recording(path)
+            recording = read_recording(path, limits)
+            # A stream read from disk is read while it is checked: it may break (an event over the
+            # limit) half-way, and then the file is unreadable, not half-checked.
+            checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select,
+                                      party=party)
         except InputError as exc:
             result.input_errors.append(exc)
             continue
@@ -86,8 +99,6 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
         result.formats[recording.format] += 1
         for ex in recording.exchanges:
             result.labels[(ex.file, ex.interaction)] = label(ex)
-        checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select,
-                                  party=party)
         result.skipped.extend(Skipped(ex.file, ex.interaction, f"{reason}: {label(ex)}")
                               for ex, reason in checked.skipped)
         result.interactions += checked.checked

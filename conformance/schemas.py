@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -159,6 +160,10 @@ def _dispatch_branches(node: Any, key: str, *, top_level: bool) -> list[tuple[st
             return None  # not the plain dispatch shape: no shortcut is safe
         out.append((const, i))
     return out
+
+
+MAX_VIOLATIONS = 100
+"""Schema errors listed for one instance (then one violation saying there are more)."""
 
 
 class SchemaSet:
@@ -315,14 +320,19 @@ class SchemaSet:
         return check
 
     def violations(self, shape: str, instance: Any) -> list[Violation]:
-        """Every violation of ``shape`` by ``instance``; ``[]`` (fast) when valid."""
+        """Every violation of ``shape`` by ``instance`` (at most :data:`MAX_VIOLATIONS`); ``[]`` (fast) when valid."""
         if self.is_valid(shape, instance):
             return []
+        # The first errors jsonschema finds, then one saying there are more: every error of a body with a
+        # million wrong items would take minutes to find and megabytes to print.
+        listed = list(itertools.islice(self._slow_validator(shape).iter_errors(instance), MAX_VIOLATIONS + 1))
         # Most relevant first, as jsonschema ranks them: shallow before deep (a missing "messages" explains
         # everything under it), then by position, a strong keyword before a weak one.
-        errors = sorted(self._slow_validator(shape).iter_errors(instance), key=jsonschema.exceptions.relevance,
-                        reverse=True)
+        errors = sorted(listed[:MAX_VIOLATIONS], key=jsonschema.exceptions.relevance, reverse=True)
         found = [v for e in _leaf_errors(errors) for v in _violations(e)]
+        if len(listed) > MAX_VIOLATIONS:
+            found.append(Violation("$", f"more violations than the {MAX_VIOLATIONS} listed (not listed)", "",
+                                   "truncated"))
         if not found:
             # The fast path rejected what the detailed one accepts: a schema or
             # library disagreement. Report it rather than hide it.

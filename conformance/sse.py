@@ -14,7 +14,10 @@ including a CR at the end of one chunk and LF at the start of the next) and
 decoding of byte chunks (a character split across chunks is kept whole).
 
 :func:`decode_sse` decodes a whole body on a faster path that gives the same
-events. WHATWG discards an unterminated last event; real captures often lack
+events; :class:`BlockDecoder` is that path resumed piece by piece, for a body too
+large to hold (cut each piece after a blank line: :func:`last_blank_line_end`).
+
+WHATWG discards an unterminated last event; real captures often lack
 the final blank line, so :attr:`IncrementalSSE.discarded` and
 :func:`unterminated_event` expose what was discarded, for a validator to warn
 about instead of losing it silently.
@@ -184,60 +187,82 @@ def decode_sse(body: bytes | str) -> list[ServerSentEvent]:
     Normalising CRLF and lone CR to LF first lets the body be cut into events at
     every blank line with C-speed ``str.split``; fields are then read per event.
     """
-    text = _text(body)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    blocks = text.split("\n\n")
-    # The last block had no blank line after it: WHATWG discards it.
-    blocks.pop()
-    out: list[ServerSentEvent] = []
-    append = out.append
-    last_id: str | None = None
-    retry: int | None = None
-    for block in blocks:
-        # Fast path for the shape almost every server writes: "event: X\ndata: Y".
-        if block.startswith("event: "):
-            nl = block.find("\n")
-            if nl > 0 and block.startswith("data: ", nl + 1) and block.find("\n", nl + 1) < 0:
-                append(ServerSentEvent(block[nl + 7:], block[7:nl], last_id, retry))
-                continue
-        data: str | None = None
-        more: list[str] | None = None
-        event: str | None = None
-        for line in block.split("\n"):
-            if not line or line[0] == ":":
-                # Empty lines here are leading blank lines (extra dispatches of nothing).
-                continue
-            colon = line.find(":")
-            if colon < 0:
-                name, value = line, ""
-            else:
-                name = line[:colon]
-                value = line[colon + 1:]
-                if value and value[0] == " ":
-                    value = value[1:]
-            if name == "data":
-                if data is None:
-                    data = value
-                elif more is None:
-                    more = [data, value]
+    return BlockDecoder().decode(body)
+
+
+class BlockDecoder:
+    """:func:`decode_sse`'s fast path, resumable: a body given in pieces, each ending just after a blank
+    line (:func:`last_blank_line_end` finds where), so a large stream is decoded piece by piece.
+
+    ``id`` and ``retry`` carry over from piece to piece; a BOM is dropped from the first piece only.
+    Whatever follows a piece's last blank line is discarded, as at the end of a whole body.
+    """
+
+    def __init__(self) -> None:
+        self.last_id: str | None = None
+        self.retry: int | None = None
+        self._started = False
+
+    def decode(self, body: bytes | str) -> list[ServerSentEvent]:
+        if self._started:
+            text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+        else:
+            text = _text(body)
+            self._started = True
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        blocks = text.split("\n\n")
+        # The last block had no blank line after it: WHATWG discards it.
+        blocks.pop()
+        out: list[ServerSentEvent] = []
+        append = out.append
+        last_id = self.last_id
+        retry = self.retry
+        for block in blocks:
+            # Fast path for the shape almost every server writes: "event: X\ndata: Y".
+            if block.startswith("event: "):
+                nl = block.find("\n")
+                if nl > 0 and block.startswith("data: ", nl + 1) and block.find("\n", nl + 1) < 0:
+                    append(ServerSentEvent(block[nl + 7:], block[7:nl], last_id, retry))
+                    continue
+            data: str | None = None
+            more: list[str] | None = None
+            event: str | None = None
+            for line in block.split("\n"):
+                if not line or line[0] == ":":
+                    # Empty lines here are leading blank lines (extra dispatches of nothing).
+                    continue
+                colon = line.find(":")
+                if colon < 0:
+                    name, value = line, ""
                 else:
-                    more.append(value)
-            elif name == "event":
-                event = value
-            elif name == "id":
-                if "\x00" not in value:
-                    last_id = value
-            elif name == "retry":
-                if value.isascii() and value.isdigit():
-                    retry = int(value)
-        if data is not None:
-            append(ServerSentEvent("\n".join(more) if more is not None else data, event, last_id, retry))
-    return out
+                    name = line[:colon]
+                    value = line[colon + 1:]
+                    if value and value[0] == " ":
+                        value = value[1:]
+                if name == "data":
+                    if data is None:
+                        data = value
+                    elif more is None:
+                        more = [data, value]
+                    else:
+                        more.append(value)
+                elif name == "event":
+                    event = value
+                elif name == "id":
+                    if "\x00" not in value:
+                        last_id = value
+                elif name == "retry":
+                    if value.isascii() and value.isdigit():
+                        retry = int(value)
+            if data is not None:
+                append(ServerSentEvent("\n".join(more) if more is not None else data, event, last_id, retry))
+        self.last_id, self.retry = last_id, retry
+        return out
 
 
-def _last_blank_line_end(body: bytes) -> int:
-    """Index just after the last blank line of ``body`` (0 when there is none).
+def last_blank_line_end(body: bytes | bytearray, start: int = 0) -> int:
+    """Index just after the last blank line of ``body`` (0 when there is none), searching from ``start``.
 
     Every occurrence of LF LF, LF CR or CR CR is a line end followed by an empty
     line, and every blank line contains one of them (CR LF CR holds LF CR, CR LF LF
@@ -245,13 +270,14 @@ def _last_blank_line_end(body: bytes) -> int:
     """
     size = len(body)
     window = 4096
+    floor = start
     while True:
-        start = max(0, size - window)
+        start = max(floor, size - window)
         tail = body[start:]
         best = max(tail.rfind(b"\n\n"), tail.rfind(b"\n\r"), tail.rfind(b"\r\r"))
         if best >= 0:
             return start + best + 2
-        if start == 0:
+        if start == floor:
             return 0
         window *= 4
 
@@ -263,7 +289,7 @@ def unterminated_event(body: bytes | str) -> ServerSentEvent | None:
     is only what the tail itself set (earlier ``id`` fields are not replayed).
     """
     raw = body.encode("utf-8") if isinstance(body, str) else body
-    cut = _last_blank_line_end(raw)
+    cut = last_blank_line_end(raw)
     dec = IncrementalSSE()
     # Text before the cut ended with a blank line, so the decoder state there is
     # empty except for id/retry, which do not decide whether an event exists.

@@ -17,7 +17,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conformance.cassettes import FORMATS, Recording, iter_recording_files, read_recording
+from conformance.cassettes import FORMATS, ReadLimits, Recording, iter_recording_files, read_recording
+from conformance.cassettes.detect import claiming_readers, read_document, stream_event_types
+from conformance.cassettes.files import SkippedFile, walk_recordings
 from conformance.errors import InputError
 from conformance.exchange import MISSING
 
@@ -272,6 +274,35 @@ def test_gzip_magic_wins_over_a_missing_header(tmp_path: Path) -> None:
     assert ex.response is not None and ex.response.json == {"type": "message", "id": "msg_z"}
 
 
+def _gzip_body_cassette(tmp_path: Path, stored: bytes) -> Path:
+    body = base64.b64encode(stored).decode()
+    text = (DATA / "vcrpy_parsed_body.yaml").read_text().replace(
+        "    parsed_body:\n      error:",
+        f"    body:\n      string: !!binary |\n        {body}\n    x_old:\n      error:")
+    return write(tmp_path, "z.yaml", text)
+
+
+def test_every_member_of_a_multi_member_gzip_body_is_read(tmp_path: Path) -> None:
+    stored = gzip.compress(b'{"type":"message",') + gzip.compress(b'"id":"msg_z"}')
+    (ex,) = read_recording(_gzip_body_cassette(tmp_path, stored)).exchanges
+    assert ex.response is not None and ex.response.json == {"type": "message", "id": "msg_z"}
+
+
+@pytest.mark.parametrize("stored", [gzip.compress(b'{"a": 1}')[:-12], gzip.compress(b'{"a": 1}') + b"junk"],
+                         ids=["truncated", "trailing-junk"])
+def test_a_damaged_gzip_body_is_kept_as_stored_with_a_note(tmp_path: Path, stored: bytes) -> None:
+    rec = read_recording(_gzip_body_cassette(tmp_path, stored))
+    assert rec.exchanges[0].response is not None and rec.exchanges[0].response.body == stored
+    assert any("does not decompress" in n for n in rec.notes)
+
+
+def test_a_body_over_the_limit_is_an_input_error_naming_it(tmp_path: Path) -> None:
+    path = _gzip_body_cassette(tmp_path, gzip.compress(b" " * 5000))
+    with pytest.raises(InputError, match=r"response.body: the gzip body decompresses to more than 4096 bytes"):
+        read_recording(path, ReadLimits(max_body_bytes=4096))
+    assert read_recording(path, ReadLimits(max_body_bytes=5000)).exchanges
+
+
 def test_formats_constant_lists_every_detected_format() -> None:
     seen = {read_recording(p).format for p in iter_recording_files([DATA])}
     assert seen == set(FORMATS)
@@ -380,7 +411,7 @@ def test_bad_har_base64_and_bad_url(tmp_path: Path) -> None:
 def test_a_directory_or_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="directory"):
         read_recording(tmp_path)
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="no such file"):
         read_recording(tmp_path / "absent.yaml")
 
 
@@ -414,6 +445,31 @@ def test_iter_recording_files_missing_path(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         list(iter_recording_files([missing]))
     assert info.value.file == str(missing)
+
+
+def test_walk_recordings_reports_every_path_and_passes_over_special_files(tmp_path: Path) -> None:
+    (tmp_path / "a.sse").write_text("x")
+    os.mkfifo(tmp_path / "b.sse")
+    (tmp_path / "c.yaml").symlink_to(tmp_path / "gone.yaml")
+    (tmp_path / "d.yaml").symlink_to(tmp_path / "d.yaml")
+    items = list(walk_recordings([tmp_path, tmp_path / "missing", DATA / "message.json"]))
+    assert items[0] == tmp_path / "a.sse"
+    assert items[1] == SkippedFile(tmp_path / "b.sse", "not a regular file (a FIFO)")
+    dangling, loop, missing = items[2:5]
+    assert isinstance(dangling, InputError) and "dangling symlink" in str(dangling)
+    assert isinstance(loop, InputError) and "symlink loop" in str(loop) and loop.file == str(tmp_path / "d.yaml")
+    assert isinstance(missing, InputError) and "no such file" in str(missing)
+    assert items[5:] == [DATA / "message.json"]
+
+
+def test_special_files_named_explicitly_are_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(InputError, match="is a FIFO, not a regular file"):
+        read_recording(tmp_path / "pipe")
+    with pytest.raises(InputError, match="is a character device"):
+        read_recording(Path("/dev/zero"))
+    with pytest.raises(InputError, match="is larger than 10 bytes"):
+        read_recording(DATA / "message.json", ReadLimits(max_file_bytes=10))
 
 
 # --- the real corpus -------------------------------------------------------------------------------
@@ -494,3 +550,52 @@ def test_corpus_file_reads(row: dict[str, str]) -> None:
             assert ex.events, f"{path} #{ex.interaction}: a stream with no events"
             bad = [e.index for e in ex.events if e.parse_error]
             assert not bad, f"{path} #{ex.interaction}: events {bad} are not JSON"
+
+
+# --- one reader per file ---------------------------------------------------------------------------
+
+
+def _sample_files() -> list[Path]:
+    files = sorted(p for p in DATA.iterdir() if p.is_file())
+    root = os.environ.get(CORPUS_ENV)
+    if root:
+        files += list(iter_recording_files([Path(root)]))
+    return files
+
+
+@pytest.mark.parametrize("path", _sample_files(), ids=lambda p: p.name)
+def test_each_recording_is_claimed_by_exactly_one_reader(path: Path) -> None:
+    claimed = [r.name for r in claiming_readers(read_document(path))]
+    assert len(claimed) == 1, f"{path}: claimed by {claimed}"
+    assert read_recording(path).format in claimed[0]
+
+
+def test_a_vcrpy_interaction_cut_out_of_a_cassette_is_not_a_ddtrace_cassette(tmp_path: Path) -> None:
+    # It holds a request and a response mapping, which was all the dd-trace detector used to ask for.
+    interaction = {"request": {"method": "POST", "uri": "https://api.anthropic.com/v1/messages", "body": "{}"},
+                   "response": {"status": {"code": 200}, "body": {"string": "{}"}}}
+    path = write(tmp_path, "one.json", orjson.dumps(interaction))
+    assert claiming_readers(read_document(path)) == []
+    with pytest.raises(InputError, match="not a recording"):
+        read_recording(path)
+
+
+def test_single_event_types_come_from_the_profiles_schemas() -> None:
+    from conformance.profiles import load_profiles
+
+    known = stream_event_types()
+    for profile in load_profiles():
+        assert profile.stream_event_types <= known
+    assert {"message_start", "content_block_delta", "ping"} <= known
+
+
+@pytest.mark.parametrize(("name", "line", "fmt"), [
+    ("one.json", '{"type": "message_stop"}', "jsonl-events"),
+    ("one.json", '{"type": "error", "error": {"type": "overloaded_error", "message": "x"}}', "json-message"),
+    ("one.jsonl", '{"type": "error", "error": {"type": "overloaded_error", "message": "x"}}', "jsonl-events"),
+])
+def test_a_lone_json_object_is_an_event_or_a_body_by_its_type_and_name(tmp_path: Path, name: str, line: str,
+                                                                        fmt: str) -> None:
+    path = write(tmp_path, name, line)
+    assert [r.name for r in claiming_readers(read_document(path))] == [fmt]
+    assert read_recording(path).format == fmt

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets as token
+from urllib.parse import quote, quote_plus
+
+import pytest
 
 from conformance.cassettes.redact import (
+    FRAGMENT_LENGTH,
     REDACTED,
     SECRET_REQUEST_HEADERS,
     SECRET_RESPONSE_HEADERS,
@@ -13,6 +19,7 @@ from conformance.cassettes.redact import (
     redact_header_value,
     redact_headers,
     redact_text,
+    redactor,
     secrets_from_env,
 )
 from conformance.exchange import Headers
@@ -37,8 +44,14 @@ def test_key_shaped_strings_are_replaced_without_being_told() -> None:
 
 
 def test_text_without_secrets_is_unchanged() -> None:
-    text = "sk-ant- is a prefix; sk-ant-api03-short is too short to be a key"
+    text = "sk-ant- is a prefix; sk-ant-api03- alone names a kind of key, not a key"
     assert redact_text(text, ["abc"]) == text
+
+
+@pytest.mark.parametrize("tail", ["A", "AbCdEfG", "AbCdEfGh"])
+def test_a_key_cut_short_is_still_key_shaped(tail: str) -> None:
+    # A key's first 20 characters are its 13-character prefix and 7 of its own.
+    assert redact_text(f"key=sk-ant-api03-{tail} end") == f"key={REDACTED} end"
 
 
 def test_short_secrets_are_ignored_rather_than_shredding_the_text() -> None:
@@ -126,3 +139,110 @@ def test_redact_curl_from_a_command_line_and_from_broken_quoting() -> None:
 def test_secrets_from_env_reads_only_set_names() -> None:
     env = {"ANTHROPIC_API_KEY": " k1-value ", "EMPTY": "", "OTHER": "x"}
     assert secrets_from_env(env, ["ANTHROPIC_API_KEY", "EMPTY", "MISSING"]) == ("k1-value",)
+
+
+# --- the exact key the run was given, in every form a target may echo it -----------------------------
+
+
+def long_key() -> str:
+    # Real keys are about 108 characters; token_urlsafe(68) gives 91 after the prefix.
+    return fake_key() + "-" + token.token_urlsafe(6)
+
+
+def _b64_forms(key: str) -> list[str]:
+    raw = key.encode()
+    return [
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        # inside a larger encoded text, at each alignment modulo 3
+        base64.b64encode(b"x-api-key: " + raw + b"\r\n").decode(),
+        base64.b64encode(b"Bearer " + raw).decode(),
+        base64.b64encode(b'{"k":"' + raw + b'"}').decode(),
+    ]
+
+
+def _escaped(key: str, upper: bool = False) -> str:
+    return "".join(f"\\u{ord(c):04X}" if upper else f"\\u{ord(c):04x}" for c in key)
+
+
+FORMS = {
+    "exact": lambda k: k,
+    "url-quote": lambda k: quote(k, safe=""),
+    "url-quote-plus": lambda k: quote_plus(k),
+    "url-every-byte": lambda k: "".join(f"%{b:02X}" for b in k.encode()),
+    "url-every-byte-lower": lambda k: "".join(f"%{b:02x}" for b in k.encode()),
+    "json-escaped": _escaped,
+    "json-escaped-upper": lambda k: _escaped(k, upper=True),
+    "base64": lambda k: _b64_forms(k)[0],
+    "base64-urlsafe-unpadded": lambda k: _b64_forms(k)[1],
+    "base64-in-a-header-line": lambda k: _b64_forms(k)[2],
+    "base64-after-bearer": lambda k: _b64_forms(k)[3],
+    "base64-in-json": lambda k: _b64_forms(k)[4],
+    "split-lf-early": lambda k: k[:5] + "\n" + k[5:],
+    "split-crlf-indented": lambda k: k[:50] + "\r\n      " + k[50:],
+    "split-json-escaped-newline": lambda k: k[:60] + "\\n" + k[60:],
+    "split-twice": lambda k: k[:30] + "\n" + k[30:70] + "\n" + k[70:],
+    "first-20": lambda k: k[:20],
+    "last-20": lambda k: k[-20:],
+    "middle-16": lambda k: k[40:40 + FRAGMENT_LENGTH],
+}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_the_given_key_is_redacted_in_every_form(form: str) -> None:
+    # The key is redacted as a literal here (not by its shape): prove it with a key that has no sk-ant- shape.
+    key = "k3y" + token.token_urlsafe(72)
+    shown = FORMS[form](key)
+    text = f'{{"echo": "{shown}", "after": "kept"}}'
+    out = redact_text(text, [key])
+    assert REDACTED in out
+    assert out.endswith('"after": "kept"}')
+    _assert_no_fragment(out, key)
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_the_given_key_is_redacted_in_every_form_in_bytes(form: str) -> None:
+    key = long_key()
+    data = b"\xff\x00" + FORMS[form](key).encode() + b"\x80"
+    out = redact_bytes(data, [key])
+    assert out.startswith(b"\xff\x00") and out.endswith(b"\x80")
+    _assert_no_fragment(out.decode("latin-1"), key)
+
+
+def _assert_no_fragment(out: str, key: str) -> None:
+    n = FRAGMENT_LENGTH
+    left = [key[i:i + n] for i in range(len(key) - n + 1) if key[i:i + n] in out]
+    assert not left, f"fragments of the key survive: {left}"
+    for encoded in _b64_forms(key)[:2]:
+        assert encoded[4:24] not in out
+
+
+def test_a_non_ascii_secret_is_redacted_in_text_and_bytes() -> None:
+    secret = "pässwörd-" + token.token_hex(8)
+    assert redact_text(f"a {secret} b", [secret]) == f"a {REDACTED} b"
+    assert redact_bytes(f"a {secret} b".encode(), [secret]) == f"a {REDACTED} b".encode()
+    escaped = json.dumps(secret)  # ensure_ascii: \u00e4 for the umlauts
+    assert secret not in redact_text(escaped, [secret]) and "REDACTED" in redact_text(escaped, [secret])
+
+
+def test_fragments_shorter_than_the_threshold_and_unrelated_text_are_kept() -> None:
+    key = long_key()
+    body = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"the quick brown fox"}}'
+    assert redact_text(body, [key]) == body
+    short = key[30:30 + FRAGMENT_LENGTH - 2]
+    assert redact_text(f"x {short} y", [key]) == f"x {short} y"
+
+
+def test_every_form_is_built_once_per_secret_set() -> None:
+    key = long_key()
+    assert redactor((key,)) is redactor((key,))
+    assert redactor((key,)) is not redactor(())
+
+
+def test_json_values_are_redacted_before_serialising_so_the_document_stays_valid() -> None:
+    secret = 'quo"te\\and-' + token.token_hex(12)
+    doc = {"findings": [{"actual": f"x {secret} y", secret: 1, "n": 2}], "ok": None}
+    out = redactor((secret,)).json(doc)
+    text = json.dumps(out)
+    assert json.loads(text) == {"findings": [{"actual": f"x {REDACTED} y", REDACTED: 1, "n": 2}], "ok": None}
+    assert secret not in text and json.dumps(secret)[1:-1] not in text

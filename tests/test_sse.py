@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.sse import IncrementalSSE, ServerSentEvent, decode_sse, iter_sse, unterminated_event
+from conformance.sse import (
+    BlockDecoder,
+    IncrementalSSE,
+    ServerSentEvent,
+    decode_sse,
+    iter_sse,
+    last_blank_line_end,
+    unterminated_event,
+)
 
 
 def both(body: bytes | str) -> list[ServerSentEvent]:
@@ -159,3 +167,27 @@ def test_any_split_into_chunks_gives_the_same_events(body: str, cuts: list[int],
     assert (dec.discarded is None) == (tail is None)
     if dec.discarded is not None and tail is not None:
         assert (tail.data, tail.event) == (dec.discarded.data, dec.discarded.event)
+
+
+@given(_BODIES, st.lists(st.integers(min_value=0, max_value=400), max_size=8))
+def test_decoding_piece_by_piece_at_blank_lines_gives_the_same_events(body: str, cuts: list[int]) -> None:
+    # How a file too large to hold is decoded: read a chunk, decode up to its last blank line, carry the rest.
+    raw = body.encode()
+    points = sorted({c % (len(raw) + 1) for c in cuts})
+    decoder = BlockDecoder()
+    events: list[ServerSentEvent] = []
+    pending = bytearray()
+    for a, b in zip([0, *points], [*points, len(raw)], strict=False):
+        searched_from = max(0, len(pending) - 2)
+        pending += raw[a:b]
+        cut = last_blank_line_end(pending, searched_from)
+        if cut:
+            events += decoder.decode(bytes(pending[:cut]))
+            del pending[:cut]
+    assert events == decode_sse(raw)
+
+
+def test_last_blank_line_end_searches_only_from_start() -> None:
+    assert last_blank_line_end(b"data: 1\n\ndata: 2\n") == 9
+    assert last_blank_line_end(b"data: 1\n\ndata: 2\n", 9) == 0
+    assert last_blank_line_end(b"data: 1\n\ndata: 2\n\n", 8) == 18

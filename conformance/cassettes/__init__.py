@@ -1,6 +1,6 @@
 """Readers: every recording format to :class:`~conformance.exchange.Exchange` objects.
 
-    read_recording(path) -> Recording(file, format, exchanges, notes)
+    read_recording(path, limits=ReadLimits()) -> Recording(file, format, exchanges, notes)
     iter_recording_files(paths) -> Iterator[Path]
 
 ``Recording.format`` is one of :data:`FORMATS`:
@@ -18,10 +18,13 @@
 
 Detection is by content first, extension second (see :mod:`conformance.cassettes.detect`).
 Bodies are the bytes sent (recorder storage undone); quirks go into ``Recording.notes`` and
-``Exchange.notes``. Bad input raises :class:`~conformance.errors.InputError` only.
+``Exchange.notes``. Bad input raises :class:`~conformance.errors.InputError` only; so does input over
+:class:`ReadLimits` (bytes read from a file, bytes a compressed body expands to).
 """
 
 from conformance.cassettes._common import FORMATS, Recording
-from conformance.cassettes.detect import iter_recording_files, read_recording
+from conformance.cassettes.detect import read_recording
+from conformance.cassettes.files import iter_recording_files
+from conformance.limits import ReadLimits
 
-__all__ = ["FORMATS", "Recording", "iter_recording_files", "read_recording"]
+__all__ = ["FORMATS", "ReadLimits", "Recording", "iter_recording_files", "read_recording"]

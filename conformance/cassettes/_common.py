@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import gzip
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,6 +19,7 @@ import orjson
 
 from conformance.errors import InputError
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.limits import ReadLimits, size_text
 
 FORMATS: tuple[str, ...] = (
     "vcrpy-yaml",
@@ -55,10 +55,13 @@ class Recording:
 
 
 class Source:
-    """The file being read: its name for errors and the file-level notes collected so far."""
+    """The file being read: its name for errors, the limits reading it obeys, the file-level notes so far."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, limits: ReadLimits | None = None) -> None:
         self.file = file
+        self.limits = limits or ReadLimits()
+        self.decompressed = 0
+        """Bytes the file's compressed bodies have expanded to so far (bounded by ``max_body_bytes``)."""
         self.notes: list[str] = []
 
     def error(self, message: str, where: str | None = None, fix: str | None = None) -> InputError:
@@ -149,19 +152,22 @@ def body_bytes(value: Any) -> bytes | None:
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
-def undo_compression(body: bytes | None, headers: Headers, notes: list[str]) -> bytes | None:
+def undo_compression(src: Source, body: bytes | None, headers: Headers, notes: list[str], where: str) -> bytes | None:
     """Gunzip a body stored compressed; note when the Content-Encoding header and the body disagree.
 
     Detection is by the gzip magic bytes, not by the header: recorders keep ``Content-Encoding: gzip``
-    on bodies they stored decoded (dd-trace) and store gzip bytes under any header.
+    on bodies they stored decoded (dd-trace) and store gzip bytes under any header. Decompression is
+    incremental and stops at :attr:`ReadLimits.max_body_bytes` (for all the file's bodies together): a
+    few megabytes of gzip can hold gigabytes, and beyond the limit the body is an input error naming
+    ``where``.
     """
     encoding = (headers.get("content-encoding") or "").strip().lower()
     if body is None or not body:
         return body
     if body.startswith(_GZIP_MAGIC):
         try:
-            out = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as exc:
+            out = _decompress(src, body, 16 + zlib.MAX_WBITS, "gzip", where)
+        except (EOFError, zlib.error) as exc:
             notes.append(f"body starts with the gzip magic bytes but does not decompress ({exc}); kept as stored")
             return body
         notes.append("body stored gzip-compressed by the recorder; decompressed")
@@ -170,8 +176,8 @@ def undo_compression(body: bytes | None, headers: Headers, notes: list[str]) -> 
         notes.append("Content-Encoding: gzip kept but body stored decoded")
     elif encoding == "deflate":
         try:
-            out = zlib.decompress(body)
-        except zlib.error:
+            out = _decompress(src, body, zlib.MAX_WBITS, "deflate", where)
+        except (EOFError, zlib.error):
             notes.append("Content-Encoding: deflate kept but body stored decoded")
             return body
         notes.append("body stored deflate-compressed by the recorder; decompressed")
@@ -182,6 +188,44 @@ def undo_compression(body: bytes | None, headers: Headers, notes: list[str]) -> 
         else:
             notes.append(f"body is {encoding}-compressed; this reader cannot decompress it, kept as stored")
     return body
+
+
+def _decompress(src: Source, data: bytes, wbits: int, kind: str, where: str) -> bytes:
+    """``data`` decompressed (every member of a multi-member gzip), within what is left of the file's
+    ``max_body_bytes``.
+
+    Raises ``zlib.error``/``EOFError`` for damaged or truncated data, as ``gzip.decompress`` would.
+    """
+    # One budget for the whole file: a hundred small bombs are as heavy as one big one.
+    limit = src.limits.max_body_bytes - src.decompressed
+    parts: list[bytes] = []
+    total = 0
+    stream = zlib.decompressobj(wbits)
+    pending = data
+    while True:
+        piece = stream.decompress(pending, limit + 1 - total)
+        parts.append(piece)
+        total += len(piece)
+        if total > limit:
+            whole = size_text(src.limits.max_body_bytes)
+            what = (f"the {kind} body decompresses to more than {whole}" if not src.decompressed else
+                    f"the {kind} body takes the file's decompressed bodies past {whole}")
+            raise src.error(what, where, "raise --max-body-bytes if the recording is genuine; a few MB of "
+                                         "compressed data that expands past the limit is a decompression bomb")
+        if stream.eof:
+            rest = stream.unused_data
+            if not rest:
+                break
+            if kind != "gzip" or not rest.startswith(_GZIP_MAGIC):
+                raise zlib.error(f"{len(rest)} bytes of trailing data after the compressed stream")
+            stream, pending = zlib.decompressobj(wbits), rest  # the next gzip member
+            continue
+        tail = stream.unconsumed_tail
+        if not piece and len(tail) == len(pending):
+            raise EOFError("compressed data ended before the end-of-stream marker")
+        pending = tail
+    src.decompressed += total
+    return b"".join(parts)
 
 
 def _looks_textual(body: bytes) -> bool:

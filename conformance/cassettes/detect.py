@@ -1,25 +1,30 @@
 """Format detection: by content first (parse, look at the structure), by file extension second.
 
-Order: JSON documents (vcrpy JSON, HAR, nock, dd-trace, openinference, bare body), raw SSE,
-one-JSON-per-line, then YAML (vcrpy / go-vcr). YAML is always loaded with a safe loader: a
-``!!python/...`` tag is an input error and nothing is ever constructed from it.
+Two steps. The syntax: one JSON document, else raw SSE, else one JSON object per line, else YAML
+(see :class:`Document`). Then the structure: :data:`READERS` lists each format with its detector,
+most specific first (vcrpy JSON, HAR, nock, dd-trace, openinference, JSON-lines events, bare body,
+raw SSE, vcrpy/go-vcr YAML). YAML is always loaded with a safe loader: a ``!!python/...`` tag is an
+input error and nothing is ever constructed from it.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
 from conformance.cassettes._common import FORMATS_FIX, Recording, Source
+from conformance.cassettes.files import read_file
 from conformance.cassettes.har import is_har, read_har
 from conformance.cassettes.nock import is_nock, read_nock
+from conformance.cassettes.safe_yaml import load_yaml
 from conformance.cassettes.single import (
+    BODY_TYPES,
     is_bare_body,
     is_ddtrace,
     is_openinference,
@@ -27,75 +32,39 @@ from conformance.cassettes.single import (
     read_ddtrace,
     read_openinference,
 )
-from conformance.cassettes.streams import first_line_is_json_object, read_jsonl, read_sse
+from conformance.cassettes.streams import first_line_is_json_object, read_jsonl, read_sse, read_sse_file
 from conformance.cassettes.vcr import is_vcr, read_vcr
 from conformance.errors import InputError
 from conformance.exchange import looks_like_sse
-
-# libyaml's safe loader when available: same safety, several times faster on big cassettes.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from conformance.limits import ReadLimits
+from conformance.profiles import load_profiles
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _GZIP_MAGIC = b"\x1f\x8b"
-_STREAM_EVENT_TYPES = frozenset({
-    "message_start", "content_block_start", "content_block_delta", "content_block_stop",
-    "message_delta", "message_stop", "ping",
-})
 _JSONL_NAMES = (".jsonl", ".ndjson", ".chunks.txt")
 
-# Directory walks skip these; a file named explicitly is always read.
-_SKIP_NAMES = frozenset({"package.json", "package-lock.json", "tsconfig.json", "composer.json", "versions.json"})
-_SKIP_PREFIXES = ("readme", "manifest", "license", "changelog")
-_SKIP_SUFFIXES = frozenset({
-    ".md", ".rst", ".tsv", ".csv", ".py", ".pyc", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".go", ".rs",
-    ".java", ".rb", ".toml", ".cfg", ".ini", ".lock", ".html", ".css", ".png", ".jpg", ".jpeg", ".gif",
-    ".svg", ".pdf", ".zip", ".tar", ".gz", ".tgz", ".whl", ".so", ".dll", ".exe", ".o", ".sh",
-})
+WHOLE_FILE_UP_TO = 8 << 20
+"""Files up to this size are read whole. A larger one is read whole only if its format needs it (JSON,
+YAML, JSON lines): a raw SSE capture is decoded from disk a chunk at a time, so memory stays bounded."""
+
+__all__ = ["READERS", "Document", "Reader", "claiming_readers", "read_document", "read_recording",
+           "stream_event_types"]
 
 
-def iter_recording_files(paths: Sequence[Path]) -> Iterator[Path]:
-    """Each file given, and every likely recording under each directory given (recursive, sorted).
-
-    Hidden files and directories, README/MANIFEST/LICENSE files and files whose extension says they
-    are not recordings (``.md``, ``.tsv``, source code, images, archives) are skipped in directories.
-    """
-    for path in paths:
-        if not path.exists():
-            raise InputError("no such file or directory", file=str(path),
-                             fix="check the path; give recording files or directories holding them")
-        if not path.is_dir():
-            yield path
-            continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if _is_candidate(name):
-                    yield Path(root) / name
-
-
-def _is_candidate(name: str) -> bool:
-    lower = name.lower()
-    if lower.startswith(".") or lower in _SKIP_NAMES or lower.startswith(_SKIP_PREFIXES):
-        return False
-    return os.path.splitext(lower)[1] not in _SKIP_SUFFIXES
-
-
-def read_recording(path: Path) -> Recording:
-    """Read one recording file of any supported format into exchanges.
+def read_recording(path: Path, limits: ReadLimits | None = None) -> Recording:
+    """Read one recording file of any supported format into exchanges, within ``limits``.
 
     Raises :class:`InputError` (naming the file, the place and the fix) for anything unreadable,
-    damaged or unrecognised; never another exception type for bad input.
+    damaged, unrecognised or over a limit; never another exception type for bad input.
     """
-    src = Source(str(path))
+    src = Source(str(path), limits)
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise src.error("is a directory, not a recording file", fix="use iter_recording_files to walk it") from None
-    except OSError as exc:
-        raise src.error(f"cannot read: {exc.strerror or exc}", fix="check the path and its permissions") from None
-    try:
-        return _detect(src, raw, path.name.lower())
+        doc = _document(src, path)
+        for reader in READERS:
+            if reader.claims(doc):
+                return reader.read(src, doc)
+        raise _not_a_recording(src, doc.json if doc.syntax == "json" else doc.yaml)
     except InputError:
         raise
     except (ValueError, TypeError, LookupError, RecursionError) as exc:
@@ -106,98 +75,155 @@ def read_recording(path: Path) -> Recording:
 
 
 _BLANK = re.compile(rb"\s*")
+_NOT_JSON: Any = object()
 
 
-def _first_char(text: str) -> str:
-    """The first non-blank character, without copying a large text as ``lstrip`` would."""
-    for i, ch in enumerate(text):
-        if not ch.isspace():
-            return ch
-        if i > 4096:
-            break
-    return text.lstrip()[:1]
+class Document:
+    """One file's content as the detectors see it: its start, the syntax it parses as, and (when a
+    detector or reader asks) all its bytes, its text and the parsed views, each built once.
 
+    ``syntax`` is ``json`` (one JSON document), ``sse`` (raw SSE), ``json-lines`` (one JSON object per
+    line) or ``yaml``. ``whole`` says whether the file was read whole up front; a larger file is read
+    whole only when its syntax needs it, so a huge raw SSE capture is never held in memory.
+    """
 
-def _detect(src: Source, raw: bytes, name: str) -> Recording:
-    if raw.startswith(_UTF8_BOM):
-        raw = raw[len(_UTF8_BOM):]
-        src.note("UTF-8 BOM removed")
-    elif raw.startswith(_UTF16_BOMS):
-        raise src.error("file is UTF-16 text", "byte 0", "re-save it as UTF-8")
-    if raw.startswith(_GZIP_MAGIC):
-        raise src.error("file is gzip-compressed", "byte 0", "decompress it first (gunzip)")
-    if _BLANK.fullmatch(raw):  # (raw.strip() would copy the whole file)
-        raise src.error("empty file", fix="record the traffic again or remove the file; " + FORMATS_FIX)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise src.error("not UTF-8 text", f"byte {exc.start}", "recordings are UTF-8 text; " + FORMATS_FIX) from None
-
-    json_error: orjson.JSONDecodeError | None = None
-    if _first_char(text) in ("{", "["):
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            json_error = exc
+    def __init__(self, src: Source, path: Path, start: bytes, whole: bool) -> None:
+        self.src = src
+        self.path = path
+        self.name = path.name.lower()
+        self.head = start[len(_UTF8_BOM):] if start.startswith(_UTF8_BOM) else start
+        """The file's first bytes (all of them when ``whole``), after any BOM."""
+        self.whole = whole
+        self._raw = self.head if whole else None
+        self.json: Any = _NOT_JSON
+        self.json_error: orjson.JSONDecodeError | None = None
+        sniffed = self.head if whole or not _BLANK.fullmatch(self.head) else self.raw
+        first = sniffed[_BLANK.match(sniffed).end():][:1]  # type: ignore[union-attr]  # \s* always matches
+        if first in (b"{", b"["):
+            try:
+                self.json = orjson.loads(self.raw)
+            except orjson.JSONDecodeError as exc:
+                self.json_error = exc
+        if self.json is not _NOT_JSON:
+            self.syntax = "json"
+        elif looks_like_sse(sniffed):
+            self.syntax = "sse"
+        elif first_line_is_json_object(self.text):
+            self.syntax = "json-lines"
         else:
-            return _from_json(src, data, raw, text, name)
-    if looks_like_sse(raw):
-        return read_sse(src, raw)
-    if first_line_is_json_object(text):
-        return read_jsonl(src, text)
-    if json_error is not None and name.endswith((".json", ".har")):
-        raise src.error(f"invalid JSON: {json_error.msg}", f"line {json_error.lineno}, column {json_error.colno}",
+            self.syntax = "yaml"
+        self._yaml: Any = _NOT_JSON
+
+    @property
+    def raw(self) -> bytes:
+        """Every byte of the file (after any BOM), read on first use."""
+        if self._raw is None:
+            data, _ = read_file(self.src, self.path)
+            self._raw = data[len(_UTF8_BOM):] if data.startswith(_UTF8_BOM) else data
+        return self._raw
+
+    @functools.cached_property
+    def text(self) -> str:
+        try:
+            return self.raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.src.error("not UTF-8 text", f"byte {exc.start}",
+                                 "recordings are UTF-8 text; " + FORMATS_FIX) from None
+
+    @property
+    def yaml(self) -> Any:
+        """The text loaded as YAML (``None`` when it is not YAML at all); only for ``yaml`` syntax."""
+        if self._yaml is _NOT_JSON:
+            self._yaml = load_yaml(self.src, self.text, self.name) if self.syntax == "yaml" else None
+        return self._yaml
+
+
+@dataclasses.dataclass(frozen=True)
+class Reader:
+    """One recording format: how to recognise a file of it, and how to read one."""
+
+    name: str
+    claims: Callable[[Document], bool]
+    read: Callable[[Source, Document], Recording]
+
+
+def _json_claims(test: Callable[[Any], bool]) -> Callable[[Document], bool]:
+    return lambda doc: doc.syntax == "json" and test(doc.json)
+
+
+@functools.cache
+def stream_event_types() -> frozenset[str]:
+    """Every stream event type some profile's stream_event schema knows (``ping``, ``message_start``, ...)."""
+    return frozenset().union(*(p.stream_event_types for p in load_profiles()))
+
+
+def _is_single_event(doc: Document) -> bool:
+    """One JSON object of a one-event-per-line capture that happens to hold a single line.
+
+    By name (``.jsonl``, ``.chunks.txt``, ...), or by a ``type`` that only stream events have: a lone
+    ``{"type": "error", ...}`` in a ``.json`` file is an error body, not a one-event stream.
+    """
+    data = doc.json
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        return False
+    return doc.name.endswith(_JSONL_NAMES) or data["type"] in stream_event_types() - BODY_TYPES
+
+
+def _is_bare_body(doc: Document) -> bool:
+    return is_bare_body(doc.json) and not doc.name.endswith(_JSONL_NAMES)
+
+
+READERS: tuple[Reader, ...] = (
+    Reader("vcrpy-json", _json_claims(is_vcr), lambda src, doc: read_vcr(src, doc.json, "json")),
+    Reader("har", _json_claims(is_har), lambda src, doc: read_har(src, doc.json)),
+    Reader("nock", _json_claims(is_nock), lambda src, doc: read_nock(src, doc.json)),
+    Reader("ddtrace-json", _json_claims(is_ddtrace), lambda src, doc: read_ddtrace(src, doc.json)),
+    Reader("openinference-json", _json_claims(is_openinference), lambda src, doc: read_openinference(src, doc.json)),
+    Reader("jsonl-events", lambda doc: doc.syntax == "json-lines" or (doc.syntax == "json" and _is_single_event(doc)),
+           lambda src, doc: read_jsonl(src, doc.text)),
+    Reader("json-message", lambda doc: doc.syntax == "json" and _is_bare_body(doc),
+           lambda src, doc: read_bare_body(src, doc.raw)),
+    Reader("sse", lambda doc: doc.syntax == "sse",
+           lambda src, doc: read_sse(src, doc.raw) if doc.whole else read_sse_file(src, doc.path, doc.head)),
+    Reader("vcrpy-yaml/go-vcr", lambda doc: doc.syntax == "yaml" and is_vcr(doc.yaml),
+           lambda src, doc: read_vcr(src, doc.yaml, "yaml")),
+)
+"""Every format, most specific first; the first whose ``claims`` holds reads the file.
+
+Each reader's test is strict enough that no sample claims two (``tests/test_readers.py`` checks it),
+so the order only matters for files no recorder writes. Listed here, explicitly: nothing registers
+itself on import.
+"""
+
+
+def claiming_readers(doc: Document) -> list[Reader]:
+    """Every reader whose detector claims ``doc`` (exactly one for a well-formed recording)."""
+    return [r for r in READERS if r.claims(doc)]
+
+
+def _document(src: Source, path: Path) -> Document:
+    start, whole = read_file(src, path, whole_up_to=WHOLE_FILE_UP_TO)
+    if start.startswith(_UTF8_BOM):
+        src.note("UTF-8 BOM removed")
+    elif start.startswith(_UTF16_BOMS):
+        raise src.error("file is UTF-16 text", "byte 0", "re-save it as UTF-8")
+    if start.startswith(_GZIP_MAGIC):
+        raise src.error("file is gzip-compressed", "byte 0", "decompress it first (gunzip)")
+    doc = Document(src, path, start, whole)
+    if whole and _BLANK.fullmatch(doc.head):  # (head.strip() would copy the whole file)
+        raise src.error("empty file", fix="record the traffic again or remove the file; " + FORMATS_FIX)
+    if whole:
+        doc.text  # noqa: B018  (refuses a file that is not UTF-8 before any reader sees it)
+    error = doc.json_error
+    if doc.syntax == "yaml" and error is not None and doc.name.endswith((".json", ".har")):
+        raise src.error(f"invalid JSON: {error.msg}", f"line {error.lineno}, column {error.colno}",
                         "the file is truncated or damaged; re-record it")
-    data = _load_yaml(src, text, name)
-    if is_vcr(data):
-        return read_vcr(src, data, "yaml")
-    raise _not_a_recording(src, data)
+    return doc
 
 
-def _from_json(src: Source, data: Any, raw: bytes, text: str, name: str) -> Recording:
-    if is_vcr(data):
-        return read_vcr(src, data, "json")
-    if is_har(data):
-        return read_har(src, data)
-    if is_nock(data):
-        return read_nock(src, data)
-    if is_ddtrace(data):
-        return read_ddtrace(src, data)
-    if is_openinference(data):
-        return read_openinference(src, data)
-    if isinstance(data, dict) and isinstance(data.get("type"), str):
-        # A single line of a one-event-per-line capture parses as one JSON object too.
-        if name.endswith(_JSONL_NAMES) or data["type"] in _STREAM_EVENT_TYPES:
-            return read_jsonl(src, text)
-    if is_bare_body(data):
-        return read_bare_body(src, raw)
-    raise _not_a_recording(src, data)
-
-
-def _load_yaml(src: Source, text: str, name: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_SafeLoader)  # a safe loader (see _SafeLoader), never yaml.Loader
-    except yaml.constructor.ConstructorError as exc:
-        where = _mark(exc)
-        if "python/" in str(exc.problem or "") or "python/" in str(exc):
-            raise src.error("YAML !!python/... tag refused: recordings are read with a safe loader, "
-                            "never executed", where, "remove the tag; a cassette needs only plain YAML and !!binary"
-                            ) from None
-        raise src.error(f"unreadable YAML value: {exc.problem}", where,
-                        "the file is damaged or uses a YAML tag other than !!binary; re-record it") from None
-    except yaml.YAMLError as exc:
-        if name.endswith((".yaml", ".yml")) or "interactions:" in text:
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise src.error(f"invalid YAML: {problem}", _mark(exc),
-                            "the file is truncated or damaged; re-record it") from None
-        return None
-
-
-def _mark(exc: yaml.YAMLError) -> str | None:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    if mark is None:
-        return None
-    return f"line {mark.line + 1}, column {mark.column + 1}"
+def read_document(path: Path) -> Document:
+    """``path`` as the detectors see it (for :func:`claiming_readers`); :class:`InputError` when unreadable."""
+    return _document(Source(str(path)), path)
 
 
 def _not_a_recording(src: Source, data: Any) -> InputError:

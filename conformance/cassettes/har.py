@@ -54,7 +54,7 @@ def _exchange(src: Source, entry: Any, index: int) -> Exchange:
     req_body = None
     if isinstance(post, Mapping):
         req_body = _text(src, post, f"{where}.request.postData", notes, "request")
-    req_body = undo_compression(req_body, req_headers, notes)
+    req_body = undo_compression(src, req_body, req_headers, notes, f"{where}.request.postData")
 
     resp_headers = _headers(rs.get("headers"))
     content = rs.get("content")
@@ -63,7 +63,7 @@ def _exchange(src: Source, entry: Any, index: int) -> Exchange:
         resp_body = _text(src, content, f"{where}.response.content", notes, "response")
     if resp_body is None:
         notes.append("response body not saved in the HAR")
-    resp_body = undo_compression(resp_body, resp_headers, notes)
+    resp_body = undo_compression(src, resp_body, resp_headers, notes, f"{where}.response.content")
 
     status = status_code(src, rs.get("status"), f"{where}.response.status")
     if status == 0:

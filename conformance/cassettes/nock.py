@@ -59,7 +59,7 @@ def _exchange(src: Source, item: Any, index: int) -> Exchange:
 
     resp_headers = _response_headers(d)
     resp_body = _response_body(d, notes)
-    resp_body = undo_compression(resp_body, resp_headers, notes)
+    resp_body = undo_compression(src, resp_body, resp_headers, notes, f"{where}.response")
     status = status_code(src, d.get("status"), f"{where}.status")
     if status is None:
         # nock's own default when a definition omits the status.

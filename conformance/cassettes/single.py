@@ -25,12 +25,18 @@ from conformance.cassettes._common import (
 )
 from conformance.exchange import Exchange, Headers, HttpResponse
 
-_BODY_TYPES = frozenset({"message", "error", "model"})
+BODY_TYPES = frozenset({"message", "error", "model"})
+"""``type`` values of whole response bodies (``error`` is also a stream event type)."""
 
 
 def is_ddtrace(data: Any) -> bool:
-    return (isinstance(data, Mapping) and isinstance(data.get("request"), Mapping)
-            and isinstance(data.get("response"), Mapping))
+    """Exactly a request with a method and a URL, and a response with a status: any other JSON holding a
+    ``request`` and a ``response`` (one vcrpy interaction cut out of a cassette, an API log line) is not one."""
+    if not isinstance(data, Mapping) or set(data) != {"request", "response"}:
+        return False
+    rq, rs = data["request"], data["response"]
+    return (isinstance(rq, Mapping) and isinstance(rq.get("method"), str) and isinstance(rq.get("url"), str)
+            and isinstance(rs, Mapping) and "status" in rs)
 
 
 def is_openinference(data: Any) -> bool:
@@ -43,7 +49,7 @@ def is_bare_body(data: Any) -> bool:
     if not isinstance(data, Mapping):
         return False
     kind = data.get("type")
-    if kind in _BODY_TYPES or (isinstance(kind, str) and "role" in data and "content" in data):
+    if kind in BODY_TYPES or (isinstance(kind, str) and "role" in data and "content" in data):
         return True
     if set(data) == {"input_tokens"} or (set(data) >= {"data", "has_more"} and isinstance(data["data"], list)):
         return True
@@ -59,9 +65,9 @@ def read_ddtrace(src: Source, data: Mapping[str, Any]) -> Recording:
         raise src.error("request needs a `method` and a `url`", "request",
                         "a dd-trace cassette is {request: {method, url, headers, body}, response: {...}}")
     req_headers = headers_from_mapping(rq.get("headers"))
-    req_body = undo_compression(body_bytes(rq.get("body")), req_headers, notes)
+    req_body = undo_compression(src, body_bytes(rq.get("body")), req_headers, notes, "request.body")
     resp_headers = headers_from_mapping(rs.get("headers"))
-    resp_body = undo_compression(body_bytes(rs.get("body")), resp_headers, notes)
+    resp_body = undo_compression(src, body_bytes(rs.get("body")), resp_headers, notes, "response.body")
     status = status_code(src, rs.get("status"), "response.status")
     ex = http_exchange(src, 0, method=method, url=url, url_where="request.url", req_headers=req_headers,
                        req_body=req_body, resp_headers=resp_headers, resp_body=resp_body, status=status,
@@ -72,7 +78,7 @@ def read_ddtrace(src: Source, data: Mapping[str, Any]) -> Recording:
 def read_openinference(src: Source, data: Mapping[str, Any]) -> Recording:
     headers = headers_from_mapping(data.get("headers"))
     notes = ["response only: the request was not recorded"]
-    body = undo_compression(body_bytes(data.get("body")), headers, notes)
+    body = undo_compression(src, body_bytes(data.get("body")), headers, notes, "body")
     ex = Exchange(
         request=None,
         response=HttpResponse(headers, body, status=status_code(src, data.get("status"), "status")),

@@ -1,7 +1,10 @@
 """Captured streams without HTTP around them: raw SSE text and one-JSON-event-per-line files.
 
 - ``sse``: the response body of a stream as sent (SDK fixtures ``*.txt``/``*.sse``). One exchange,
-  no request, status ``None``, ``content-type: text/event-stream`` implied by the format.
+  no request, status ``None``, ``content-type: text/event-stream`` implied by the format. A capture
+  too large to hold is not read into memory: its exchange has an
+  :class:`~conformance.exchange.EventSource` (:class:`FileEvents`) that decodes it from disk a chunk
+  at a time, each time the rules walk it.
 - ``jsonl-events``: one event's ``data`` JSON per line, no ``event:`` lines (Vercel AI SDK
   ``*.chunks.txt``). Kept as :attr:`Exchange.raw_events` with ``event=None``, so rules can tell
   "no event name recorded" from "wrong event name".
@@ -9,11 +12,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import orjson
 
 from conformance.cassettes._common import Recording, Source
+from conformance.cassettes.files import open_regular, too_large
 from conformance.exchange import Exchange, Headers, HttpResponse
-from conformance.sse import ServerSentEvent
+from conformance.limits import size_text
+from conformance.sse import BlockDecoder, ServerSentEvent, last_blank_line_end, unterminated_event
 
 _NO_HTTP = "captured stream only: no request, status or headers recorded"
 
@@ -21,16 +29,69 @@ _NO_HTTP = "captured stream only: no request, status or headers recorded"
 def read_sse(src: Source, raw: bytes) -> Recording:
     if b"\r\n" in raw:
         src.note("CRLF line endings")
+    return _sse_recording(src, raw, None)
+
+
+def read_sse_file(src: Source, path: Path, head: bytes) -> Recording:
+    """A raw SSE capture too large to hold: its events are read from ``path`` whenever rules walk them."""
+    if b"\r\n" in head:
+        src.note("CRLF line endings")
+    return _sse_recording(src, None, FileEvents(src, path))
+
+
+def _sse_recording(src: Source, body: bytes | None, source: FileEvents | None) -> Recording:
     ex = Exchange(
         request=None,
-        response=HttpResponse(Headers([("content-type", "text/event-stream")]), raw, status=None),
+        response=HttpResponse(Headers([("content-type", "text/event-stream")]), body, status=None),
         file=src.file,
         interaction=0,
         notes=[_NO_HTTP],
         request_headers_complete=False,
         response_headers_complete=False,
+        event_source=source,
     )
     return src.recording("sse", [ex])
+
+
+class FileEvents:
+    """The events of a raw SSE file, decoded from disk a chunk at a time (an ``EventSource``).
+
+    Each pass reads the file again: memory holds one chunk and its events, never the capture. One
+    event (the bytes between two blank lines) may be at most ``max_body_bytes``, the bound on any one
+    body; a larger one is an input error, as is a file that grew past ``max_file_bytes``.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, src: Source, path: Path) -> None:
+        self.src = src
+        self.path = path
+        self.discarded: ServerSentEvent | None = None
+
+    def batches(self) -> Iterator[list[ServerSentEvent]]:
+        limits = self.src.limits
+        decoder = BlockDecoder()
+        pending = bytearray()
+        read = 0
+        with open_regular(self.src, self.path) as fh:
+            while chunk := fh.read(self.CHUNK):
+                read += len(chunk)
+                if read > limits.max_file_bytes:
+                    raise too_large(self.src, limits.max_file_bytes)
+                # A blank line may straddle the chunk boundary: search from just before it.
+                searched_from = max(0, len(pending) - 2)
+                pending += chunk
+                cut = last_blank_line_end(pending, searched_from)
+                if not cut:
+                    if len(pending) > limits.max_body_bytes:
+                        raise self.src.error(f"an event is larger than {size_text(limits.max_body_bytes)}",
+                                             f"byte {read - len(pending)}",
+                                             "raise --max-body-bytes if the capture is genuine")
+                    continue
+                events = decoder.decode(bytes(pending[:cut]))
+                del pending[:cut]
+                yield events
+        self.discarded = unterminated_event(bytes(pending)) if pending else None
 
 
 def first_line_is_json_object(text: str) -> bool:

@@ -78,7 +78,7 @@ def _exchange(src: Source, item: Any, index: int, *, go: bool, filtered: bool) -
     notes: list[str] = []
 
     req_headers = headers_from_mapping(rq.get("headers"))
-    req_body = undo_compression(_stored_body(rq, "request", notes), req_headers, notes)
+    req_body = undo_compression(src, _stored_body(rq, "request", notes), req_headers, notes, f"{where}.request.body")
     url = rq.get("uri", rq.get("url"))
     if not isinstance(url, str) or not url:
         raise src.error("request has no `uri` (vcrpy) or `url` (go-vcr)", f"{where}.request", _FIX)
@@ -87,7 +87,8 @@ def _exchange(src: Source, item: Any, index: int, *, go: bool, filtered: bool) -
         raise src.error("request has no `method`", f"{where}.request.method", _FIX)
 
     resp_headers = headers_from_mapping(rs.get("headers"))
-    resp_body = undo_compression(_stored_body(rs, "response", notes), resp_headers, notes)
+    resp_body = undo_compression(src, _stored_body(rs, "response", notes), resp_headers, notes,
+                                 f"{where}.response.body")
     raw_status = rs.get("code") if go and rs.get("code") is not None else rs.get("status")
     status = status_code(src, raw_status, f"{where}.response.{'code' if go and 'code' in rs else 'status'}")
     if status is None:

@@ -35,8 +35,6 @@ def render(result: LintResult, min_severity: Severity = Severity.INFO) -> str:
     for f in shown:
         by_file[f.file][f.interaction].append(f)
     out: list[str] = []
-    for err in result.input_errors:
-        out.append(f"input error: {err}")
     for file, by_interaction in by_file.items():
         out.append(file or "<no file>")
         for interaction, findings in sorted(by_interaction.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
@@ -49,7 +47,11 @@ def render(result: LintResult, min_severity: Severity = Severity.INFO) -> str:
                 out.extend(_finding_lines(f))
     if min_severity <= Severity.INFO:
         for s in result.skipped:
-            out.append(f"note: {s.file} interaction {s.interaction}: skipped, {s.reason}")
+            where = s.file if s.interaction is None else f"{s.file} interaction {s.interaction}"
+            out.append(f"note: {where}: skipped, {s.reason}")
+    # After every readable input's findings: one bad path never hides the rest.
+    for err in result.input_errors:
+        out.append(f"unreadable: {err}")
     out.append(summary_line(result))
     return "\n".join(out) + "\n"
 

@@ -20,7 +20,8 @@ pure-Python detail only for an event already known to be invalid.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -137,7 +138,6 @@ class _Grammar:
         self.reported_open: set[int] = set()
         self.message_deltas = 0
         self.stop_reason: Any = None
-        self.accumulated: Any = _NOT_GIVEN
         self.usage: dict[str, int] = {}
         self.seen_unknown: set[tuple[str, str]] = set()
         self.usage_counts = profile.usage_counts if profile is not None else ()
@@ -408,8 +408,9 @@ class _Grammar:
             self.out.append(_f(_E, ERROR_EVENT, f"error event with {etype!r}, which is not an error type", i,
                                "$.error.type", expected=known, actual=etype))
 
-    def finish(self, events: Sequence[StreamEvent]) -> None:
-        if not events:
+    def finish(self, count: int, message: Callable[[], Any]) -> None:
+        """End of stream after ``count`` events; ``message`` builds the accumulated Message if it is needed."""
+        if not count:
             self.out.append(_f(_E, FIRST_EVENT, "stream has no events", None))
             return
         if self.stopped_at is None and self.error_at is None:
@@ -424,10 +425,10 @@ class _Grammar:
         profile = self.profile
         if profile is None or not profile.schemas.has("message"):
             return
-        message = self.accumulated if self.accumulated is not _NOT_GIVEN else accumulate_message(events)
-        if message is None or profile.schemas.is_valid("message", message):
+        accumulated = message()
+        if accumulated is None or profile.schemas.is_valid("message", accumulated):
             return
-        for v in profile.schemas.violations("message", message):
+        for v in profile.schemas.violations("message", accumulated):
             self.out.append(Finding(ACCUMULATED_MESSAGE, _E, f"accumulated message: {v.message}", path=v.path,
                                     part="message", expected=v.expected, actual=v.actual))
 
@@ -440,20 +441,68 @@ def check_stream_events(events: Sequence[StreamEvent], profile: Profile | None,
     so the hot path does not build it twice.
     """
     grammar = _Grammar(profile)
-    grammar.accumulated = accumulated
     grammar.run(events)
-    grammar.finish(events)
+    grammar.finish(len(events), lambda: accumulate_message(events) if accumulated is _NOT_GIVEN else accumulated)
     return grammar.out
 
 
+MAX_FINDINGS_PER_RULE = 100
+"""Findings one rule may report about one stream; beyond, they are counted in one closing finding."""
+
+
+class StreamValidator:
+    """The stream grammar fed a batch of events at a time, for a stream too large to hold at once.
+
+    Keeps only the grammar's state and at most :data:`MAX_FINDINGS_PER_RULE` findings per rule: a
+    capture of millions of broken events reports the first hundred of each kind, then a count.
+    """
+
+    def __init__(self, profile: Profile | None) -> None:
+        self._grammar = _Grammar(profile)
+        self._kept: list[Finding] = []
+        self._per_rule: dict[str, int] = {}
+        self._first_cut: dict[str, Finding] = {}
+        self.count = 0
+        """Events fed so far."""
+
+    def feed(self, events: Sequence[StreamEvent]) -> None:
+        self._grammar.run(events)
+        self.count += len(events)
+        self._collect()
+
+    def finish(self, message: Callable[[], Any]) -> list[Finding]:
+        """The findings, once every event was fed; ``message`` builds the accumulated Message if needed."""
+        self._grammar.finish(self.count, message)
+        self._collect()
+        for rule, first in self._first_cut.items():
+            more = self._per_rule[rule] - MAX_FINDINGS_PER_RULE
+            self._kept.append(_f(first.severity, rule, f"{more} more {rule} findings in this stream, not listed "
+                                                       f"(the next was at event {first.event})", first.event))
+        return self._kept
+
+    def _collect(self) -> None:
+        for finding in self._grammar.out:
+            seen = self._per_rule.get(finding.rule, 0) + 1
+            self._per_rule[finding.rule] = seen
+            if seen <= MAX_FINDINGS_PER_RULE:
+                self._kept.append(finding)
+            elif finding.rule not in self._first_cut:
+                self._first_cut[finding.rule] = finding
+        self._grammar.out.clear()
+
+
 def recovered_tail(exchange: Exchange, index: int) -> StreamEvent | None:
-    """The last event of a body that lacks its final blank line (WHATWG discards it), as event ``index``."""
-    if exchange.raw_events is not None or exchange.response is None or not exchange.response.body:
+    """The last event of a body that lacks its final blank line (WHATWG discards it), as event ``index``.
+
+    For a stream read from an event source, call it after a whole pass over the events."""
+    if exchange.event_source is not None:
+        ev = exchange.event_source.discarded  # known after a whole pass over the source
+    elif exchange.raw_events is not None or exchange.response is None or not exchange.response.body:
         return None
-    body = exchange.response.body
-    if body.endswith((b"\n\n", b"\r\r", b"\r\n\r\n", b"\n\r\n")):
+    elif exchange.response.body.endswith((b"\n\n", b"\r\r", b"\r\n\r\n", b"\n\r\n")):
         return None
-    ev = unterminated_event(body)
+    else:
+        ev = unterminated_event(exchange.response.body)
     if ev is None:
         return None
     try:
@@ -463,22 +512,24 @@ def recovered_tail(exchange: Exchange, index: int) -> StreamEvent | None:
 
 
 def stream_grammar(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
-    """The whole stream grammar in one pass (see the module docstring)."""
-    profile = ctx.profile
-    events = exchange.events
-    if events is None:
+    """The whole stream grammar in one pass (see the module docstring), a batch of events at a time."""
+    if not exchange.is_stream:
         return
-    tail = recovered_tail(exchange, len(events))
-    if tail is not None:
-        yield warning(UNTERMINATED_EVENT, f"stream ended without the blank line after its last event "
-                                          f"({tail.name or tail.type}); a WHATWG client drops that event",
-                      part="stream", event=tail.index)
-        yield from check_stream_events([*events, tail], profile)
+    validator = StreamValidator(ctx.profile)
+    for batch in exchange.event_batches():
+        validator.feed(batch)
+    tail = recovered_tail(exchange, validator.count)
+    if tail is None:
+        yield from validator.finish(lambda: exchange.accumulated)
         return
-    yield from check_stream_events(events, profile, exchange.accumulated)
+    yield warning(UNTERMINATED_EVENT, f"stream ended without the blank line after its last event "
+                                      f"({tail.name or tail.type}); a WHATWG client drops that event",
+                  part="stream", event=tail.index)
+    validator.feed([tail])
+    yield from validator.finish(lambda: accumulate_message(itertools.chain(exchange.iter_events(), [tail])))
 
 
 CHECKS = (stream_grammar,)
 
-__all__ = ["CHECKS", "DELTAS_FOR_BLOCK", "GRAMMAR_EVENTS", "RULES", "check_stream_events",
-           "recovered_tail", "stream_grammar"]
+__all__ = ["CHECKS", "DELTAS_FOR_BLOCK", "GRAMMAR_EVENTS", "MAX_FINDINGS_PER_RULE", "RULES", "StreamValidator",
+           "check_stream_events", "recovered_tail", "stream_grammar"]

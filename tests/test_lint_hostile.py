@@ -1,0 +1,294 @@
+"""`conformance lint` does bounded work for any input: each test here is an input that once took it down.
+
+Every lint runs in a child process under an address-space limit and a timeout (tests/hostile.py), so
+a regression fails the test instead of exhausting the machine. The assertions are about behaviour:
+the exit code, one clear line, what is (and is not) printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.hostile import (
+    SSE_DELTA,
+    alias_bomb,
+    binary_body_cassette,
+    cassette,
+    deflate_bomb,
+    gzip_bomb,
+    lint_bounded,
+    write_long_stream,
+)
+from tests.test_cli import VALID_STREAM
+
+DATA = Path(__file__).parent / "data" / "recordings"
+
+
+def one_error_line(stderr: str, *needles: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr
+    assert len(lines) == 1, stderr[:2000]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+# --- YAML alias bombs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["body", "header"])
+@pytest.mark.parametrize("levels", [7, 9])
+def test_alias_bomb_is_one_input_error(tmp_path: Path, where: str, levels: int) -> None:
+    path = tmp_path / "laughs.yaml"
+    path.write_text(alias_bomb(levels, where))
+    out = lint_bounded(path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "alias")
+    assert len(out.stdout) < 2000
+
+
+def test_aliases_a_cassette_writer_produces_are_read(tmp_path: Path) -> None:
+    # PyYAML's dumper writes an anchor for an object it meets twice (vcrpy shares header lists).
+    path = tmp_path / "shared.yaml"
+    path.write_text(cassette("    body: {string: '{}'}\n", prelude="shared: &h [application/json]\n",
+                             extra_response_headers="      x-also: *h\n"))
+    out = lint_bounded(path)
+    assert "alias" not in out.stderr and out.code in (0, 1), out.stderr
+
+
+# --- what one finding may quote -----------------------------------------------------------------------
+
+
+def test_a_huge_wrong_value_is_quoted_in_a_few_hundred_characters(tmp_path: Path) -> None:
+    # A 3 MB response body of the wrong type: every finding quotes it, none may print all of it.
+    huge = json.dumps([{"type": "text", "text": "x" * 1000}] * 3000)
+    path = tmp_path / "huge.json"
+    path.write_text(cassette(f"    body: {{string: '{huge}'}}\n"))
+    for fmt in ("text", "json"):
+        out = lint_bounded("--format", fmt, path)
+        assert out.code == 1, out.stderr
+        assert len(out.stdout) < 20_000
+        if fmt == "json":
+            findings = json.loads(out.stdout)["findings"]
+            assert findings
+            for f in findings:
+                assert len(json.dumps(f)) < 2_000
+
+
+def test_a_body_with_a_hundred_thousand_wrong_items_lists_a_hundred(tmp_path: Path) -> None:
+    # Every block lacks its text: listing (and walking) all of them took minutes and printed megabytes.
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514",
+            "content": [{"type": "text"}] * 100_000, "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1}}
+    path = tmp_path / "blocks.json"
+    path.write_text(json.dumps(body))
+    out = lint_bounded("--format", "json", path)
+    assert out.code == 1, out.stderr
+    findings = [f for f in json.loads(out.stdout)["findings"] if f["rule"] == "body.response-schema"]
+    assert 100 <= len(findings) <= 101
+    assert "more violations than the 100 listed" in findings[-1]["message"]
+
+
+# --- decompression bombs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/event-stream"])
+def test_gzip_bomb_is_refused_as_too_large(tmp_path: Path, content_type: str) -> None:
+    unit = SSE_DELTA if content_type == "text/event-stream" else b"\0"
+    path = tmp_path / "gzip-bomb.yaml"
+    path.write_text(binary_body_cassette(gzip_bomb(2048, unit), content_type=content_type))
+    out = lint_bounded(path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "interactions[0].response", "64 MB", "--max-body-bytes")
+
+
+def test_many_small_bombs_in_one_file_are_refused_together(tmp_path: Path) -> None:
+    # Each body alone is far under the limit; a hundred of them are 6 GB.
+    one = binary_body_cassette(gzip_bomb(64))
+    head, interaction = one.split("interactions:\n", 1)
+    interaction = interaction.rsplit("version: 1\n", 1)[0]
+    path = tmp_path / "many.yaml"
+    path.write_text(head + "interactions:\n" + interaction * 100 + "version: 1\n")
+    out = lint_bounded(path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "interactions[1].response.body",
+                   "takes the file's decompressed bodies past 64 MB")
+
+
+def test_deflate_bomb_is_refused_as_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "deflate-bomb.yaml"
+    path.write_text(binary_body_cassette(deflate_bomb(200), encoding="deflate"))
+    out = lint_bounded("--max-body-bytes", "100000000", path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "100000000 bytes")
+
+
+def test_max_body_bytes_applies_to_ordinary_gzip_bodies(tmp_path: Path) -> None:
+    sample = DATA / "vcrpy_gzip_binary.yaml"
+    assert lint_bounded(sample).code in (0, 1)
+    out = lint_bounded("--max-body-bytes", "100", sample)
+    assert out.code == 2
+    one_error_line(out.stderr, str(sample), "100 bytes")
+
+
+# --- files that are not files -------------------------------------------------------------------------
+
+
+def test_a_fifo_in_a_directory_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "ok.sse").write_text(VALID_STREAM)
+    os.mkfifo(tmp_path / "pipe.sse")
+    out = lint_bounded(tmp_path, timeout=30)
+    assert out.code == 0, out.stderr
+    assert "1 file," in out.stdout
+    assert "pipe.sse" in out.stdout and "not a regular file" in out.stdout
+
+
+def test_an_explicit_fifo_is_refused_in_one_line(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.sse"
+    os.mkfifo(pipe)
+    out = lint_bounded(pipe, timeout=30)
+    assert out.code == 2
+    one_error_line(out.stderr, str(pipe), "FIFO", "not a regular file")
+
+
+def test_dev_zero_is_refused_in_one_line() -> None:
+    out = lint_bounded("/dev/zero")
+    assert out.code == 2
+    one_error_line(out.stderr, "/dev/zero", "character device")
+
+
+def test_a_file_over_max_file_bytes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ok.sse"
+    path.write_text(VALID_STREAM)
+    out = lint_bounded("--max-file-bytes", "100", path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "100 bytes", "--max-file-bytes")
+
+
+# --- one bad path must not hide the rest ---------------------------------------------------------------
+
+
+def test_good_inputs_are_reported_then_the_unreadable_ones(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "ok.sse").write_text(VALID_STREAM)
+    (good / "bad.sse").write_text(VALID_STREAM.replace('"text_delta"', '"thinking_delta"', 1)
+                                  .replace('"text":"Hello"', '"thinking":"Hello"'))
+    missing = tmp_path / "nonexistent"
+    out = lint_bounded(good, missing)
+    assert out.code == 2
+    assert "stream.delta-type" in out.stdout and str(good / "bad.sse") in out.stdout
+    assert "2 files" in out.stdout and "1 unreadable" in out.stdout
+    assert out.stdout.index("stream.delta-type") < out.stdout.index(str(missing))
+    one_error_line(out.stderr, str(missing), "no such file or directory")
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    out = lint_bounded(tmp_path / "a")
+    assert out.code == 2
+    one_error_line(out.stderr, str(tmp_path / "a"), "symlink loop")
+    walked = lint_bounded(tmp_path)
+    assert walked.code == 2
+    assert "symlink loop" in walked.stderr and "Traceback" not in walked.stderr
+
+
+# --- large captures: read from disk a chunk at a time ---------------------------------------------------
+
+
+def test_a_large_capture_is_linted_in_bounded_memory(tmp_path: Path) -> None:
+    # Held whole, a 40 MB capture took ~470 MB; read a chunk at a time it fits in far less than 300 MB
+    # of address space (the Python process itself included).
+    path = tmp_path / "long.sse"
+    write_long_stream(path, 40)
+    out = lint_bounded(path, memory=300 << 20)
+    assert out.code == 0, out.stderr[-2000:]
+    assert "1 interaction, 0 errors, 0 warnings" in out.stdout
+
+
+def test_a_large_capture_is_judged_event_by_event(tmp_path: Path) -> None:
+    path = tmp_path / "long.sse"
+    events = write_long_stream(path, 12, last_delta="thinking_delta", terminated=False)
+    out = lint_bounded("--format", "json", path)
+    assert out.code == 1, out.stderr
+    found = {(f["rule"], f.get("event")) for f in json.loads(out.stdout)["findings"]}
+    # The delta is numbered across every chunk of the file; the last event, missing its blank line,
+    # is recovered after the pass and judged too.
+    assert ("stream.delta-type", events - 4) in found
+    assert ("stream.unterminated-event", events - 1) in found
+    assert not any(rule == "stream.message-stop" for rule, _ in found)
+
+
+def test_an_event_larger_than_max_body_bytes_in_a_large_capture_is_one_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "one-event.sse"
+    path.write_bytes(b"data: " + b"x" * (10 << 20))
+    out = lint_bounded("--max-body-bytes", "2000000", path)
+    assert out.code == 2
+    one_error_line(out.stderr, str(path), "an event is larger than 2000000 bytes")
+
+
+def test_a_long_text_is_accumulated_whole_whatever_the_batches() -> None:
+    from conformance.accumulate import MessageAccumulator, accumulate_message
+    from conformance.exchange import StreamEvent
+
+    def event(i: int, payload: dict[str, object]) -> StreamEvent:
+        return StreamEvent(i, None, "", payload)
+
+    pieces = [f"w{i} " for i in range(10_000)]
+    events = [event(0, {"type": "message_start", "message": {"id": "msg_1", "content": []}}),
+              event(1, {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "<"}}),
+              *(event(2 + i, {"type": "content_block_delta", "index": 0,
+                              "delta": {"type": "text_delta", "text": p}}) for i, p in enumerate(pieces))]
+    whole = accumulate_message(events)
+    batched = MessageAccumulator()
+    for start in range(0, len(events), 777):
+        batched.feed(events[start:start + 777])
+    assert whole is not None and whole["content"][0]["text"] == "<" + "".join(pieces)
+    assert batched.result() == whole
+
+
+def test_a_stream_of_broken_events_reports_a_bounded_number_of_findings() -> None:
+    from conformance.exchange import StreamEvent
+    from conformance.profiles import load_profiles
+    from conformance.rules.stream import MAX_FINDINGS_PER_RULE, StreamValidator
+
+    validator = StreamValidator(load_profiles().default)
+    for start in range(0, 10_000, 1_000):
+        validator.feed([StreamEvent(i, None, "x", None, "not JSON") for i in range(start, start + 1_000)])
+    findings = validator.finish(lambda: None)
+    data_json = [f for f in findings if f.rule == "stream.data-json"]
+    assert len(data_json) == MAX_FINDINGS_PER_RULE + 1
+    assert data_json[-1].message.startswith(f"{10_000 - MAX_FINDINGS_PER_RULE} more stream.data-json findings")
+
+
+# --- secrets in output --------------------------------------------------------------------------------
+
+
+def _key() -> str:
+    import secrets
+
+    # built at run time so no key-shaped literal sits in the repository
+    return "-".join(("sk", "ant", "api03", secrets.token_urlsafe(64)))
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_keys_in_recordings_are_never_printed(tmp_path: Path, fmt: str) -> None:
+    key, given = _key(), "given" + _key()[6:]
+    # In a finding's actual value, a file name, a malformed URL of an unreadable file, and as the key
+    # the user has in the environment (no key shape).
+    body = json.dumps({"type": "message", "role": key, "id": given})
+    (tmp_path / "rec.yaml").write_text(cassette(f"    body: {{string: '{body}'}}\n"))
+    (tmp_path / f"x{key}.yaml").write_text(cassette("    body: {string: '{}'}\n")
+                                           .replace("status: {code: 200", "status: {code: true"))
+    out = lint_bounded("--format", fmt, tmp_path, env={"ANTHROPIC_API_KEY": given})
+    printed = out.stdout + out.stderr
+    assert out.code == 2, printed
+    assert "REDACTED" in out.stdout and "REDACTED" in out.stderr
+    for secret in (key, given):
+        assert secret not in printed
+        assert secret[-20:] not in printed
