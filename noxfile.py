@@ -92,8 +92,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Type-check the package with mypy --strict."""
-    session.install("-e", ".", *EXTRAS["typecheck"])
+    """Type-check the package with mypy --strict (with the test extra: drift reads the installed SDK's types)."""
+    session.install("-e", ".[test]", *EXTRAS["typecheck"])
     session.run("mypy", *session.posargs)
 
 

@@ -250,12 +250,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="API version to check (repeatable; default: every version in the table)")
     run.add_argument("--api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
                      help="environment variable with the key for a live target (never passed on the command line)")
+    run.add_argument("--ratelimit-key-env", metavar="NAME",
+                     help="environment variable with a low-tier key used only by the rate-limit burst, so the limit "
+                          "and retry-after are reached without pacing the whole run to that tier")
     run.add_argument("--record-mode", choices=("none", "once", "new_episodes", "all"),
                      help="record or replay cassettes (vcrpy modes) in --cassette-dir")
     run.add_argument("--cassette-dir", default="cassettes", metavar="DIR")
     run.add_argument("--max-examples", type=int, metavar="N", help="Hypothesis examples per generated check")
     run.add_argument("--max-requests", type=int, metavar="N", help="hard cap on requests sent")
     run.add_argument("--max-tokens", type=int, metavar="N", help="hard cap on tokens spent")
+    run.add_argument("--shrink-requests", type=int, metavar="N",
+                     help="against a live target, requests a failing check may spend on a smaller example "
+                          "(default 25; negative checks never shrink)")
+    run.add_argument("--max-wait", type=float, metavar="SECONDS",
+                     help="the longest a check waits for a target's retry-after (longer: not exercised); default 70")
+    run.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="wait this long for an answer to start (a plain answer: to arrive whole); default 60")
+    run.add_argument("--stream-timeout", type=float, metavar="SECONDS",
+                     help="a stream silent this long between events has stalled (stream.stalled); default 30")
     run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--report-dir", default="reports", metavar="DIR")
     run.add_argument("--select", action="append", metavar="RULE_OR_AREA", help="only these rules or areas")

@@ -33,6 +33,81 @@ class BudgetExhausted(RuntimeError):
     """The run reached ``--max-requests`` or ``--max-tokens``; no more requests are sent."""
 
 
+class TargetUnreachable(RuntimeError):
+    """The target stopped answering (several transport failures in a row): nothing more is sent to it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeouts:
+    """How long to wait for a target: for an answer to start, and between the parts of a stream."""
+
+    first_byte: float = 60.0
+    """Connecting, sending and receiving the response head; for a plain answer, the whole body."""
+    between_events: float = 30.0
+    """Silence tolerated between two chunks of a streamed answer (after which it counts as stalled)."""
+
+
+@dataclasses.dataclass
+class TargetHealth:
+    """Consecutive transport failures against one target; after ``limit`` of them the target is given up."""
+
+    limit: int = 3
+    failures: int = 0
+    down: str | None = None
+    """Why the target was given up (target, request, failure), once it was."""
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    def observe(self, failure: str | None, what: str) -> None:
+        with self._lock:
+            if failure is None:
+                self.failures = 0
+                return
+            self.failures += 1
+            if self.failures >= self.limit and self.down is None:
+                self.down = f"{what}: {failure} ({self.failures} transport failures in a row)"
+
+    def check(self) -> None:
+        if self.down is not None:
+            raise TargetUnreachable(f"the target stopped answering: {self.down}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TransientRetry:
+    """Bounded retries of a valid request whose answer never arrived (the SDKs' policy, in the profile).
+
+    A documented transient status (408, 409, 429, 5xx, 529), a stream that ended in an ``overloaded_error``
+    or ``api_error`` event, or a connection that dropped: retried up to ``max_retries`` times with
+    doubling backoff, or after ``retry-after`` when the server says how long (up to ``max_wait``).
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_wait: float = 60.0
+    statuses: frozenset[int] = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+    stream_errors: frozenset[str] = frozenset({"overloaded_error", "api_error"})
+
+    def delay(self, attempt: int, response: HttpResponse | None) -> float | None:
+        """Seconds to wait before retry ``attempt`` (1, 2, ...), or ``None`` when it should not be retried."""
+        if attempt > self.max_retries:
+            return None
+        hint = retry_after_seconds(response) if response is not None else None
+        if hint is not None:
+            return hint if hint <= self.max_wait else None
+        return min(self.initial_delay * float(2 ** (attempt - 1)), self.max_delay)
+
+    def transient(self, exchange: Exchange) -> bool:
+        if exchange.transport_error is not None:
+            return True
+        resp = exchange.response
+        if resp is not None and resp.status in self.statuses:
+            return True
+        events = exchange.events if exchange.is_stream else None
+        last = events[-1].payload if events else None
+        error = last.get("error") if isinstance(last, dict) and last.get("type") == "error" else None
+        return isinstance(error, dict) and error.get("type") in self.stream_errors
+
+
 @dataclasses.dataclass
 class Budget:
     max_requests: int | None = None
@@ -129,12 +204,27 @@ def retry_after_seconds(response: HttpResponse) -> float | None:
     return None
 
 
+def _drop_example(why: str) -> None:
+    """Inside a Hypothesis example: drop it (not a failure, not a pass), so shrinking ends with what it has."""
+    from hypothesis import currently_in_test_context, reject
+
+    if currently_in_test_context():
+        reject()
+
+
+def _describe(exc: BaseException, what: str) -> str:
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{what}: {type(exc).__name__}" + (f" ({detail})" if detail else "")
+
+
 class TargetClient:
     """A thin recording client for one target (base URL + key + default version)."""
 
     def __init__(self, base_url: str, api_key: str | None, version: str, *, budget: Budget | None = None,
-                 pacer: Pacer | None = None, timeout: float = 60.0, transport: httpx.BaseTransport | None = None,
-                 retry_429: bool = True, meta: RecordingMeta | None = None) -> None:
+                 pacer: Pacer | None = None, timeouts: Timeouts | None = None,
+                 transport: httpx.BaseTransport | None = None, retry_429: bool = True,
+                 meta: RecordingMeta | None = None, transient_retry: TransientRetry | None = None,
+                 health: TargetHealth | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.version = version
@@ -143,6 +233,8 @@ class TargetClient:
         self.retry_429 = retry_429
         self.on_budget_exhausted: Callable[[str], None] | None = None
         """Called instead of raising :class:`BudgetExhausted` (the pytest plugin skips the check)."""
+        self.on_target_down: Callable[[str], None] | None = None
+        """Called instead of raising :class:`TargetUnreachable` (the pytest plugin skips the check)."""
         self.on_input_error: Callable[[str], None] | None = None
         """Called with the message when replay has no recording for a request (the plugin fails the check)."""
         self.meta = meta or RecordingMeta(None)
@@ -151,7 +243,20 @@ class TargetClient:
         """Every exchange sent, in order (the check's verdict judges them)."""
         self._in_flight: RecordingMeta | None = None
         self._sends = 0
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.shrink_allowance: int | None = None
+        """Requests a check may send once it has failed, to find a smaller failing example (None: no limit).
+
+        Against a live target every request costs; past the allowance, a new request is not sent and the
+        example is dropped (Hypothesis keeps the smallest failure found so far), and a request sent before
+        is answered as it was, so the failure replays without sending it again."""
+        self._failed = False
+        self._after_failure = 0
+        self._answers: dict[tuple[Any, ...], Exchange] = {}
+        self.timeouts = timeouts or Timeouts()
+        self.transient_retry = transient_retry
+        """Retry a valid request whose answer never arrived (live targets); ``None``: never."""
+        self.health = health or TargetHealth()
+        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeouts.first_byte, transport=transport)
 
     def close(self) -> None:
         self._http.close()
@@ -182,54 +287,117 @@ class TargetClient:
 
     def send(self, method: str, path: str, *, json: Any = None, body: bytes | None = None,
              headers: Mapping[str, str] | None = None, retry_429: bool | None = None,
-             intent: Intent | None = None) -> Exchange:
+             intent: Intent | None = None, pace: bool = True) -> Exchange:
         """Send one request and return the recorded (redacted) exchange, stamped with ``intent``."""
         content = body if body is not None else (orjson.dumps(json) if json is not None else None)
         sent_headers = dict(headers) if headers is not None else self.headers()
         stream = isinstance(json, dict) and json.get("stream") is True
+        key = (method, path, content, tuple(sorted(sent_headers.items())))
+        if self.shrink_allowance is not None:
+            known = self._answers.get(key)
+            if known is not None and self._failed:
+                self.sent.append(known)  # judged again: a replayed failure fails again, without a request
+                return known
+            if self._failed:
+                if self._after_failure >= self.shrink_allowance:
+                    _drop_example(f"the check's allowance of {self.shrink_allowance} requests after its first "
+                                  "failure is spent")
+                self._after_failure += 1
         self._sends += 1
         # Every attempt of one send (a retry after 429) shares its number: the last attempt is the answer.
         meta = dataclasses.replace(self.meta, intent=intent, send=self._sends)
-        exchange = self._send_once(method, path, content, sent_headers, stream, meta)
+        exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
         retry = self.retry_429 if retry_429 is None else retry_429
         if retry and exchange.response is not None and exchange.response.status == 429:
             wait = retry_after_seconds(exchange.response)
             if wait is not None and wait <= self.pacer.max_wait:
                 time.sleep(wait)
-                exchange = self._send_once(method, path, content, sent_headers, stream, meta)
+                exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
+        policy = self.transient_retry
+        attempt = 0
+        while policy is not None and intent is not None and intent.kind == "valid" and policy.transient(exchange):
+            # A valid request must end in a complete answer; a transient failure is retried as an SDK would.
+            attempt += 1
+            wait = policy.delay(attempt, exchange.response)
+            if wait is None:
+                break
+            time.sleep(wait)
+            exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
+        if self.shrink_allowance is not None:
+            self._answers[key] = exchange
         return exchange
 
+    def failed(self) -> None:
+        """The check failed on what this client sent: from now on, new requests count against the allowance."""
+        self._failed = True
+
     def _send_once(self, method: str, path: str, content: bytes | None, headers: dict[str, str],
-                   stream: bool, meta: RecordingMeta) -> Exchange:
+                   stream: bool, meta: RecordingMeta, pace: bool = True) -> Exchange:
         try:
             self.budget.charge_request()
         except BudgetExhausted as exc:
+            if self._failed:
+                _drop_example(str(exc))  # the check already failed: keep its verdict, stop looking for smaller
             if self.on_budget_exhausted is None:
                 raise
-            self.on_budget_exhausted(f"not run: {exc}")
+            self.on_budget_exhausted(str(exc))
             raise
-        self.pacer.wait()
-        request = self._http.build_request(method, path, content=content, headers=headers)
-        self._in_flight = meta
         try:
-            response = self._send_http(request, stream)
-            try:
-                raw = response.read()
-            finally:
-                response.close()
-        finally:
-            self._in_flight = None
+            self.health.check()
+        except TargetUnreachable as exc:
+            if self.on_target_down is None:
+                raise
+            self.on_target_down(str(exc))
+            raise
+        if pace:
+            self.pacer.wait()
+        first, between = self.timeouts.first_byte, self.timeouts.between_events
+        # A stream's head arrives at once and its events trickle: its reads wait `between_events`; a plain
+        # answer arrives whole, after the model is done, so its read waits `first_byte`.
+        timeout = httpx.Timeout(first, read=between if stream else first)
+        request = self._http.build_request(method, path, content=content, headers=headers, timeout=timeout)
         recorded_request = HttpRequest(
             headers=_redacted(Headers(list(request.headers.items())), SECRET_REQUEST_HEADERS),
             body=content, method=method, url=str(request.url))
-        recorded_response = HttpResponse(
-            headers=_redacted(Headers(list(response.headers.items())), SECRET_RESPONSE_HEADERS),
-            body=raw, status=response.status_code)
-        exchange = Exchange(recorded_request, recorded_response, meta=meta)
+        self._in_flight = meta
+        try:
+            exchange = self._exchange(request, recorded_request, stream, meta)
+        finally:
+            self._in_flight = None
         self.sent.append(exchange)
-        self.pacer.observe(recorded_response)
+        what = f"{method} {self.base_url}{request.url.raw_path.decode('ascii', 'replace')}"
+        self.health.observe(exchange.transport_error if exchange.response is None else None, what)
+        if exchange.response is not None:
+            self.pacer.observe(exchange.response)
         self.budget.charge_tokens(_usage_tokens(exchange))
         return exchange
+
+    def _exchange(self, request: httpx.Request, recorded_request: HttpRequest, stream: bool,
+                  meta: RecordingMeta) -> Exchange:
+        """Send ``request`` and keep whatever came back, even when the answer broke off."""
+        try:
+            response = self._send_http(request, stream)
+        except httpx.TransportError as exc:
+            return Exchange(recorded_request, None, meta=meta, transport_error=_describe(exc, "no answer"))
+        chunks: list[bytes] = []
+        failure: str | None = None
+        stalled = False
+        try:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+        except httpx.ReadTimeout:
+            stalled = True
+            failure = (f"stalled: nothing for {self.timeouts.between_events:g} s after {sum(map(len, chunks))} "
+                       "bytes" if stream else f"no complete answer within {self.timeouts.first_byte:g} s")
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            failure = _describe(exc, "the connection broke off")
+        finally:
+            response.close()
+        recorded_response = HttpResponse(
+            headers=_redacted(Headers(list(response.headers.items())), SECRET_RESPONSE_HEADERS),
+            body=b"".join(chunks), status=response.status_code)
+        return Exchange(recorded_request, recorded_response, meta=meta, transport_error=failure,
+                        stalled=stalled and stream)
 
     def _send_http(self, request: httpx.Request, stream: bool) -> httpx.Response:
         from vcr.errors import CannotOverwriteExistingCassetteException

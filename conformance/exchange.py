@@ -229,6 +229,11 @@ class Exchange:
     event_source: EventSource | None = None
     meta: RecordingMeta | None = None
     """What the exchange was for (set by a run; read back from a recording's ``x-conformance-meta``)."""
+    transport_error: str | None = None
+    """How the answer broke off, when it did: no answer at all (``response`` is None), the connection
+    dropped mid-body, or a stream that stalled (what arrived before is kept in ``response``)."""
+    stalled: bool = False
+    """The answer stopped arriving for longer than the run's timeout between events."""
 
     def __post_init__(self) -> None:
         if self.meta is None and self.request is not None:

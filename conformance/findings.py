@@ -154,6 +154,8 @@ class Finding:
     interaction: int | None = None
     party: str = SERVER
     """Whose fault it is: ``client`` or ``server`` (stamped from the rule's catalogue entry by the engine)."""
+    exercised: bool = True
+    """False for a note that the rule could not reach its condition here (``message`` says why): never a pass."""
 
     def __post_init__(self) -> None:
         # The one place every finding passes: whatever a rule quoted, every report prints a bounded amount.
@@ -182,6 +184,8 @@ class Finding:
         }
         if self.event is not None:
             out["event"] = self.event
+        if not self.exercised:
+            out["not_exercised"] = True
         if self.expected is not None:
             out["expected"] = self.expected
         if self.actual is not None:
@@ -215,3 +219,8 @@ def warning(rule: str, message: str, **kw: Any) -> Finding:
 
 def info(rule: str, message: str, **kw: Any) -> Finding:
     return Finding(rule, Severity.INFO, message, **kw)
+
+
+def not_exercised(rule: str, why: str, **kw: Any) -> Finding:
+    """``rule`` could not be judged here, and why (no 429 reached, no control API ...): reported, never passed."""
+    return Finding(rule, Severity.INFO, why, exercised=False, **kw)

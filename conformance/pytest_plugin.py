@@ -33,12 +33,14 @@ from typing import Any
 
 import pytest
 
+from conformance.client import TargetHealth, Timeouts
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome, Finding, Severity
 
 DEFAULT_EXAMPLES = 20
 """Hypothesis examples per generated check: the default run stays well under a minute on 2 cores."""
 REPLAY_MODES = ("rejudge", "strict")
 _WORKER_RECORDS = "conformance_records"
+_WORKER_ABORTED = "conformance_aborted"
 RUN = pytest.StashKey["ConformanceRun"]()
 """Where the active run lives (``config.stash[RUN]``), for the fixtures in :mod:`conformance.run_fixtures`."""
 
@@ -51,6 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="API version(s) to check (repeatable; default: every version in the table)")
     group.addoption("--conformance-api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
                     help="environment variable holding the key for a live target")
+    group.addoption("--conformance-ratelimit-key-env", default=None, metavar="NAME",
+                    help="environment variable holding a low-tier key used only by the rate-limit burst (live targets)")
     group.addoption("--conformance-record-mode", default=None, choices=("none", "once", "new_episodes", "all"),
                     help="record/replay cassettes with vcrpy in this mode")
     group.addoption("--conformance-cassette-dir", default="cassettes", metavar="DIR")
@@ -64,6 +68,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-max-tokens", type=int, default=None, metavar="N",
                     help="hard cap on tokens spent (default: none for the reference server, 50000 for live)")
     group.addoption("--conformance-report-dir", default="reports", metavar="DIR")
+    group.addoption("--conformance-shrink-requests", type=int, default=25, metavar="N",
+                    help="against a live target, requests a failing check may spend on a smaller example (default 25; "
+                         "negative checks never shrink)")
+    group.addoption("--conformance-max-wait", type=float, default=70.0, metavar="SECONDS",
+                    help="the longest a check waits for retry-after (longer: not exercised); default 70")
+    group.addoption("--conformance-timeout", type=float, default=60.0, metavar="SECONDS",
+                    help="wait this long for an answer to start (a plain answer: to arrive whole); default 60")
+    group.addoption("--conformance-stream-timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="a stream silent this long between events has stalled (stream.stalled); default 30")
     group.addoption("--conformance-select", action="append", default=None, metavar="RULE_OR_AREA",
                     help="only run checks for these rules or areas, and only report them")
     group.addoption("--conformance-party", default="all", choices=("client", "server", "all"),
@@ -109,6 +122,8 @@ class RunTarget:
     """Headers carry times of this run (False when replaying old recordings)."""
     control_token: str | None = None
     """The embedded reference server's control-API token (send it with ``conformance.control.control_headers``)."""
+    max_wait: float = 70.0
+    """The longest a check waits for a target's retry-after (longer: not exercised)."""
 
 
 def _reference_keys() -> dict[str, str]:
@@ -123,6 +138,7 @@ class RunOptions:
     target: str
     api_versions: list[str] | None
     api_key_env: str
+    ratelimit_key_env: str | None
     record_mode: str | None
     cassette_dir: Path
     replay_mode: str
@@ -134,16 +150,22 @@ class RunOptions:
     party: str
     mutant: str | None
     seed: int
+    timeouts: Timeouts
+    max_wait: float
+    shrink_requests: int
 
     @classmethod
     def of(cls, config: pytest.Config) -> RunOptions:
         get = config.getoption
         return cls(str(get("conformance_target")), get("conformance_api_version"), get("conformance_api_key_env"),
-                   get("conformance_record_mode"), Path(get("conformance_cassette_dir")),
+                   get("conformance_ratelimit_key_env"), get("conformance_record_mode"),
+                   Path(get("conformance_cassette_dir")),
                    get("conformance_replay_mode"), get("conformance_max_examples") or DEFAULT_EXAMPLES,
                    get("conformance_max_requests"), get("conformance_max_tokens"),
                    Path(get("conformance_report_dir")), list(get("conformance_select") or []),
-                   get("conformance_party"), get("conformance_mutant"), get("conformance_seed"))
+                   get("conformance_party"), get("conformance_mutant"), get("conformance_seed"),
+                   Timeouts(get("conformance_timeout"), get("conformance_stream_timeout")),
+                   get("conformance_max_wait"), get("conformance_shrink_requests"))
 
     @property
     def replaying(self) -> bool:
@@ -152,6 +174,29 @@ class RunOptions:
     @property
     def rejudging(self) -> bool:
         return self.replaying and self.replay_mode == "rejudge"
+
+
+def unreachable(url: str, timeout: float = 5.0) -> str | None:
+    """Why ``url`` cannot be a target (malformed, or nothing accepts a connection there), or ``None``.
+
+    Only a TCP connection is opened: nothing is sent, so a live target spends nothing on this check.
+    """
+    import socket
+
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+        host, port = parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"not a URL ({exc})"
+    if not host:
+        return "not a URL (no host)"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"cannot connect to {host}:{port} ({exc.strerror or exc})"
 
 
 def _check_target(options: RunOptions) -> None:
@@ -175,6 +220,12 @@ def _check_target(options: RunOptions) -> None:
         if not os.environ.get(options.api_key_env):
             raise pytest.UsageError(f"--target {spec} needs an API key: set the {options.api_key_env} environment "
                                     "variable (or name another with --api-key-env)")
+        if options.ratelimit_key_env and not os.environ.get(options.ratelimit_key_env):
+            raise pytest.UsageError(f"--ratelimit-key-env {options.ratelimit_key_env}: that environment variable is "
+                                    "not set")
+        problem = unreachable(spec)
+        if problem is not None:
+            raise pytest.UsageError(f"--target {spec}: {problem}")
         return
     raise pytest.UsageError(f"unknown target {spec!r}: use reference, a base URL (https://...) or cassettes:DIR")
 
@@ -191,19 +242,23 @@ def open_target(options: RunOptions) -> Iterator[RunTarget]:
             keys = _reference_keys()
             yield RunTarget(kind="reference", base_url=url, api_key=keys["default"], keys=keys, deterministic=True,
                             control_api=True, cassette_dir=recording, record_mode=options.record_mode,
-                            live_clock=True, control_token=server_config.control_token)
+                            live_clock=True, control_token=server_config.control_token,
+                            max_wait=options.max_wait)
     elif options.replaying:
         # The control API calls that scripted faults were recorded too, so they replay like the rest.
         # Same (public, test-only) keys as the reference server the shipped cassettes come from.
         keys = _reference_keys()
         yield RunTarget(kind="cassettes", base_url="http://replay.invalid", api_key=keys["default"], keys=keys,
                         deterministic=True, control_api=True, cassette_dir=Path(spec.split(":", 1)[1]),
-                        record_mode="none", live_clock=False)
+                        record_mode="none", live_clock=False, max_wait=options.max_wait)
     else:
         key = os.environ[options.api_key_env]  # checked in _check_target
-        yield RunTarget(kind="url", base_url=spec.rstrip("/"), api_key=key, keys={"default": key},
+        keys = {"default": key}
+        if options.ratelimit_key_env:
+            keys["free"] = os.environ[options.ratelimit_key_env]  # the burst's key (checked in _check_target)
+        yield RunTarget(kind="url", base_url=spec.rstrip("/"), api_key=key, keys=keys,
                         deterministic=False, control_api=False, cassette_dir=recording,
-                        record_mode=options.record_mode, live_clock=True)
+                        record_mode=options.record_mode, live_clock=True, max_wait=options.max_wait)
 
 
 # --- judging one check --------------------------------------------------------------------------------
@@ -233,6 +288,8 @@ class CheckJudge:
 
         self.check = check_id(item.nodeid)
         self.exchanges: list[Any] = []
+        self.client: Any = None
+        """The check's client, told when the check fails (it then limits how much shrinking may send)."""
         self._judged = 0
         self._groups = 0
 
@@ -283,6 +340,8 @@ class CheckJudge:
         """Judge what was sent since the last verdict; fail the check (Hypothesis then shrinks) on any error."""
         findings = self._judge_new()
         errors = [f for f in findings if f.severity >= Severity.ERROR]
+        if errors and self.client is not None:
+            self.client.failed()
         if errors:
             from conformance.reports.markdown import curl_for
 
@@ -335,6 +394,9 @@ class ConformanceRun:
         self.profiles = load_profiles()
         self.records: list[dict[str, Any]] = []
         self.outcomes: dict[str, CheckOutcome] = {}
+        self.health = TargetHealth()
+        """Transport failures against the target, shared by every check of this process."""
+        self.aborted: str | None = None
         self._recording: Any = None
         self._configure_hypothesis()
         self.worker = hasattr(config, "workerinput")
@@ -435,15 +497,19 @@ class ConformanceRun:
         """xdist controller: a worker finished; take its records."""
         output = getattr(node, "workeroutput", None) or {}
         self.records.extend(json.loads(output.get(_WORKER_RECORDS) or "[]"))
+        self.aborted = self.aborted or output.get(_WORKER_ABORTED)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.worker:
-            self.config.workeroutput[_WORKER_RECORDS] = json.dumps(self.records, default=str)  # type: ignore[attr-defined]
+            output = self.config.workeroutput  # type: ignore[attr-defined]
+            output[_WORKER_RECORDS] = json.dumps(self.records, default=str)
+            output[_WORKER_ABORTED] = self.health.down
             return
         from conformance.reports.run import write_run_reports
 
+        aborted = self.aborted or self.health.down
         write_run_reports(self.options.report_dir, self.records, self.outcomes, target=self.options.target,
-                          mutant=self.options.mutant)
+                          mutant=self.options.mutant, aborted=aborted)
 
 
 def _outcome(check: str, report: pytest.TestReport) -> CheckOutcome:

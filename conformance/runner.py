@@ -8,6 +8,8 @@ this module only translates the options and maps pytest's exit status to the sui
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,9 +28,15 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     for name in args.select or []:
         out += ["--conformance-select", name]
     out += ["--conformance-party", args.party, "--conformance-replay-mode", args.replay_mode]
+    if args.ratelimit_key_env:
+        out += ["--conformance-ratelimit-key-env", args.ratelimit_key_env]
     if args.record_mode:
         out += ["--conformance-record-mode", args.record_mode]
     for option, value in (("--conformance-max-examples", args.max_examples),
+                          ("--conformance-timeout", args.timeout),
+                          ("--conformance-max-wait", args.max_wait),
+                          ("--conformance-shrink-requests", args.shrink_requests),
+                          ("--conformance-stream-timeout", args.stream_timeout),
                           ("--conformance-max-requests", args.max_requests),
                           ("--conformance-max-tokens", args.max_tokens),
                           ("--conformance-mutant", args.mutant),
@@ -58,4 +66,18 @@ def run(args: argparse.Namespace) -> int:
     status = pytest.main(pytest_args(args))
     if status == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("conformance: error: no checks selected (see --select)")
+    aborted = _aborted(Path(args.report_dir))
+    if aborted:
+        print(f"conformance: error: {aborted}", file=sys.stderr)
+        return 2
     return exit_code(status)
+
+
+def _aborted(report_dir: Path) -> str | None:
+    """Why the run gave up on its target, as the reports say (None: it did not)."""
+    try:
+        summary = json.loads((report_dir / "findings.json").read_text(encoding="utf-8")).get("summary", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    aborted = summary.get("aborted") if isinstance(summary, dict) else None
+    return f"the target stopped answering: {aborted}" if isinstance(aborted, str) and aborted else None

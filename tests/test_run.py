@@ -43,7 +43,7 @@ def test_reference_run_passes_and_writes_every_report(tmp_path: Path) -> None:
     cases = junit.findall(".//testcase")
     assert len(cases) == doc["summary"]["checks"]
     summary = (tmp_path / "summary.md").read_text()
-    assert "| `auth.rejected` | error |" in summary
+    assert "| `auth.rejected` | server | error |" in summary
     assert "## Version support" in summary
 
 

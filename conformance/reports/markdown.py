@@ -50,16 +50,16 @@ def curl_for(exchange: Any) -> str:
     return curl_command(req.method, req.url, req.headers.to_dict(), body)
 
 
-_PROBE_AREAS = frozenset(r.area for r in intents.RULES)
+_INTENT_RULES = frozenset(r.id for r in intents.RULES)
 
 
 def _applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
-    """Exchange rules judge every exchange (stream rules every stream); a probe rule judges the
-    exchanges of the checks that exercise its area."""
+    """Exchange rules judge every exchange (stream rules every stream); an intent rule judges the exchanges
+    sent with an intent it reads."""
+    if rule.id in _INTENT_RULES:
+        return intents.judges(rule.id, record.get("intent"))
     if rule.area == "stream" and not record.get("stream"):
         return False
-    if rule.area in _PROBE_AREAS and rule in intents.RULES:
-        return rule.area in record.get("areas", ())
     return True
 
 
@@ -67,19 +67,30 @@ def _errors(record: Mapping[str, Any]) -> set[str]:
     return {f["rule"] for f in record["findings"] if f["severity"] == "error"}
 
 
+def _idle(record: Mapping[str, Any]) -> dict[str, str]:
+    return {f["rule"]: f["message"] for f in record["findings"] if f.get("not_exercised")}
+
+
 def rule_table(records: Sequence[Mapping[str, Any]], catalogue: Sequence[RuleInfo]) -> list[dict[str, Any]]:
-    """Per rule: exchanges it judged, passed, failed, and the minimised failing example."""
+    """Per rule: exchanges it judged, passed, failed, not exercised (with why), and a failing example.
+
+    A rule that judged nothing is not exercised, never passed.
+    """
     rows = []
     for rule in sorted(catalogue, key=lambda r: r.id):
-        run = [r for r in records if _applies(rule, r)]
-        failing = [r for r in run if rule.id in _errors(r)]
+        run = [r for r in records if _applies(rule, r) or rule.id in _idle(r)]
+        idle = [r for r in run if rule.id in _idle(r)]
+        judged = [r for r in run if rule.id not in _idle(r)]
+        failing = [r for r in judged if rule.id in _errors(r)]
         example = None
         if failing:
             first_test = failing[0]["test"]
             # Hypothesis replays the minimal failing example last: the last failure of that check.
             example = [r for r in failing if r["test"] == first_test][-1]
-        rows.append({"rule": rule.id, "severity": str(rule.severity), "title": rule.title, "run": len(run),
-                     "passed": len(run) - len(failing), "failed": len(failing), "example": example})
+        reasons = sorted({_idle(r)[rule.id] for r in idle})
+        rows.append({"rule": rule.id, "severity": str(rule.severity), "party": rule.party, "title": rule.title,
+                     "run": len(judged), "passed": len(judged) - len(failing), "failed": len(failing),
+                     "not_exercised": len(idle), "why_not": reasons, "example": example})
     return rows
 
 
@@ -94,19 +105,24 @@ def version_matrix(records: Sequence[Mapping[str, Any]]) -> dict[str, Counter[in
 
 def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome],
                    records: Sequence[Mapping[str, Any]], *, target: str | None, mutant: str | None,
-                   known_versions: Sequence[str]) -> str:
+                   known_versions: Sequence[str], aborted: str | None = None) -> str:
     checks = Counter(o.outcome for o in outcomes.values())
     out = ["# Conformance run", ""]
+    if aborted:
+        out += [f"**Aborted: {aborted}.** The checks after it were not exercised; there is no verdict.", ""]
     out.append(f"- target: `{target}`" + (f" (mutant `{mutant}`)" if mutant else ""))
     out.append(f"- checks: {checks.get(PASSED, 0)} passed, {checks.get(FAILED, 0)} failed, "
                f"{checks.get(NOT_EXERCISED, 0)} not exercised")
     out.append(f"- exchanges validated: {len(records)}")
     failed_rules = [r for r in rows if r["failed"]]
     out.append(f"- rules failing: {len(failed_rules)} of {len(rows)}")
-    out += ["", "## Rules", "", "| rule | severity | exchanges | passed | failed |", "|---|---|---:|---:|---:|"]
+    out += ["", "## Rules", "", "| rule | party | severity | judged | passed | failed | not exercised |",
+            "|---|---|---|---:|---:|---:|---:|"]
     for r in rows:
-        mark = " **FAIL**" if r["failed"] else ""
-        out.append(f"| `{r['rule']}`{mark} | {r['severity']} | {r['run']} | {r['passed']} | {r['failed']} |")
+        mark = " **FAIL**" if r["failed"] else (" *not exercised*" if not r["run"] else "")
+        passed = r["passed"] if r["run"] else "—"
+        out.append(f"| `{r['rule']}`{mark} | {r['party']} | {r['severity']} | {r['run']} | {passed} | {r['failed']} "
+                   f"| {r['not_exercised']} |")
     if failed_rules:
         out += ["", "## Failing examples (minimised by Hypothesis)", ""]
         for r in failed_rules:
@@ -124,7 +140,9 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
             statuses = ", ".join(f"{s}×{n}" for s, n in sorted(matrix[version].items()))
             out.append(f"| `{version}` | {'yes' if version in known_versions else 'no'} | {statuses} |")
     idle = sorted((c, o.reason) for c, o in outcomes.items() if o.outcome == NOT_EXERCISED)
-    if idle:
-        out += ["", "## Not exercised (never counted as passed)", "", "| check | why |", "|---|---|"]
+    idle_rules = [(r["rule"], why) for r in rows if r["why_not"] for why in r["why_not"]]
+    if idle or idle_rules:
+        out += ["", "## Not exercised (never counted as passed)", "", "| check or rule | why |", "|---|---|"]
         out += [f"| `{c}` | {(reason or 'no reason given').replace('|', '/')} |" for c, reason in idle]
+        out += [f"| rule `{rule}` | {why.replace('|', '/')} |" for rule, why in idle_rules]
     return "\n".join(out) + "\n"

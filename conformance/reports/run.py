@@ -32,14 +32,16 @@ def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[st
 
 
 def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome], *,
-                      target: str | None, mutant: str | None) -> None:
+                      target: str | None, mutant: str | None, aborted: str | None = None) -> None:
+    """``aborted``: why the run gave up on the target (it stopped answering), said first in every report."""
     from conformance.profiles import load_profiles
     from conformance.rules import CATALOGUE
 
     report_dir.mkdir(parents=True, exist_ok=True)
     doc = findings_document(records, outcomes)
+    doc["summary"]["aborted"] = aborted
     (report_dir / "findings.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
     rows = rule_table(records, CATALOGUE)
     text = render_summary(rows, outcomes, records, target=target, mutant=mutant,
-                          known_versions=load_profiles().versions)
+                          known_versions=load_profiles().versions, aborted=aborted)
     (report_dir / "summary.md").write_text(text, encoding="utf-8")

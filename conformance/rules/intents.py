@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from conformance.exchange import Exchange
-from conformance.findings import Finding, Severity, error, warning
+from conformance.findings import Finding, Severity, error, not_exercised, warning
 from conformance.intent import Intent
 from conformance.rules.base import Check, Context, RuleInfo, SequenceCheck
 from conformance.rules.errors import error_message_of, error_type_of
@@ -91,6 +91,10 @@ def rejected_with(ex: Exchange, *, rule: str, status: int, error_type: str | Non
 
 def _valid(ex: Exchange, intent: Intent) -> Iterator[Finding]:
     got = _status(ex)
+    if ex.transport_error is not None:
+        yield error("positive.completed", f"the answer to a valid request never arrived whole: {ex.transport_error}",
+                    part="exchange", expected="a complete answer", actual=ex.transport_error)
+        return
     if got != 200:
         last = f" ({_error_type(ex)})" if _error_type(ex) else ""
         yield error("positive.accepted", f"a valid request was answered {got}{last}", expected=200, actual=got)
@@ -358,12 +362,52 @@ def burst_shows_the_rate_limit(exchanges: Sequence[Exchange], ctx: Context) -> I
                                                  live_clock=ctx.live_clock)
         limit = _limit(burst, resource.limit)
         cap = burst[0].intent.detail.get("max_burst") if burst[0].intent is not None else None
-        if limit is None or not isinstance(cap, int) or limit + 1 > cap or len(burst) < limit + 1:
-            continue  # the limit is out of reach within the burst's cap: nothing to enforce here
+        last = burst[-1]
+        if limit is None:
+            why = f"the burst's answers carry no {resource.limit}, so the limit to reach is unknown"
+        elif not isinstance(cap, int) or limit + 1 > cap:
+            why = (f"no 429 within the burst cap: the key allows {limit} requests per minute, the burst stops at "
+                   f"{cap} (give a low-tier key with --ratelimit-key-env to reach it)")
+        elif len(burst) < limit + 1:
+            why = f"the burst ended after {len(burst)} requests, before the limit of {limit}"
+        else:
+            why = None
+        if why is not None or limit is None:
+            for rule in ("ratelimit.limit-enforced", "ratelimit.retry-after-honoured"):
+                yield not_exercised(rule, why or "").located(last.file, last.interaction)
+            continue
         last = burst[limit]
         yield from (f.located(last.file, last.interaction) for f in rejected_with(
             last, rule="ratelimit.limit-enforced", status=429, error_type="rate_limit_error",
             what=f"request {limit + 1} on a key limited to {limit} per minute"))
+
+
+_KINDS_JUDGED: dict[str, frozenset[str]] = {
+    "positive": frozenset({"valid"}),
+    "negative": frozenset({"invalid"}),
+    "version": frozenset({"bad-version"}),
+    "model": frozenset({"models-list"}),
+    "stateful": frozenset({"tool-turn"}),
+    "fault": frozenset({"fault", "stream-fault"}),
+}
+_ROLES_JUDGED = {"consistency.stream-message": "stream", "consistency.count-tokens": "count"}
+
+
+def judges(rule: str, intent: Mapping[str, Any] | None) -> bool:
+    """Whether intent rule ``rule`` judges an exchange sent with ``intent`` (its JSON form): for the reports'
+    count of what each rule judged. Rules of other modules judge every exchange."""
+    if not isinstance(intent, Mapping):
+        return False
+    kind, detail = intent.get("kind"), intent.get("detail") or {}
+    if intent.get("rule") == rule:
+        return True
+    if rule in _ROLES_JUDGED:
+        return kind == "valid" and detail.get("role") == _ROLES_JUDGED[rule]
+    if rule == "ratelimit.retry-after-honoured":
+        return kind == "after-wait"
+    if rule.startswith("ratelimit."):
+        return kind == "burst"
+    return kind in _KINDS_JUDGED.get(rule.split(".", 1)[0], frozenset())
 
 
 CHECKS: tuple[Check, ...] = (answer_fulfils_intent,)

@@ -51,6 +51,7 @@ ACCUMULATED_MESSAGE = "stream.accumulated-message"
 _NOT_GIVEN: Any = object()
 UNKNOWN_EVENT = "stream.unknown-event"
 UNTERMINATED_EVENT = "stream.unterminated-event"
+STALLED = "stream.stalled"
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 RULES: tuple[RuleInfo, ...] = (
@@ -71,6 +72,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(ACCUMULATED_MESSAGE, _E, "the message accumulated from the stream is a valid Message"),
     RuleInfo(UNKNOWN_EVENT, _I, "event, block or delta type unknown to this suite (forward-compatible)"),
     RuleInfo(UNTERMINATED_EVENT, _W, "the last event is followed by the blank line that dispatches it"),
+    RuleInfo(STALLED, _E, "a stream keeps coming until it ends (no silence longer than the run's timeout)"),
 )
 
 GRAMMAR_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
@@ -518,6 +520,11 @@ def stream_grammar(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
     validator = StreamValidator(ctx.profile)
     for batch in exchange.event_batches():
         validator.feed(batch)
+    if exchange.stalled:
+        last = validator.count - 1
+        after = f"after event {last}" if last >= 0 else "before its first event"
+        yield Finding(STALLED, _E, f"the stream stalled {after}: {exchange.transport_error}", part="stream",
+                      event=last if last >= 0 else None, actual=exchange.transport_error)
     tail = recovered_tail(exchange, validator.count)
     if tail is None:
         yield from validator.finish(lambda: exchange.accumulated)

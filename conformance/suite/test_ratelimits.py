@@ -18,9 +18,6 @@ pytestmark = [pytest.mark.conformance_areas("ratelimit", "error"), pytest.mark.c
 
 MAX_BURST = 12
 """Never more requests than this in a burst, whatever the target says its limit is."""
-MAX_WAIT = 70.0
-
-
 def _requests_resource(profile: Any) -> Any:
     for r in profile.rate_limits.resources:
         if r.name == "requests":
@@ -48,7 +45,8 @@ def test_burst_reaches_the_limit_and_retry_after_is_honoured(conformance_client:
     limit: int | None = None
     last = None
     for step in range(MAX_BURST):
-        last = client.send("POST", "/v1/messages", json=body, headers=headers, retry_429=False,
+        # No pacing: the burst means to reach the limit the pacer would keep the run under.
+        last = client.send("POST", "/v1/messages", json=body, headers=headers, retry_429=False, pace=False,
                            intent=Intent("burst", detail={"group": "burst", "step": step, "max_burst": MAX_BURST}))
         status = last.response.status if last.response is not None else None
         if status == 429:
@@ -64,8 +62,9 @@ def test_burst_reaches_the_limit_and_retry_after_is_honoured(conformance_client:
     wait = retry_after_seconds(last.response)
     if wait is None:
         return  # reported by ratelimit.retry-after-missing already
-    if wait > MAX_WAIT:
-        pytest.skip(f"not exercised: retry-after {wait:.0f}s is longer than this check waits ({MAX_WAIT:.0f}s)")
+    if wait > conformance_target.max_wait:
+        pytest.skip(f"not exercised: retry-after {wait:.0f} s is longer than this run waits "
+                    f"({conformance_target.max_wait:.0f} s, --max-wait)")
     _wait(conformance_target, wait)
     client.send("POST", "/v1/messages", json=body, headers=headers, retry_429=False,
                 intent=Intent("after-wait", detail={"waited": wait}))

@@ -1,0 +1,110 @@
+"""Live targets (a URL): an honest verdict whatever the target does, within a request budget.
+
+The target is a small gateway (tests/gateway.py) in front of the reference server on loopback, broken
+in one way per test. Each run is a real `conformance run` subprocess, bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gateway import echoed_forms, running_gateway, running_reference
+
+pytestmark = pytest.mark.xdist_group("run")
+
+SCALE, FREE = "sk-ant-test-scale", "sk-ant-test-free"
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conformance", "run", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "CONFORMANCE_KEY": SCALE, **(env or {})})
+
+
+def live(url: str, report_dir: Path, *extra: str) -> list[str]:
+    return ["--target", url, "--api-key-env", "CONFORMANCE_KEY", "--api-version", "2023-06-01",
+            "--report-dir", str(report_dir), "--max-examples", "1", *extra]
+
+
+def findings(report_dir: Path) -> dict[str, Any]:
+    return json.loads((report_dir / "findings.json").read_text())
+
+
+def error_rules(report_dir: Path) -> set[str]:
+    return {f["rule"] for f in findings(report_dir)["findings"] if f["severity"] == "error"}
+
+
+@pytest.mark.parametrize(("target", "says"), [("http://[::1", "not a URL"), ("http://127.0.0.1:9", "cannot connect")])
+def test_a_target_that_cannot_work_is_one_line_before_anything_starts(target: str, says: str, tmp_path: Path) -> None:
+    proc = run("--target", target, "--api-key-env", "CONFORMANCE_KEY", "--report-dir", str(tmp_path), timeout=60)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2
+    assert says in output and "Traceback" not in output
+    assert len([line for line in output.splitlines() if line.strip()]) <= 3
+
+
+def test_an_unresponsive_target_is_a_verdict_not_a_hang(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream, "silent") as url:
+        proc = run(*live(url, tmp_path, "--timeout", "1", "--stream-timeout", "1", "--select", "auth"))
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("conformance: error:")]
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    assert len(errors) == 1 and "stopped answering" in errors[0] and url in errors[0] and "/v1/messages" in errors[0]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    doc = findings(tmp_path)
+    assert doc["summary"]["aborted"] and doc["summary"]["passed"] == 0
+    assert "**Aborted:" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_stream_that_stalls_is_a_finding(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream, "stall-streams") as url:
+        proc = run(*live(url, tmp_path, "--stream-timeout", "1", "--select", "stream"))
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    stalled = [f for f in findings(tmp_path)["findings"] if f["rule"] == "stream.stalled"]
+    assert stalled and "stalled after event" in stalled[0]["message"]
+
+
+def test_streams_ending_in_an_error_event_are_not_a_pass(tmp_path: Path) -> None:
+    """A gateway that breaks every stream with an error event (of a type no profile knows)."""
+    with running_reference() as upstream, running_gateway(upstream, "error-every-stream") as url:
+        proc = run(*live(url, tmp_path, "--select", "positive"))
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "positive.completed" in error_rules(tmp_path)
+    assert "positive.completed" in proc.stdout
+
+
+def test_a_key_echoed_in_any_encoding_is_written_nowhere(tmp_path: Path) -> None:
+    key = "sk-ant-api03-" + "Zq9" * 30  # a long key: its fragments are redacted too
+    reports, cassettes = tmp_path / "reports", tmp_path / "cassettes"
+    with running_reference(keys={key: "scale"}) as upstream, running_gateway(upstream, "echo-key") as url:
+        proc = run(*live(url, reports, "--record-mode", "all", "--cassette-dir", str(cassettes), "--select", "auth",
+                         "--select", "positive"), env={"CONFORMANCE_KEY": key})
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".yaml" for p in written)
+    forms = [key, *echoed_forms(key), key.replace("-", "\\u002d")]
+    for path in written:
+        data = path.read_bytes().decode("utf-8", "replace")
+        leaked = [f for f in forms if f in data or f.replace("\n", "\\n") in data]
+        assert not leaked, f"{path.name} holds the key as {leaked[0][:24]}..."
+    output = proc.stdout + proc.stderr
+    assert not [f for f in forms if f in output]
+
+
+def test_dropping_retry_after_is_caught_with_a_free_tier_ratelimit_key(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream, "drop-retry-after") as url:
+        proc = run(*live(url, tmp_path / "free", "--select", "ratelimit", "--ratelimit-key-env", "FREE_KEY",
+                         "--max-wait", "1"), env={"FREE_KEY": FREE})
+        assert proc.returncode == 1, proc.stdout[-2000:]
+        assert "ratelimit.retry-after-missing" in error_rules(tmp_path / "free")
+        # With only the Scale key the limit is out of the burst's reach: said, never counted as passed.
+        proc = run(*live(url, tmp_path / "scale", "--select", "ratelimit"))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    summary = (tmp_path / "scale" / "summary.md").read_text()
+    assert "rule `ratelimit.limit-enforced` | no 429 within the burst cap" in summary
+    assert "--ratelimit-key-env" in summary
