@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.gateway import Gateway, running_reference, serving  # noqa: E402
+from tests.gateway import Gateway, running_reference, serving
 
 DEFAULT_FAULTS = ("422-for-400", "200-for-400", "500-for-400", "wrong-error-type", "drop-request-id")
 
