@@ -151,6 +151,8 @@ class Pacer:
         self.enabled = enabled
         self._not_before = 0.0
         self._lock = threading.Lock()
+        self.waited = 0.0
+        """Seconds spent waiting for the target's rate limits so far."""
 
     def wait(self) -> None:
         if not self.enabled:
@@ -158,7 +160,12 @@ class Pacer:
         with self._lock:
             delay = self._not_before - time.monotonic()
         if delay > 0:
-            time.sleep(min(delay, self.max_wait))
+            self.sleep(min(delay, self.max_wait))
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` as the target asked (retry-after, reset), counted in :attr:`waited`."""
+        time.sleep(seconds)
+        self.waited += seconds
 
     def observe(self, response: HttpResponse) -> None:
         if not self.enabled:
@@ -251,6 +258,8 @@ class TargetClient:
         is answered as it was, so the failure replays without sending it again."""
         self._failed = False
         self._after_failure = 0
+        self.seconds_sending = 0.0
+        """Wall time spent on requests (sending to the last byte), for the shrink time a failure may take."""
         self._answers: dict[tuple[Any, ...], Exchange] = {}
         self.timeouts = timeouts or Timeouts()
         self.transient_retry = transient_retry
@@ -311,7 +320,7 @@ class TargetClient:
         if retry and exchange.response is not None and exchange.response.status == 429:
             wait = retry_after_seconds(exchange.response)
             if wait is not None and wait <= self.pacer.max_wait:
-                time.sleep(wait)
+                self.pacer.sleep(wait)
                 exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
         policy = self.transient_retry
         attempt = 0
@@ -321,15 +330,27 @@ class TargetClient:
             wait = policy.delay(attempt, exchange.response)
             if wait is None:
                 break
-            time.sleep(wait)
+            self.pacer.sleep(wait)
             exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
         if self.shrink_allowance is not None:
             self._answers[key] = exchange
         return exchange
 
-    def failed(self) -> None:
-        """The check failed on what this client sent: from now on, new requests count against the allowance."""
+    def failed(self, *, minimal: bool = False) -> None:
+        """The check failed on what this client sent: from now on, new requests count against the allowance.
+
+        ``minimal``: the failure does not depend on what was asked (a missing response header), so no
+        smaller example is worth a request.
+        """
         self._failed = True
+        if minimal and self.shrink_allowance is not None:
+            self.shrink_allowance = 0
+
+    def shrink_seconds(self) -> float:
+        """How long shrinking may take: what the request allowance would take at this target's pace."""
+        allowance = self.shrink_allowance or 0
+        pace = self.seconds_sending / max(1, self._sends)
+        return max(0.5, min(60.0, 2 * allowance * pace))
 
     def _send_once(self, method: str, path: str, content: bytes | None, headers: dict[str, str],
                    stream: bool, meta: RecordingMeta, pace: bool = True) -> Exchange:
@@ -360,10 +381,12 @@ class TargetClient:
             headers=_redacted(Headers(list(request.headers.items())), SECRET_REQUEST_HEADERS),
             body=content, method=method, url=str(request.url))
         self._in_flight = meta
+        started = time.monotonic()
         try:
             exchange = self._exchange(request, recorded_request, stream, meta)
         finally:
             self._in_flight = None
+            self.seconds_sending += time.monotonic() - started
         self.sent.append(exchange)
         what = f"{method} {self.base_url}{request.url.raw_path.decode('ascii', 'replace')}"
         self.health.observe(exchange.transport_error if exchange.response is None else None, what)

@@ -38,10 +38,15 @@ from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome, Fi
 
 DEFAULT_EXAMPLES = 20
 """Hypothesis examples per generated check: the default run stays well under a minute on 2 cores."""
+LIVE_EXAMPLES = 3
+"""Against a live target each example costs requests and tokens: the default suite fits the default caps."""
+LIVE_REQUESTS, LIVE_TOKENS = 1000, 100_000
+"""The default caps against a live target (the reference server: 5,000 requests, no token cap)."""
 REPLAY_MODES = ("rejudge", "strict")
 _WORKER_RECORDS = "conformance_records"
 _WORKER_ABORTED = "conformance_aborted"
 RUN = pytest.StashKey["ConformanceRun"]()
+SPENT = pytest.StashKey["Spent"]()
 """Where the active run lives (``config.stash[RUN]``), for the fixtures in :mod:`conformance.run_fixtures`."""
 
 
@@ -99,6 +104,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(run_fixtures, "conformance-run-fixtures")
 
 
+@dataclasses.dataclass
+class Spent:
+    """What checks cost the target: requests, tokens, and seconds waited for its rate limits."""
+
+    requests: int = 0
+    tokens: int = 0
+    waited: float = 0.0
+
+    def add(self, other: Spent) -> None:
+        self.requests += other.requests
+        self.tokens += other.tokens
+        self.waited += other.waited
+
+    def to_json(self) -> dict[str, Any]:
+        return {"requests": self.requests, "tokens": self.tokens, "waited_s": round(self.waited, 1)}
+
+
 # --- the target --------------------------------------------------------------------------------------
 
 
@@ -142,9 +164,9 @@ class RunOptions:
     record_mode: str | None
     cassette_dir: Path
     replay_mode: str
-    max_examples: int
-    max_requests: int | None
-    max_tokens: int | None
+    examples: int | None
+    requests: int | None
+    tokens: int | None
     report_dir: Path
     select: list[str]
     party: str
@@ -160,7 +182,7 @@ class RunOptions:
         return cls(str(get("conformance_target")), get("conformance_api_version"), get("conformance_api_key_env"),
                    get("conformance_ratelimit_key_env"), get("conformance_record_mode"),
                    Path(get("conformance_cassette_dir")),
-                   get("conformance_replay_mode"), get("conformance_max_examples") or DEFAULT_EXAMPLES,
+                   get("conformance_replay_mode"), get("conformance_max_examples"),
                    get("conformance_max_requests"), get("conformance_max_tokens"),
                    Path(get("conformance_report_dir")), list(get("conformance_select") or []),
                    get("conformance_party"), get("conformance_mutant"), get("conformance_seed"),
@@ -170,6 +192,23 @@ class RunOptions:
     @property
     def replaying(self) -> bool:
         return self.target.startswith("cassettes:")
+
+    @property
+    def max_examples(self) -> int:
+        return self.examples or (LIVE_EXAMPLES if self.live else DEFAULT_EXAMPLES)
+
+    @property
+    def max_requests(self) -> int:
+        return self.requests or (LIVE_REQUESTS if self.live else 5000)
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self.tokens or (LIVE_TOKENS if self.live else None)
+
+    @property
+    def live(self) -> bool:
+        """A URL target: every request costs, and the same request need not get the same answer."""
+        return self.target.startswith(("http://", "https://"))
 
     @property
     def rejudging(self) -> bool:
@@ -341,7 +380,12 @@ class CheckJudge:
         findings = self._judge_new()
         errors = [f for f in findings if f.severity >= Severity.ERROR]
         if errors and self.client is not None:
-            self.client.failed()
+            self.client.failed(minimal=all(f.part == "response.headers" for f in errors))
+            if self.run.options.live:
+                # Read by Hypothesis when it starts shrinking this failure (it documents it as the knob).
+                from hypothesis.internal.conjecture import engine
+
+                engine.MAX_SHRINKING_SECONDS = self.client.shrink_seconds()
         if errors:
             from conformance.reports.markdown import curl_for
 
@@ -394,6 +438,10 @@ class ConformanceRun:
         self.profiles = load_profiles()
         self.records: list[dict[str, Any]] = []
         self.outcomes: dict[str, CheckOutcome] = {}
+        self.spent = Spent()
+        self.checks_total: int | None = None
+        self.checks_done = 0
+        self._progress_at = 0.0
         self.health = TargetHealth()
         """Transport failures against the target, shared by every check of this process."""
         self.aborted: str | None = None
@@ -410,8 +458,10 @@ class ConformanceRun:
         # derandomize: the same run sends the same requests. A strict replay does not shrink (the
         # recorded requests are all there is), nor does a mutant self-test (it only asks whether the
         # break is caught, not for the smallest example).
-        no_shrink = self.options.replaying or self.options.mutant is not None
+        no_shrink = self.options.replaying or self.options.mutant is not None or \
+            (self.options.live and self.options.shrink_requests <= 0)
         phases = [p for p in Phase if not (no_shrink and p in (Phase.shrink, Phase.explain))]
+
         settings.register_profile("conformance", max_examples=self.options.max_examples, derandomize=True,
                                   database=None, deadline=None, print_blob=False, phases=phases,
                                   suppress_health_check=list(HealthCheck))
@@ -420,6 +470,8 @@ class ConformanceRun:
     # -- collection --------------------------------------------------------------------------------
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.options.live:
+            _no_shrinking_for_negative_checks(items)
         select = self.options.select
         if not select:
             return
@@ -491,6 +543,71 @@ class ConformanceRun:
             from conformance.intent import check_id
 
             self.outcomes[check_id(report.nodeid)] = _outcome(check_id(report.nodeid), report)
+        if report.when == "teardown" and not self.worker:
+            spent = getattr(report, "conformance_spent", None)
+            if isinstance(spent, dict):
+                self.spent.add(Spent(**spent))
+            self.checks_done += 1
+            self._progress()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+        spent = item.stash.get(SPENT, None)
+        if report.when == "teardown" and spent is not None:
+            # A plain attribute travels with the report to the xdist controller.
+            report.conformance_spent = dataclasses.asdict(spent)  # type: ignore[attr-defined]
+
+    # -- what the run will cost, and what it costs as it goes (live targets) ---------------------------
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.worker:
+            self._announce([item.nodeid for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if self.checks_total is None:
+            self._announce(ids)
+
+    def _announce(self, nodeids: list[str]) -> None:
+        """Before anything is sent to a live target: what the selected checks may cost, against the caps."""
+        from conformance.suite.costs import estimate
+
+        self.checks_total = len(nodeids)
+        if not self.options.live or not nodeids:
+            return
+        versions = len(self.options.api_versions or self.profiles.versions)
+        need = estimate(nodeids, examples=self.options.max_examples, versions=versions)
+        caps, tokens = self.options.max_requests, self.options.max_tokens
+        self._say(f"conformance: {need.checks} checks may send up to {need.requests} requests and bill up to "
+                  f"{need.tokens:,} tokens (caps: {caps} requests, "
+                  f"{'no' if tokens is None else f'{tokens:,}'} tokens; {self.options.max_examples} examples "
+                  "per generated check)")
+        if need.requests > caps or (tokens is not None and need.tokens > tokens):
+            self._say("conformance: the caps may leave some checks unexercised (they are reported as such): raise "
+                      "--max-requests / --max-tokens or lower --max-examples")
+
+    def _progress(self) -> None:
+        if not self.options.live:
+            return
+        import time
+
+        now = time.monotonic()
+        done, total = self.checks_done, self.checks_total or self.checks_done
+        if now - self._progress_at < 10 and done != total:
+            return
+        self._progress_at = now
+        tokens = self.options.max_tokens
+        self._say(f"conformance: {done}/{total} checks; spent {self.spent.requests} of "
+                  f"{self.options.max_requests} requests, {self.spent.tokens:,} of "
+                  f"{'unlimited' if tokens is None else f'{tokens:,}'} tokens; waited {self.spent.waited:.1f} s "
+                  "for rate limits")
+
+    def _say(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -509,7 +626,26 @@ class ConformanceRun:
 
         aborted = self.aborted or self.health.down
         write_run_reports(self.options.report_dir, self.records, self.outcomes, target=self.options.target,
-                          mutant=self.options.mutant, aborted=aborted)
+                          mutant=self.options.mutant, aborted=aborted,
+                          spent={**self.spent.to_json(), "max_requests": self.options.max_requests,
+                                 "max_tokens": self.options.max_tokens} if self.options.live else None)
+
+
+def _no_shrinking_for_negative_checks(items: list[pytest.Item]) -> None:
+    """Against a live target a negative check's first failure is its verdict: its request breaks one
+    constraint by construction, so shrinking it would only spend requests (or, once the allowance is
+    spent, time generating candidates that are never sent)."""
+    from hypothesis import Phase, settings
+
+    done: set[int] = set()
+    for item in items:
+        test = getattr(item, "obj", None)
+        if id(test) in done or "negative" not in _areas(item) or not getattr(test, "is_hypothesis_test", False):
+            continue
+        done.add(id(test))  # the parametrized checks of one function share it
+        current = getattr(test, "_hypothesis_internal_use_settings", None) or settings()
+        phases = tuple(p for p in current.phases if p not in (Phase.shrink, Phase.explain))
+        settings(current, phases=phases)(test)
 
 
 def _outcome(check: str, report: pytest.TestReport) -> CheckOutcome:

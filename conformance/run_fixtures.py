@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conformance.pytest_plugin import RUN, CheckJudge, ConformanceRun, RunTarget, open_target
+from conformance.pytest_plugin import RUN, SPENT, CheckJudge, ConformanceRun, RunTarget, Spent, open_target
 
 
 def _run(request: pytest.FixtureRequest) -> ConformanceRun:
@@ -31,9 +31,7 @@ def conformance_budget(request: pytest.FixtureRequest, conformance_target: RunTa
     from conformance.client import Budget
 
     options = _run(request).options
-    live = conformance_target.kind == "url"
-    max_requests = options.max_requests or (200 if live else 5000)
-    max_tokens = options.max_tokens or (50_000 if live else None)
+    max_requests, max_tokens = options.max_requests, options.max_tokens
     # xdist tells its workers how many they are; the environment may hold an outer run's count.
     workerinput = getattr(request.config, "workerinput", None)
     workers = int(workerinput.get("workercount", 1)) if isinstance(workerinput, dict) else 1
@@ -69,8 +67,13 @@ def conformance_client(request: pytest.FixtureRequest, conformance_target: RunTa
     client.on_budget_exhausted = _not_exercised  # a check the caps leave no room for is not run, and says so
     client.on_target_down = _not_exercised
     client.on_input_error = _fail_without_traceback
-    with client, _run(request).cassette(request, conformance_target, client):
-        yield client
+    before = (conformance_budget.requests, conformance_budget.tokens)
+    try:
+        with client, _run(request).cassette(request, conformance_target, client):
+            yield client
+    finally:
+        request.node.stash[SPENT] = Spent(conformance_budget.requests - before[0],
+                                          conformance_budget.tokens - before[1], client.pacer.waited)
 
 
 @pytest.fixture

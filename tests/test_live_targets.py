@@ -108,3 +108,39 @@ def test_dropping_retry_after_is_caught_with_a_free_tier_ratelimit_key(tmp_path:
     summary = (tmp_path / "scale" / "summary.md").read_text()
     assert "rule `ratelimit.limit-enforced` | no 429 within the burst cap" in summary
     assert "--ratelimit-key-env" in summary
+
+
+def test_the_run_says_up_front_what_it_may_cost_and_at_the_end_what_it_spent(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream) as url:
+        proc = run(*live(url, tmp_path, "--select", "auth", "--max-requests", "500"))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    lines = proc.stdout.splitlines()
+    announce = next(i for i, line in enumerate(lines) if "may send up to" in line)
+    assert "caps: 500 requests" in lines[announce]
+    assert any("checks; spent" in line for line in lines[announce:])
+    spent = findings(tmp_path)["summary"]["spent"]
+    assert 0 < spent["requests"] <= 500 and spent["max_requests"] == 500
+    assert f"- spent: {spent['requests']} of 500 requests" in (tmp_path / "summary.md").read_text()
+
+
+def test_caps_too_small_for_the_selection_are_said_before_anything_is_sent(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream) as url:
+        proc = run(*live(url, tmp_path, "--select", "negative", "--max-requests", "5"))
+    assert "the caps may leave some checks unexercised" in proc.stdout
+    doc = findings(tmp_path)
+    assert doc["summary"]["spent"]["requests"] <= 5
+    idle = [c for c in doc["checks"] if c["outcome"] == "not-exercised"]
+    assert idle and all("request cap reached" in c["reason"] for c in idle)
+
+
+def test_a_failing_check_spends_a_bounded_number_of_requests_looking_for_a_smaller_example(tmp_path: Path) -> None:
+    from tests.gateway import Gateway, serving
+
+    with running_reference() as upstream:
+        gateway = Gateway(upstream, "error-every-stream")
+        with serving(gateway) as url:
+            proc = run(*live(url, tmp_path, "--select", "positive", "--shrink-requests", "2"))
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    # The generated check fails on its first example (3 requests), then may spend 2 more; the two fixed
+    # checks send 3 each. A replay of the failing example is answered from what was already received.
+    assert gateway.requests <= 3 + 2 + 3 + 3, gateway.requests

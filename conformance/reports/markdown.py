@@ -105,7 +105,8 @@ def version_matrix(records: Sequence[Mapping[str, Any]]) -> dict[str, Counter[in
 
 def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome],
                    records: Sequence[Mapping[str, Any]], *, target: str | None, mutant: str | None,
-                   known_versions: Sequence[str], aborted: str | None = None) -> str:
+                   known_versions: Sequence[str], aborted: str | None = None,
+                   spent: Mapping[str, Any] | None = None) -> str:
     checks = Counter(o.outcome for o in outcomes.values())
     out = ["# Conformance run", ""]
     if aborted:
@@ -114,6 +115,11 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
     out.append(f"- checks: {checks.get(PASSED, 0)} passed, {checks.get(FAILED, 0)} failed, "
                f"{checks.get(NOT_EXERCISED, 0)} not exercised")
     out.append(f"- exchanges validated: {len(records)}")
+    if spent is not None:
+        cap = spent.get("max_tokens")
+        out.append(f"- spent: {spent['requests']} of {spent['max_requests']} requests, {spent['tokens']:,} of "
+                   f"{'unlimited' if cap is None else f'{cap:,}'} tokens, {spent['waited_s']} s waiting for rate "
+                   "limits")
     failed_rules = [r for r in rows if r["failed"]]
     out.append(f"- rules failing: {len(failed_rules)} of {len(rows)}")
     out += ["", "## Rules", "", "| rule | party | severity | judged | passed | failed | not exercised |",

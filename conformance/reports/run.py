@@ -32,7 +32,8 @@ def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[st
 
 
 def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome], *,
-                      target: str | None, mutant: str | None, aborted: str | None = None) -> None:
+                      target: str | None, mutant: str | None, aborted: str | None = None,
+                      spent: Mapping[str, Any] | None = None) -> None:
     """``aborted``: why the run gave up on the target (it stopped answering), said first in every report."""
     from conformance.profiles import load_profiles
     from conformance.rules import CATALOGUE
@@ -40,8 +41,9 @@ def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], ou
     report_dir.mkdir(parents=True, exist_ok=True)
     doc = findings_document(records, outcomes)
     doc["summary"]["aborted"] = aborted
+    doc["summary"]["spent"] = dict(spent) if spent is not None else None
     (report_dir / "findings.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
     rows = rule_table(records, CATALOGUE)
     text = render_summary(rows, outcomes, records, target=target, mutant=mutant,
-                          known_versions=load_profiles().versions, aborted=aborted)
+                          known_versions=load_profiles().versions, aborted=aborted, spent=spent)
     (report_dir / "summary.md").write_text(text, encoding="utf-8")
