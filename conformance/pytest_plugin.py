@@ -295,24 +295,22 @@ class CheckJudge:
 
 
 def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str, areas: list[str]) -> dict[str, Any]:
-    req = exchange.request
-    resp = exchange.response
-    body: Any = None
-    if req is not None and req.body:
-        body = req.json if req.json_error is None else req.body.decode("utf-8", "replace")
+    """What the reports keep of one exchange: the exchange log's fields (bounded; redacted when written)."""
+    from hypothesis import Phase, currently_in_test_context, settings
+
+    from conformance.exchange_log import exchange_fields
+
     intent = exchange.intent
     return {
         "test": nodeid,
         "areas": areas,
         "version": version,
-        "method": req.method if req is not None else None,
-        "url": req.url if req is not None else None,
-        "request_headers": req.headers.to_dict() if req is not None else {},
-        "request_body": body,
-        "status": resp.status if resp is not None else None,
-        "stream": exchange.is_stream,
+        **exchange_fields(exchange),
         "intent": intent.to_json() if intent is not None else None,
         "findings": [f.to_json() for f in findings],
+        # Hypothesis replays the minimal failing example last, but only when it was allowed to shrink
+        # (not for a mutant or a replay) and only inside a generated check (not at teardown).
+        "shrinking": currently_in_test_context() and Phase.shrink in settings().phases,
     }
 
 
@@ -437,10 +435,14 @@ class ConformanceRun:
         if self.worker:
             self.config.workeroutput[_WORKER_RECORDS] = json.dumps(self.records, default=str)  # type: ignore[attr-defined]
             return
+        from conformance.cassettes.redact import secrets_from_env
         from conformance.reports.run import write_run_reports
 
-        write_run_reports(self.options.report_dir, self.records, self.outcomes, target=self.options.target,
-                          mutant=self.options.mutant)
+        options = self.options
+        write_run_reports(options.report_dir, self.records, self.outcomes, target=options.target,
+                          mutant=options.mutant, select=options.select, party=options.party,
+                          api_versions=options.api_versions or list(self.profiles.versions),
+                          secrets=secrets_from_env(os.environ, [options.api_key_env]))
 
 
 def _outcome(check: str, report: pytest.TestReport) -> CheckOutcome:
