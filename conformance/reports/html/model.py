@@ -88,6 +88,8 @@ class PartyVerdict:
     warnings: int
     areas: list[str]
     """Areas with errors."""
+    reason: str = ""
+    """Why it was skipped or not exercised."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -405,11 +407,15 @@ class _Builder:
             errors = sum(1 for f in mine if f.severity == "error")
             warnings = sum(1 for f in mine if f.severity == "warning")
             cells = [c for a in matrix.areas for row in a.rules if row.rule.party == party for c in row.cells]
-            state = _merge(cells, "").state if cells else NOT_EXERCISED_CELL
-            if errors:
-                state = FAIL
-            out.append(PartyVerdict(party, state, errors, warnings, sorted({f.area for f in mine
-                                                                            if f.severity == "error"})))
+            merged = _merge(cells, "") if cells else Cell(NOT_EXERCISED_CELL, reason="no rule of this party")
+            state = FAIL if errors else merged.state
+            reason = ""
+            if state == SKIPPED:
+                reason = next((c.reason for c in cells if c.state == SKIPPED), "")
+            elif state == NOT_EXERCISED_CELL:
+                reason = "no exchange reached its rules" if self.entries else "nothing was judged"
+            out.append(PartyVerdict(party, state, errors, warnings,
+                                    sorted({f.area for f in mine if f.severity == "error"}), reason))
         return out
 
     # -- exchanges and cards -------------------------------------------------------------------------------
