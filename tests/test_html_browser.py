@@ -163,7 +163,7 @@ def test_a_lint_of_a_broken_stream(browser: Any, tmp_path: Path) -> None:
     assert proc.returncode == 1 and "stream.delta-type" in proc.stdout
     page = open_report(browser, tmp_path / "out" / "report.html")
     assert page.locator("[data-verdict]").get_attribute("data-verdict") == "fail"
-    for rule, event in (("stream.delta-type", "2"), ("stream.block-order", "3")):
+    for rule, event in (("stream.delta-type", "3"), ("stream.block-order", "4")):
         assert page.locator(f"[id='row-{rule}']").is_visible()
         card = page.locator(f"[id='rule-{rule}']")
         assert card.locator(f"g.violation-mark[data-event='{event}'][data-rules~='{rule}']").count() == 1

@@ -20,32 +20,19 @@ from conformance.reports.html import render_report
 from conformance.reports.html.timeline import build_timeline
 from conformance.reports.markdown import failing_example, is_minimal
 from conformance.reports.run import write_run_reports
+from tests.test_cli import MISMATCHED_DELTA, VALID_STREAM
 
 CHECK = "test_messages::test_valid_requests_get_valid_messages[2023-06-01]"
 VALID_MESSAGE = {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514",
                  "content": [{"type": "text", "text": "Hi"}], "stop_reason": "end_turn", "stop_sequence": None,
                  "usage": {"input_tokens": 3, "output_tokens": 1}}
-BROKEN_STREAM = (
-    'event: message_start\n'
-    'data: {"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant",'
-    '"model":"claude-sonnet-4-20250514","content":[],"stop_reason":null,"stop_sequence":null,'
-    '"usage":{"input_tokens":10,"output_tokens":1}}}\n\n'
-    'event: content_block_start\n'
-    'data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n'
-    'event: content_block_delta\n'
-    'data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hmm"}}\n\n'
+# A thinking_delta in a text block (event 3), and a second block started before the first stopped (event 4).
+BROKEN_STREAM = MISMATCHED_DELTA.replace(
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
     'event: content_block_start\n'
     'data: {"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}\n\n'
-    'event: content_block_stop\n'
-    'data: {"type":"content_block_stop","index":0}\n\n'
-    'event: content_block_stop\n'
-    'data: {"type":"content_block_stop","index":1}\n\n'
-    'event: message_delta\n'
-    'data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},'
-    '"usage":{"output_tokens":5}}\n\n'
-    'event: message_stop\n'
-    'data: {"type":"message_stop"}\n\n'
-)
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":1}\n\n')
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
          "path", "rect", "circle", "line", "use"}
@@ -149,8 +136,8 @@ def verdict(html: str) -> str:
 # -- structure ------------------------------------------------------------------------------------------------
 
 def test_a_failing_run_parses_and_every_finding_links_to_its_exchange(tmp_path: Path) -> None:
-    broken = record(BROKEN_STREAM, stream=True, findings=[finding("stream.delta-type", event=2),
-                                                          finding("stream.block-order", event=3)])
+    broken = record(BROKEN_STREAM, stream=True, findings=[finding("stream.delta-type", event=3),
+                                                          finding("stream.block-order", event=4)])
     html = write(tmp_path, [record(json.dumps(VALID_MESSAGE)), broken], {CHECK: CheckOutcome(CHECK, FAILED, "x")})
     page = parse(html)
     assert verdict(html) == "fail"
@@ -158,15 +145,15 @@ def test_a_failing_run_parses_and_every_finding_links_to_its_exchange(tmp_path: 
     for anchor in ("f0", "f1"):
         assert re.search(rf'<tr id="{anchor}"[^>]*>.*?href="#x1"', html, re.S), anchor
     # The card's timeline rings the violating events, labelled with their rules.
-    assert 'data-event="3" data-rules="stream.block-order"' in html
-    assert 'data-event="2" data-rules="stream.delta-type"' in html
+    assert 'data-event="4" data-rules="stream.block-order"' in html
+    assert 'data-event="3" data-rules="stream.delta-type"' in html
     # A mutant-free run that did not shrink does not claim minimisation.
     assert "minimised by Hypothesis" not in html and "not minimised" in html
 
 
 def test_conformance_report_rebuilds_the_same_page_from_the_directory(tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    broken = record(BROKEN_STREAM, stream=True, findings=[finding("stream.block-order", event=3)])
+    broken = record(BROKEN_STREAM, stream=True, findings=[finding("stream.block-order", event=4)])
     written = write(tmp_path, [broken])
     (tmp_path / "report.html").unlink()
     assert main(["report", str(tmp_path)]) == 0
@@ -304,13 +291,13 @@ def test_a_passing_run_passes_only_the_rules_that_judged_something(tmp_path: Pat
 def test_overlapping_blocks_show_as_overlapping_bars_with_the_violation_ringed() -> None:
     exchange = Exchange(None, HttpResponse(Headers({"content-type": "text/event-stream"}), BROKEN_STREAM.encode(), 200))
     events = exchange_fields(exchange)["events"]
-    timeline = build_timeline(events, [finding("stream.block-order", event=3)])
+    timeline = build_timeline(events, [finding("stream.block-order", event=4)])
     assert [lane.label for lane in timeline.lanes] == ["message", "block 0 · text", "block 1 · text"]
     first, second = sorted(timeline.spans, key=lambda s: s.y)
     assert second.x1 < first.x2  # block 1 starts before block 0 stops
     [ringed] = timeline.violations
-    assert (ringed.index, ringed.kind, ringed.rules) == (3, "bstart", ("stream.block-order",))
-    assert 'thinking_delta "Hmm"' in next(m.title for m in timeline.marks if m.index == 2)
+    assert (ringed.index, ringed.kind, ringed.rules) == (4, "bstart", ("stream.block-order",))
+    assert 'thinking_delta "Hello"' in next(m.title for m in timeline.marks if m.index == 3)
     assert [n.text for n in timeline.usage] == ["input 10 · output 1", "output 5"]
 
 
@@ -339,7 +326,7 @@ def test_minimised_only_for_the_last_failing_example_of_a_check_that_shrank() ->
 def test_lint_matrix_columns_are_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "bad.sse").write_text(BROKEN_STREAM)
-    (tmp_path / "in" / "ok.sse").write_text(BROKEN_STREAM.replace('"thinking_delta","thinking"', '"text_delta","text"'))
+    (tmp_path / "in" / "ok.sse").write_text(VALID_STREAM)
     out = tmp_path / "out"
     assert main(["lint", str(tmp_path / "in"), "--report-dir", str(out)]) == 1
     printed = capsys.readouterr()
@@ -348,6 +335,8 @@ def test_lint_matrix_columns_are_the_files(tmp_path: Path, capsys: pytest.Captur
     parse(html)
     head = html.split('<table class="matrix">')[1].split("</thead>")[0]
     assert ">bad.sse</th>" in head and ">ok.sse</th>" in head
+    row = html.split('id="row-stream.delta-type"')[1].split("</tr>")[0]
+    assert row.count("s-fail") == 1 and row.count("s-pass") == 1  # bad.sse fails it, ok.sse passes
     assert "Failing example</h4>" in html and "minimised" not in html
 
 

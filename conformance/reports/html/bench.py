@@ -90,29 +90,37 @@ def measure_load(path: Path, chromium: str, runs: int = 3) -> list[dict[str, flo
     """Navigation timings of opening ``path`` from disk, ``runs`` times in a fresh page each."""
     from playwright.sync_api import sync_playwright
 
-    out = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            for _ in range(runs):
-                page = browser.new_page()
-                page.goto(path.resolve().as_uri(), wait_until="load")
-                page.wait_for_selector("html[data-ready]")
-                timing = page.evaluate("""() => {
-                    const n = performance.getEntriesByType('navigation')[0];
-                    const paint = performance.getEntriesByName('first-contentful-paint')[0];
-                    return {dom_content_loaded: n.domContentLoadedEventEnd, load: n.loadEventEnd,
-                            first_contentful_paint: paint ? paint.startTime : -1};
-                }""")
-                started = time.perf_counter()
-                page.select_option("[data-filter=sev]", "2")
-                page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(0)))")
-                timing["filter_ms"] = (time.perf_counter() - started) * 1000
-                out.append(timing)
-                page.close()
+            return [_measure_page(browser.new_page(), path) for _ in range(runs)]
         finally:
             browser.close()
-    return out
+
+
+def _measure_page(page: Any, path: Path) -> dict[str, float]:
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    page.wait_for_selector("html[data-ready]")
+    timing: dict[str, float] = page.evaluate("""() => {
+        const n = performance.getEntriesByType('navigation')[0];
+        const paint = performance.getEntriesByName('first-contentful-paint')[0];
+        return {dom_content_loaded: n.domContentLoadedEventEnd, load: n.loadEventEnd,
+                first_contentful_paint: paint ? paint.startTime : -1};
+    }""")
+    timing["filter_ms"] = _timed(page, lambda: page.select_option("[data-filter=sev]", "2"))
+    more = page.locator("#show-quiet")
+    timing["show_all_ms"] = _timed(page, more.click) if more.count() else 0.0
+    timing["open_one_ms"] = _timed(page, page.locator("details.exchange > summary").last.click)
+    page.close()
+    return timing
+
+
+def _timed(page: Any, action: Any) -> float:
+    """Milliseconds from an action until the browser has painted its result."""
+    started = time.perf_counter()
+    action()
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
+    return (time.perf_counter() - started) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         for n, t in enumerate(measure_load(report, chromium), 1):
             print(f"load {n} in headless Chromium: DOMContentLoaded {t['dom_content_loaded']:.0f} ms, "
                   f"load {t['load']:.0f} ms, first contentful paint {t['first_contentful_paint']:.0f} ms, "
-                  f"severity filter applied in {t['filter_ms']:.0f} ms")
+                  f"severity filter {t['filter_ms']:.0f} ms, every exchange listed {t['show_all_ms']:.0f} ms, "
+                  f"one exchange opened {t['open_one_ms']:.0f} ms")
     return 0
 
 

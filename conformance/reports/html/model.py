@@ -3,24 +3,46 @@
 Input is exactly what lies in the report directory: ``findings.json`` (findings, checks, summary, meta)
 and the exchange log (``exchanges.jsonl``), joined on ``file`` + ``interaction``. The per-rule logic is
 the Markdown summary's (:mod:`conformance.reports.markdown`): which rules judge which exchange, which
-record shows a failure, whether Hypothesis minimised it. The template only lays this out.
-
-Each matrix cell is one of :data:`CELL_STATES`; a rule that no exchange reached is *not exercised*
-(with the reason a check gave, or what was missing), never *pass*.
+record shows a failure, whether Hypothesis minimised it. The view types are in :mod:`.views`; the
+template only lays them out.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import PurePath
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conformance.engine import parties, selected
 from conformance.findings import CLIENT, NOT_EXERCISED, PARTIES, SERVER, Severity
-from conformance.reports.html.timeline import Timeline, build_timeline
+from conformance.reports.html.timeline import build_timeline
+from conformance.reports.html.views import (
+    CELL_STATES,
+    FAIL,
+    NOT_EXERCISED_CELL,
+    PASS,
+    QUIET_INLINE_MAX,
+    SKIPPED,
+    WARN,
+    AreaRow,
+    Cell,
+    ExchangeView,
+    FindingView,
+    Matrix,
+    PartyVerdict,
+    Report,
+    RuleCard,
+    RuleRow,
+    VersionRow,
+    event_lines,
+    header_pairs,
+    inline,
+    location,
+    pretty,
+    severity_of,
+    short_name,
+    where,
+)
 from conformance.reports.markdown import (
     PROBE_AREAS,
     curl_command,
@@ -31,213 +53,6 @@ from conformance.reports.markdown import (
 )
 from conformance.rules.base import RuleInfo
 
-PASS, FAIL, WARN, NOT_EXERCISED_CELL, SKIPPED = "pass", "fail", "warn", "not-exercised", "skipped"
-CELL_STATES = (FAIL, WARN, PASS, NOT_EXERCISED_CELL, SKIPPED)
-SEVERITIES = ("info", "warning", "error")
-QUIET_INLINE_MAX = 300
-"""Up to this many exchanges, every one is listed in the page; above it, those without findings wait
-until the reader asks for them (a 1,500-exchange run must open in under a second)."""
-_RANK = {s: n for n, s in enumerate(SEVERITIES)}
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Cell:
-    state: str
-    count: int = 0
-    reason: str = ""
-    column: str = ""
-    href: str | None = None
-
-
-@dataclasses.dataclass(slots=True)
-class RuleRow:
-    rule: RuleInfo
-    cells: list[Cell]
-    failed: int
-    """Error findings of this rule, over every column."""
-
-
-@dataclasses.dataclass(slots=True)
-class AreaRow:
-    area: str
-    parties: list[str]
-    cells: list[Cell]
-    rules: list[RuleRow]
-
-    @property
-    def failing(self) -> bool:
-        return any(c.state in (FAIL, WARN) for c in self.cells)
-
-
-@dataclasses.dataclass(slots=True)
-class Matrix:
-    column_title: str
-    columns: list[str]
-    labels: list[str]
-    areas: list[AreaRow]
-    filter_by_version: bool
-    """Columns are API versions (a run), so the version filter hides columns."""
-
-
-@dataclasses.dataclass(slots=True)
-class PartyVerdict:
-    party: str
-    state: str
-    """``fail``, ``warn``, ``pass``, ``not-exercised`` or ``skipped`` (party not selected)."""
-    errors: int
-    warnings: int
-    areas: list[str]
-    """Areas with errors."""
-    reason: str = ""
-    """Why it was skipped or not exercised."""
-
-
-@dataclasses.dataclass(slots=True)
-class FindingView:
-    anchor: str
-    rule: str
-    severity: str
-    party: str
-    area: str
-    message: str
-    source: str | None
-    interaction: int | None
-    version: str | None
-    where: str
-    """Which document and event: ``stream event 14``."""
-    path: str
-    expected: str | None
-    actual: str | None
-    exchange: str | None
-    """The anchor of its exchange, when the log has it."""
-
-
-@dataclasses.dataclass(slots=True)
-class ExchangeView:
-    anchor: str
-    number: int
-    source: str | None
-    interaction: int | None
-    label: str
-    version: str | None
-    status: int | None
-    stream: bool
-    method: str | None
-    url: str | None
-    request_headers: list[tuple[str, str]]
-    request_body: str | None
-    response_headers: list[tuple[str, str]]
-    response_body: str | None
-    events: str | None
-    timeline: Timeline | None
-    curl: str
-    truncated: list[str]
-    intent: str | None
-    findings: list[FindingView]
-
-    @property
-    def severity(self) -> str:
-        return max((f.severity for f in self.findings), key=_RANK.__getitem__, default="")
-
-
-@dataclasses.dataclass(slots=True)
-class RuleCard:
-    """A failing (or warned) rule: what it checks, every finding, and the example to look at."""
-
-    rule: RuleInfo
-    severity: str
-    findings: list[FindingView]
-    example: ExchangeView | None
-    example_finding: FindingView | None
-    minimised: bool
-    versions: list[str]
-
-
-@dataclasses.dataclass(slots=True)
-class VersionRow:
-    version: str
-    known: bool
-    statuses: list[tuple[int, int]]
-
-
-@dataclasses.dataclass(slots=True)
-class Report:
-    kind: str
-    """``run`` or ``lint``."""
-    title: str
-    facts: list[tuple[str, str]]
-    verdict: str
-    verdict_text: str
-    parties: list[PartyVerdict]
-    matrix: Matrix
-    cards: list[RuleCard]
-    findings: list[FindingView]
-    exchanges: list[ExchangeView]
-    not_exercised: list[tuple[str, str]]
-    versions: list[VersionRow]
-    notes: list[str]
-    filters: dict[str, list[str]]
-    lazy_quiet: bool
-    """List only the exchanges with findings until asked (see :data:`QUIET_INLINE_MAX`)."""
-
-
-# -- helpers -------------------------------------------------------------------------------------------------
-
-def _pretty(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _inline(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _headers(headers: Any) -> list[tuple[str, str]]:
-    if not isinstance(headers, Mapping):
-        return []
-    return [(str(name), str(v)) for name, values in headers.items()
-            for v in (values if isinstance(values, list) else [values])]
-
-
-def _event_lines(events: Sequence[Mapping[str, Any]]) -> str:
-    """One line per event, ``[n] data``; the SSE ``event:`` name only where it differs from the data's type."""
-    lines = []
-    for e in events:
-        payload = e.get("payload")
-        data = json.dumps(payload, ensure_ascii=False) if "payload" in e else str(e.get("data", ""))
-        kind = payload.get("type") if isinstance(payload, Mapping) else None
-        name = "" if e.get("name") in (None, kind) else f"event: {e.get('name')}  "
-        lines.append(f"[{e.get('index')}] {name}{data}")
-    return "\n".join(lines)
-
-
-def _where(f: Mapping[str, Any]) -> str:
-    where = str(f.get("part") or "")
-    if f.get("event") is not None:
-        where += f" event {f['event']}"
-    return where
-
-
-def _key(file: Any, interaction: Any) -> tuple[str | None, int | None]:
-    return (str(file) if file is not None else None, interaction if isinstance(interaction, int) else None)
-
-
-def _short_name(path: str, others: Iterable[str]) -> str:
-    """A file's name, or enough of its path to tell it from the others."""
-    parts = PurePath(path).parts
-    for n in range(1, len(parts) + 1):
-        tail = "/".join(parts[-n:])
-        if sum(1 for o in others if o == tail or o.endswith("/" + tail)) <= 1:
-            return tail
-    return path
-
-
-# -- the builder ---------------------------------------------------------------------------------------------
 
 class _Builder:
     def __init__(self, doc: Mapping[str, Any], entries: Sequence[Mapping[str, Any]],
@@ -253,17 +68,17 @@ class _Builder:
         for f in self.raw_findings:
             rule = str(f.get("rule"))
             if rule not in by_id:
-                by_id[rule] = RuleInfo(rule, Severity.parse(_severity_of(f)), "(not in this suite's catalogue)",
+                by_id[rule] = RuleInfo(rule, Severity.parse(severity_of(f)), "(not in this suite's catalogue)",
                                        str(f.get("party")) if f.get("party") in PARTIES else "server")
         self.rules = sorted(by_id.values(), key=lambda r: r.id)
-        self.anchor_of = {_key(e.get("file"), e.get("interaction")): f"x{n}" for n, e in enumerate(entries)}
+        self.anchor_of = {location(e.get("file"), e.get("interaction")): f"x{n}" for n, e in enumerate(entries)}
         self.findings = [self._finding(n, f) for n, f in enumerate(self.raw_findings)]
         per_exchange: dict[tuple[str | None, int | None], list[Mapping[str, Any]]] = defaultdict(list)
         for f in self.raw_findings:
-            per_exchange[_key(f.get("file"), f.get("interaction"))].append(f)
+            per_exchange[location(f.get("file"), f.get("interaction"))].append(f)
         # The records the Markdown summary's per-rule logic reads: an entry with its findings.
         self.records = [{**e, "test": e.get("file"), "version": e.get("api_version"),
-                         "findings": per_exchange.get(_key(e.get("file"), e.get("interaction")), [])}
+                         "findings": per_exchange.get(location(e.get("file"), e.get("interaction")), [])}
                         for e in entries]
         self.views_by_key: dict[tuple[str | None, int | None], list[FindingView]] = defaultdict(list)
         for view in self.findings:
@@ -284,7 +99,7 @@ class _Builder:
         for f in self.raw_findings:
             if f.get("file") is not None and str(f["file"]) not in files:
                 files.append(str(f["file"]))
-        return "file", files, [_short_name(f, files) for f in files]
+        return "file", files, [short_name(f, files) for f in files]
 
     def column_of_record(self, record: Mapping[str, Any]) -> str | None:
         return record.get("version") if self.kind == "run" else record.get("test")
@@ -295,13 +110,13 @@ class _Builder:
 
     def _finding(self, n: int, f: Mapping[str, Any]) -> FindingView:
         rule = str(f.get("rule"))
-        key = _key(f.get("file"), f.get("interaction"))
+        key = location(f.get("file"), f.get("interaction"))
         return FindingView(
-            anchor=f"f{n}", rule=rule, severity=_severity_of(f), party=str(f.get("party") or "server"),
+            anchor=f"f{n}", rule=rule, severity=severity_of(f), party=str(f.get("party") or "server"),
             area=rule.split(".", 1)[0], message=str(f.get("message") or ""), source=key[0], interaction=key[1],
             version=f.get("api_version") if self.kind == "run" else _version_of(self.entries, key, self.anchor_of),
-            where=_where(f), path=str(f.get("path") or "$"), expected=_inline(f.get("expected")),
-            actual=_inline(f.get("actual")), exchange=self.anchor_of.get(key))
+            where=where(f), path=str(f.get("path") or "$"), expected=inline(f.get("expected")),
+            actual=inline(f.get("actual")), exchange=self.anchor_of.get(key))
 
     # -- the matrix --------------------------------------------------------------------------------------
 
@@ -338,7 +153,7 @@ class _Builder:
             records_by_col[self.column_of_record(r)].append(r)
         counts: Counter[tuple[str, str | None, str]] = Counter()
         for f in self.raw_findings:
-            counts[(str(f.get("rule")), self.column_of_finding(f), _severity_of(f))] += 1
+            counts[(str(f.get("rule")), self.column_of_finding(f), severity_of(f))] += 1
         areas: dict[str, list[RuleRow]] = defaultdict(list)
         for rule in self.rules:
             cells = [self.cell(rule, col, records_by_col.get(col, []), counts, idle) for col in columns]
@@ -421,7 +236,7 @@ class _Builder:
     # -- exchanges and cards -------------------------------------------------------------------------------
 
     def exchange(self, n: int, entry: Mapping[str, Any]) -> ExchangeView:
-        key = _key(entry.get("file"), entry.get("interaction"))
+        key = location(entry.get("file"), entry.get("interaction"))
         findings = self.views_by_key.get(key, [])
         events = entry.get("events") if isinstance(entry.get("events"), list) else None
         raw = self.records[n]["findings"]
@@ -435,9 +250,10 @@ class _Builder:
             anchor=f"x{n}", number=n, source=key[0], interaction=key[1], label=str(entry.get("label") or ""),
             version=entry.get("api_version"), status=entry.get("status"), stream=bool(entry.get("stream")),
             method=entry.get("method"), url=entry.get("url"),
-            request_headers=_headers(entry.get("request_headers")), request_body=_pretty(body),
-            response_headers=_headers(entry.get("response_headers")), response_body=_pretty(entry.get("response_body")),
-            events=_event_lines(events) if events else None, timeline=timeline,
+            request_headers=header_pairs(entry.get("request_headers")), request_body=pretty(body),
+            response_headers=header_pairs(entry.get("response_headers")),
+            response_body=pretty(entry.get("response_body")),
+            events=event_lines(events) if events else None, timeline=timeline,
             curl=curl_command(entry.get("method"), entry.get("url"), entry.get("request_headers") or {}, body)
             if entry.get("url") else "",
             truncated=[str(t) for t in entry.get("truncated") or []], intent=intent_text, findings=findings)
@@ -463,7 +279,7 @@ class _Builder:
         if self.kind == "run" and severity == "error":
             record = failing_example(self.records, rule)
             if record is not None:
-                key = _key(record.get("file"), record.get("interaction"))
+                key = location(record.get("file"), record.get("interaction"))
                 first = next((f for f in found if (f.source, f.interaction) == key), None)
                 if first is not None:
                     return first, is_minimal(self.records, record, rule)
@@ -529,11 +345,6 @@ class _Builder:
         return Report(self.kind, title, facts, verdict, text, verdicts, matrix, self.cards(exchanges), self.findings,
                       exchanges, self.not_exercised(), self.version_rows(), notes, filters,
                       lazy_quiet=len(exchanges) > QUIET_INLINE_MAX)
-
-
-def _severity_of(f: Mapping[str, Any]) -> str:
-    severity = str(f.get("severity") or "error")
-    return severity if severity in _RANK else "error"
 
 
 def _version_of(entries: Sequence[Mapping[str, Any]], key: tuple[str | None, int | None],
