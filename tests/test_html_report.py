@@ -301,6 +301,23 @@ def test_overlapping_blocks_show_as_overlapping_bars_with_the_violation_ringed()
     assert [n.text for n in timeline.usage] == ["input 10 · output 1", "output 5"]
 
 
+def test_a_run_of_deltas_is_summarised_under_one_title_unless_one_is_ringed() -> None:
+    def delta(n: int, text: str) -> dict[str, Any]:
+        return {"index": n, "name": "content_block_delta", "payload": {
+            "type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}}
+
+    start = {"index": 0, "name": "content_block_start",
+             "payload": {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}}
+    events = [start, *(delta(n, w) for n, w in enumerate(["The ", "quick ", "brown ", "fox", "!"], 1))]
+    [head, run] = build_timeline(events, []).groups
+    assert head.title is None and run.title == '#1–#5: 5 × text_delta, 20 chars: "The quick brown fox!"'
+    assert [m.index for m in run.marks] == [1, 2, 3, 4, 5]
+    # A ringed delta keeps its own title and splits the run around it.
+    groups = build_timeline(events, [finding("stream.delta-type", event=3)]).groups
+    assert [(g.title is None, [m.index for m in g.marks]) for g in groups] == [
+        (True, [0]), (True, [1]), (True, [2]), (True, [3]), (True, [4]), (True, [5])]
+
+
 def test_a_finding_about_a_missing_event_is_drawn_after_the_last_one() -> None:
     events = [{"index": 0, "name": "message_start", "payload": {"type": "message_start", "message": {}}}]
     timeline = build_timeline(events, [finding("stream.message-stop", event=None)])

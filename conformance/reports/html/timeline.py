@@ -63,6 +63,15 @@ class Mark:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Group:
+    """Marks drawn under one title: a run of consecutive deltas of one block, summarised (``title``), or
+    a single mark with its own title (``title`` is ``None``)."""
+
+    title: str | None
+    marks: tuple[Mark, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Note:
     x: int
     y: int
@@ -76,6 +85,8 @@ class Timeline:
     lanes: tuple[Lane, ...]
     spans: tuple[Span, ...]
     marks: tuple[Mark, ...]
+    groups: tuple[Group, ...]
+    """The marks as drawn: long runs of deltas share one summary, so a long stream stays small to draw."""
     usage: tuple[Note, ...]
     labels: tuple[Note, ...]
     """The rule ids written under the lanes, one per violating event."""
@@ -107,6 +118,46 @@ def summarise_delta(delta: Any) -> str:
     if isinstance(delta.get("citation"), Mapping):
         return f"{kind} ({delta['citation'].get('type', 'citation')})"
     return kind
+
+
+MIN_RUN = 3
+"""Consecutive deltas of one block from this many on are summarised together."""
+
+
+def _piece(payload: Any) -> tuple[str, str]:
+    """(delta type, the text it adds) of a content_block_delta payload."""
+    delta = payload.get("delta") if isinstance(payload, Mapping) else None
+    if not isinstance(delta, Mapping):
+        return "delta?", ""
+    text = next((delta[f] for f in ("text", "thinking", "partial_json") if isinstance(delta.get(f), str)), "")
+    return str(delta.get("type", "delta?")), text
+
+
+def _groups(marks: Sequence[Mark], pieces: Mapping[int, tuple[str, str]]) -> tuple[Group, ...]:
+    out: list[Group] = []
+    run: list[Mark] = []
+
+    def flush() -> None:
+        if len(run) >= MIN_RUN:
+            kinds = dict.fromkeys(pieces[m.index][0] for m in run)
+            text = "".join(pieces[m.index][1] for m in run)
+            out.append(Group(f"#{run[0].index}–#{run[-1].index}: {len(run)} × {', '.join(kinds)}, "
+                             f"{len(text)} chars: {_short(text, 80)}", tuple(run)))
+        else:
+            out.extend(Group(None, (m,)) for m in run)
+        run.clear()
+
+    for m in marks:
+        if m.kind == "delta" and not m.rules and m.index in pieces and (not run or run[-1].y == m.y):
+            run.append(m)
+            continue
+        flush()
+        if m.kind == "delta" and not m.rules and m.index in pieces:
+            run.append(m)
+        else:
+            out.append(Group(None, (m,)))
+    flush()
+    return tuple(out)
 
 
 def _usage(payload: Mapping[str, Any]) -> str | None:
@@ -185,6 +236,7 @@ def build_timeline(events: Sequence[Mapping[str, Any]], findings: Sequence[Mappi
             missing.append(str(f["rule"]))
 
     marks: list[Mark] = []
+    pieces: dict[int, tuple[str, str]] = {}
     usage: list[Note] = []
     starts: dict[Any, int] = {}
     spans: list[Span] = []
@@ -197,6 +249,8 @@ def build_timeline(events: Sequence[Mapping[str, Any]], findings: Sequence[Mappi
             mark_kind = _BLOCK_KINDS[kind]
             if kind == "content_block_start":
                 starts[block] = x
+            elif kind == "content_block_delta":
+                pieces[index] = _piece(e.get("payload"))
             elif kind == "content_block_stop" and block in starts:
                 spans.append(Span(y, starts.pop(block), x, open=False))
         else:
@@ -237,4 +291,5 @@ def build_timeline(events: Sequence[Mapping[str, Any]], findings: Sequence[Mappi
                    + "".join(f"; event {m.index}: {', '.join(m.rules)}" for m in violations))
     return Timeline(width=end + RIGHT + max((7 * len(n.text) for n in labels), default=0),
                     height=ticks_y + 8, lanes=tuple(lanes), spans=tuple(spans), marks=tuple(marks),
+                    groups=_groups(marks, pieces),
                     usage=tuple(usage), labels=tuple(labels), ticks=ticks, description=description)
