@@ -162,6 +162,8 @@ def mutants(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (opt-in): lint throughput vs bare SSE+orjson parsing, and reference-server throughput."""
-    session.install("-e", ".")
+    """Benchmarks (opt-in): lint throughput, reference-server throughput, report.html size and load time."""
+    # playwright drives the system Chromium (Debian's chromium); no browser is downloaded.
+    session.install("-e", ".", "playwright")
     session.run("python", "-m", "conformance.bench", *session.posargs)
+    session.run("python", "-m", "conformance.reports.html.bench")

@@ -30,12 +30,14 @@ def _severity(text: str) -> Severity:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _output_redactor() -> Redactor:
+def _output_redactor(*env_names: str) -> Redactor:
     """What everything a command prints goes through: keys found in recordings (by their shape), and the
-    key in the environment in every form, are never echoed to a terminal or a CI log."""
+    key in the environment (``ANTHROPIC_API_KEY``, ``ANTHROPIC_AUTH_TOKEN`` and ``env_names``) in every form,
+    are never echoed to a terminal or a CI log."""
     from conformance.cassettes.redact import redactor, secrets_from_env
 
-    return redactor(secrets_from_env(os.environ, ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]))
+    names = dict.fromkeys(["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", *env_names])
+    return redactor(secrets_from_env(os.environ, names))
 
 
 class _Progress:
@@ -74,10 +76,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from conformance.lint import lint_paths
     from conformance.reports import jsonreport, text
 
-    redact = _output_redactor()
+    redact = _output_redactor(args.api_key_env)
     limits = ReadLimits(max_file_bytes=args.max_file_bytes, max_body_bytes=args.max_body_bytes)
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
-                        party=args.party, progress=_Progress(sys.stderr, redact.text), limits=limits)
+                        party=args.party, progress=_Progress(sys.stderr, redact.text), limits=limits,
+                        keep_exchanges=args.report_dir is not None)
     if args.format == "json":
         report = redact.json(jsonreport.to_json(result, args.min_severity))
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
@@ -85,7 +88,23 @@ def cmd_lint(args: argparse.Namespace) -> int:
         sys.stdout.write(redact.text(text.render(result, args.min_severity)))
     for err in result.input_errors:
         print(redact.text(f"conformance: error: {err}"), file=sys.stderr)
+    if args.report_dir is not None:
+        from conformance.cassettes.redact import secrets_from_env
+        from conformance.reports.lint_dir import write_lint_reports
+
+        written = write_lint_reports(Path(args.report_dir), result, paths=args.paths, select=args.select or (),
+                                     party=args.party, secrets=secrets_from_env(os.environ, [args.api_key_env]))
+        print(redact.text(f"report: {written}"), file=sys.stderr)
     return result.exit_code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from conformance.reports.html import load_report_dir, write_html_report
+
+    directory = Path(args.dir)
+    written = write_html_report(directory, *load_report_dir(directory))
+    print(f"report: {written}")
+    return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -97,6 +116,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     changes = diff_profiles(old, new)
     if args.format == "json":
         sys.stdout.write(json.dumps(to_json(changes), indent=2, default=str) + "\n")
+    elif args.format == "html":
+        from conformance.reports.html import render_diff
+
+        sys.stdout.write(render_diff(changes, old, new))
     else:
         sys.stdout.write(render_text(changes, old, new))
     return 0
@@ -202,13 +225,26 @@ def build_parser() -> argparse.ArgumentParser:
                            f"(default {size_text(ReadLimits.max_body_bytes)})")
     lint.add_argument("--max-file-bytes", type=_byte_count, default=ReadLimits.max_file_bytes, metavar="N",
                       help=f"read at most N bytes of any file (default {size_text(ReadLimits.max_file_bytes)})")
+    lint.add_argument("--report-dir", metavar="DIR",
+                      help="also write findings.json, exchanges.jsonl (redacted) and report.html into DIR")
+    lint.add_argument("--api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
+                      help="with --report-dir: the environment variable whose key is redacted wherever it appears "
+                           "(key-shaped strings and credential headers are redacted anyway)")
     lint.set_defaults(func=cmd_lint)
 
     diff = sub.add_parser("diff", help="what changed between two API-version profiles")
     diff.add_argument("old", metavar="V1")
     diff.add_argument("new", metavar="V2")
-    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.add_argument("--format", choices=("text", "json", "html"), default="text",
+                      help="html: a self-contained page with breaking changes marked (to stdout)")
     diff.set_defaults(func=cmd_diff)
+
+    report = sub.add_parser("report", help="(re)build report.html from what a run or lint wrote into DIR",
+                            description="Rebuild DIR/report.html from DIR/findings.json and DIR/exchanges.jsonl "
+                                        "(written by `conformance run --report-dir DIR` or `conformance lint "
+                                        "--report-dir DIR`).")
+    report.add_argument("dir", metavar="DIR")
+    report.set_defaults(func=cmd_report)
 
     drift = sub.add_parser("drift", help="compare the profiles with an installed official SDK's types",
                            description="Compare each profile's schemas with the installed SDK's types, shape by "

@@ -11,12 +11,15 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from conformance.cassettes import ReadLimits, read_recording
 from conformance.cassettes.files import SkippedFile, walk_recordings
-from conformance.engine import check_exchanges
+from conformance.engine import check_exchanges, profile_for
 from conformance.errors import InputError
 from conformance.exchange import Exchange
+from conformance.exchange_log import exchange_fields
 from conformance.findings import Finding, Severity
 from conformance.profiles import Profiles, load_profiles
 
@@ -40,6 +43,8 @@ class LintResult:
     formats: Counter[str] = dataclasses.field(default_factory=Counter)
     labels: dict[tuple[str | None, int | None], str] = dataclasses.field(default_factory=dict)
     """A short human label per interaction: ``POST /v1/messages -> 200 (stream)``."""
+    exchanges: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """The exchange log (:mod:`conformance.exchange_log`, not yet redacted), when asked for."""
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -51,25 +56,33 @@ class LintResult:
         return 1 if self.count(Severity.ERROR) else 0
 
 
-def label(exchange: Exchange) -> str:
+def describe(method: str | None, url: str | None, status: int | None, stream: bool) -> str:
+    """``POST /v1/messages -> 200 (stream)``: an interaction in a few words."""
     parts = []
-    if exchange.request is not None and exchange.request.url:
-        parts.append(f"{exchange.request.method} {exchange.request.path}")
-    if exchange.response is not None and exchange.response.status is not None:
-        parts.append(f"-> {exchange.response.status}")
-    if exchange.is_stream:
+    if url:
+        parts.append(f"{method} {urlsplit(url).path or '/'}")
+    if status is not None:
+        parts.append(f"-> {status}")
+    if stream:
         parts.append("(stream)")
     return " ".join(parts) or "capture"
 
 
+def label(exchange: Exchange) -> str:
+    req, resp = exchange.request, exchange.response
+    return describe(req.method if req is not None else None, req.url if req is not None else None,
+                    resp.status if resp is not None else None, exchange.is_stream)
+
+
 def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
                party: str = "all", profiles: Profiles | None = None, progress: ProgressFn | None = None,
-               limits: ReadLimits | None = None) -> LintResult:
+               limits: ReadLimits | None = None, keep_exchanges: bool = False) -> LintResult:
     """Lint every recording under ``paths``. Bad paths and files are collected as input errors, not raised:
     every readable input is reported whatever else was given.
 
     ``party`` (``client``, ``server`` or ``all``) keeps only the findings against that party, so the
     exit code counts only its errors: ``client`` when validating an SDK, ``server`` for a gateway.
+    ``keep_exchanges`` keeps each exchange's log entry for the reports (``lint --report-dir``).
     """
     profiles = profiles or load_profiles()
     if api_version is not None:
@@ -102,5 +115,14 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
         result.skipped.extend(Skipped(ex.file, ex.interaction, f"{reason}: {label(ex)}")
                               for ex, reason in checked.skipped)
         result.interactions += checked.checked
+        if keep_exchanges:
+            result.exchanges.extend(_log_entry(ex, profiles, api_version) for ex in recording.exchanges)
         result.findings.extend(checked.findings)
     return result
+
+
+def _log_entry(exchange: Exchange, profiles: Profiles, api_version: str | None) -> dict[str, Any]:
+    intent = exchange.intent
+    return {"file": exchange.file, "interaction": exchange.interaction, "label": label(exchange),
+            "api_version": profile_for(exchange, profiles, api_version).version,
+            "intent": intent.to_json() if intent is not None else None, **exchange_fields(exchange)}

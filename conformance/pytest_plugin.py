@@ -393,7 +393,9 @@ class CheckJudge:
             lines = [f"{f.rule} [#{f.interaction} {f.part} {f.path}{'' if f.event is None else f' event {f.event}'}]"
                      f": {f.message}" for f in errors]
             reproduce = "\nreproduce:\n" + curl_for(first) if first is not None else ""
-            pytest.fail("contract violated:\n  " + "\n  ".join(lines) + reproduce, pytrace=False)
+            text = "contract violated:\n  " + "\n  ".join(lines) + reproduce
+            # The message lands in the terminal and in junit.xml: every form of the run's keys goes first.
+            pytest.fail(self.run.redactor.text(text), pytrace=False)
         return findings
 
     def close(self) -> None:
@@ -401,24 +403,22 @@ class CheckJudge:
 
 
 def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str, areas: list[str]) -> dict[str, Any]:
-    req = exchange.request
-    resp = exchange.response
-    body: Any = None
-    if req is not None and req.body:
-        body = req.json if req.json_error is None else req.body.decode("utf-8", "replace")
+    """What the reports keep of one exchange: the exchange log's fields (bounded; redacted when written)."""
+    from hypothesis import Phase, currently_in_test_context, settings
+
+    from conformance.exchange_log import exchange_fields
+
     intent = exchange.intent
     return {
         "test": nodeid,
         "areas": areas,
         "version": version,
-        "method": req.method if req is not None else None,
-        "url": req.url if req is not None else None,
-        "request_headers": req.headers.to_dict() if req is not None else {},
-        "request_body": body,
-        "status": resp.status if resp is not None else None,
-        "stream": exchange.is_stream,
+        **exchange_fields(exchange),
         "intent": intent.to_json() if intent is not None else None,
         "findings": [f.to_json() for f in findings],
+        # Hypothesis replays the minimal failing example last, but only when it was allowed to shrink
+        # (not for a mutant or a replay) and only inside a generated check (not at teardown).
+        "shrinking": currently_in_test_context() and Phase.shrink in settings().phases,
     }
 
 
@@ -438,6 +438,11 @@ class ConformanceRun:
         self.profiles = load_profiles()
         self.records: list[dict[str, Any]] = []
         self.outcomes: dict[str, CheckOutcome] = {}
+        from conformance.cassettes.redact import redactor, secrets_from_env
+
+        names = [n for n in (self.options.api_key_env, self.options.ratelimit_key_env) if n]
+        self.redactor = redactor(secrets_from_env(os.environ, names))
+        """Everything the run writes or prints passes through it (the keys it was given, in every form)."""
         self.spent = Spent()
         self.checks_total: int | None = None
         self.checks_done = 0
@@ -622,13 +627,18 @@ class ConformanceRun:
             output[_WORKER_RECORDS] = json.dumps(self.records, default=str)
             output[_WORKER_ABORTED] = self.health.down
             return
+        from conformance.cassettes.redact import secrets_from_env
         from conformance.reports.run import write_run_reports
 
+        options = self.options
         aborted = self.aborted or self.health.down
-        write_run_reports(self.options.report_dir, self.records, self.outcomes, target=self.options.target,
-                          mutant=self.options.mutant, aborted=aborted,
-                          spent={**self.spent.to_json(), "max_requests": self.options.max_requests,
-                                 "max_tokens": self.options.max_tokens} if self.options.live else None)
+        secrets = secrets_from_env(os.environ, [n for n in (options.api_key_env, options.ratelimit_key_env) if n])
+        write_run_reports(options.report_dir, self.records, self.outcomes, target=options.target,
+                          mutant=options.mutant, select=options.select, party=options.party,
+                          api_versions=options.api_versions or list(self.profiles.versions), secrets=secrets,
+                          aborted=aborted,
+                          spent={**self.spent.to_json(), "max_requests": options.max_requests,
+                                 "max_tokens": options.max_tokens} if options.live else None)
 
 
 def _no_shrinking_for_negative_checks(items: list[pytest.Item]) -> None:

@@ -51,9 +51,11 @@ def curl_for(exchange: Any) -> str:
 
 
 _INTENT_RULES = frozenset(r.id for r in intents.RULES)
+PROBE_AREAS = frozenset(r.area for r in intents.RULES)
+"""Areas of the intent rules: they judge only the exchanges sent with an intent they read."""
 
 
-def _applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
+def rule_applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
     """Exchange rules judge every exchange (stream rules every stream); an intent rule judges the exchanges
     sent with an intent it reads."""
     if rule.id in _INTENT_RULES:
@@ -63,7 +65,7 @@ def _applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
     return True
 
 
-def _errors(record: Mapping[str, Any]) -> set[str]:
+def error_rules(record: Mapping[str, Any]) -> set[str]:
     return {f["rule"] for f in record["findings"] if f["severity"] == "error"}
 
 
@@ -71,26 +73,48 @@ def _idle(record: Mapping[str, Any]) -> dict[str, str]:
     return {f["rule"]: f["message"] for f in record["findings"] if f.get("not_exercised")}
 
 
-def rule_table(records: Sequence[Mapping[str, Any]], catalogue: Sequence[RuleInfo]) -> list[dict[str, Any]]:
-    """Per rule: exchanges it judged, passed, failed, not exercised (with why), and a failing example.
+def failing_example(records: Sequence[Mapping[str, Any]], rule: str) -> Mapping[str, Any] | None:
+    """The record that shows ``rule`` failing: of the first check that failed it, the last failing record.
 
-    A rule that judged nothing is not exercised, never passed.
+    Hypothesis replays the minimal failing example last, so within a check that shrank this is the
+    smallest (see :func:`is_minimal`).
+    """
+    failing = [r for r in records if rule in error_rules(r)]
+    if not failing:
+        return None
+    first_test = failing[0]["test"]
+    return [r for r in failing if r["test"] == first_test][-1]
+
+
+def is_minimal(records: Sequence[Mapping[str, Any]], example: Mapping[str, Any], rule: str) -> bool:
+    """Whether ``example`` is the example Hypothesis minimised for ``rule``.
+
+    Only an exchange a generated check sent while shrinking was on, that is the last failing exchange of
+    its check (the final replay of the minimal example), and that breaks ``rule`` itself: a rule that
+    failed only on earlier examples was not what Hypothesis minimised.
+    """
+    if not example.get("shrinking") or rule not in error_rules(example):
+        return False
+    last = [r for r in records if r["test"] == example["test"] and error_rules(r)]
+    return bool(last) and last[-1] is example
+
+
+def rule_table(records: Sequence[Mapping[str, Any]], catalogue: Sequence[RuleInfo]) -> list[dict[str, Any]]:
+    """Per rule: exchanges it judged, passed, failed, not exercised (with why), and the failing example
+    (minimised when it was). A rule that judged nothing is not exercised, never passed.
     """
     rows = []
     for rule in sorted(catalogue, key=lambda r: r.id):
-        run = [r for r in records if _applies(rule, r) or rule.id in _idle(r)]
+        run = [r for r in records if rule_applies(rule, r) or rule.id in _idle(r)]
         idle = [r for r in run if rule.id in _idle(r)]
         judged = [r for r in run if rule.id not in _idle(r)]
-        failing = [r for r in judged if rule.id in _errors(r)]
-        example = None
-        if failing:
-            first_test = failing[0]["test"]
-            # Hypothesis replays the minimal failing example last: the last failure of that check.
-            example = [r for r in failing if r["test"] == first_test][-1]
+        failing = [r for r in judged if rule.id in error_rules(r)]
+        example = failing_example(failing, rule.id)
         reasons = sorted({_idle(r)[rule.id] for r in idle})
         rows.append({"rule": rule.id, "severity": str(rule.severity), "party": rule.party, "title": rule.title,
                      "run": len(judged), "passed": len(judged) - len(failing), "failed": len(failing),
-                     "not_exercised": len(idle), "why_not": reasons, "example": example})
+                     "not_exercised": len(idle), "why_not": reasons, "example": example,
+                     "minimal": example is not None and is_minimal(records, example, rule.id)})
     return rows
 
 
@@ -130,11 +154,12 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
         out.append(f"| `{r['rule']}`{mark} | {r['party']} | {r['severity']} | {r['run']} | {passed} | {r['failed']} "
                    f"| {r['not_exercised']} |")
     if failed_rules:
-        out += ["", "## Failing examples (minimised by Hypothesis)", ""]
+        out += ["", "## Failing examples", ""]
         for r in failed_rules:
             ex = r["example"]
             messages = [f["message"] for f in ex["findings"] if f["rule"] == r["rule"]]
-            out += [f"### `{r['rule']}`", "", f"{r['title']}.", "",
+            shrunk = "minimised by Hypothesis" if r["minimal"] else "as sent (not minimised)"
+            out += [f"### `{r['rule']}`", "", f"{r['title']}.", "", f"- example: {shrunk}",
                     f"- check: `{ex['test']}`", f"- status: {ex['status']}",
                     f"- finding: {messages[0] if messages else ''}", "", "```bash",
                     curl_command(ex["method"], ex["url"], ex["request_headers"], ex["request_body"]), "```", ""]
