@@ -35,7 +35,11 @@ def one_run(fault: str | None, extra: list[str]) -> dict[str, object]:
                                    "BENCH_KEY", "--report-dir", reports, *extra], capture_output=True, text=True,
                                   env={**os.environ, "BENCH_KEY": "sk-ant-test-scale"}, timeout=3600)
             wall = time.monotonic() - start
-        summary = json.loads((Path(reports) / "findings.json").read_text())["summary"]
+        found = Path(reports) / "findings.json"
+        if not found.is_file():
+            raise SystemExit(f"the run through the {fault or 'conformant'} gateway wrote no report (exit "
+                             f"{proc.returncode}): {proc.stderr[-800:] or proc.stdout[-800:]}")
+        summary = json.loads(found.read_text())["summary"]
     return {"fault": fault or "conformant", "wall": wall, "requests": gateway.requests,
             "exit": proc.returncode, "passed": summary["passed"], "failed": summary["failed"],
             "not_exercised": summary["not_exercised"]}
