@@ -80,7 +80,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     limits = ReadLimits(max_file_bytes=args.max_file_bytes, max_body_bytes=args.max_body_bytes)
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
                         party=args.party, progress=_Progress(sys.stderr, redact.text), limits=limits,
-                        keep_exchanges=args.report_dir is not None)
+                        keep_exchanges=args.report_dir is not None, ignore=args.ignore)
     if args.format == "json":
         report = redact.json(jsonreport.to_json(result, args.min_severity))
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
@@ -217,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="hide findings below LEVEL (info, warning, error); the exit code is unaffected")
     lint.add_argument("--select", action="append", metavar="RULE_OR_AREA",
                       help="only report these rules or areas (repeatable), e.g. stream or errors.status-type")
+    lint.add_argument("--ignore", action="append", metavar="RULE_OR_AREA",
+                      help="leave out these rules or areas (repeatable; wins over --select)")
     lint.add_argument("--party", choices=("client", "server", "all"), default="all",
                       help="whose findings to report and count: client (what was sent: validating an SDK), "
                            "server (what came back: checking a gateway) or all (default)")
@@ -307,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--report-dir", default="reports", metavar="DIR")
     run.add_argument("--select", action="append", metavar="RULE_OR_AREA", help="only these rules or areas")
+    run.add_argument("--ignore", action="append", metavar="RULE_OR_AREA",
+                     help="leave out these rules or areas (repeatable; wins over --select); a check all of whose "
+                          "areas are left out is not run")
+    run.add_argument("--first-failure-per-rule", action="store_true",
+                     help="a quick verdict: once a check fails, later checks of the same primary area are not run "
+                          "(reported as not exercised, naming the check that failed)")
     run.add_argument("--party", choices=("client", "server", "all"), default="all",
                      help="whose findings to report and fail on (default all)")
     run.add_argument("--replay-mode", choices=("rejudge", "strict"), default="rejudge",

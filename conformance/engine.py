@@ -120,11 +120,16 @@ def check_sequence(exchanges: Sequence[Exchange], judge: Context | Profile,
     return _with_party(out)
 
 
-def selected(rule: str, select: Sequence[str] | None) -> bool:
-    """``--select`` matches a rule id exactly or an area prefix (``stream`` or ``stream.``)."""
-    if not select:
-        return True
-    return any(rule == s or rule.startswith(s.rstrip(".") + ".") for s in select)
+def _matches(rule: str, names: Sequence[str]) -> bool:
+    return any(rule == s or rule.startswith(s.rstrip(".") + ".") for s in names)
+
+
+def selected(rule: str, select: Sequence[str] | None, ignore: Sequence[str] | None = None) -> bool:
+    """``--select`` keeps a rule id given exactly or by its area (``stream`` or ``stream.``); ``--ignore``
+    drops one the same way, and wins."""
+    if ignore and _matches(rule, ignore):
+        return False
+    return not select or _matches(rule, select)
 
 
 def parties(party: str) -> frozenset[str]:
@@ -144,7 +149,8 @@ class CheckResult:
 
 
 def check_exchanges(exchanges: Iterable[Exchange], profiles: Profiles, *, api_version: str | None = None,
-                    select: Sequence[str] | None = None, party: str = "all") -> CheckResult:
+                    select: Sequence[str] | None = None, party: str = "all",
+                    ignore: Sequence[str] | None = None) -> CheckResult:
     """Check exchanges one by one, then each file's sequence of exchanges per profile."""
     result = CheckResult()
     groups: dict[tuple[str | None, str], list[Exchange]] = defaultdict(list)
@@ -161,5 +167,5 @@ def check_exchanges(exchanges: Iterable[Exchange], profiles: Profiles, *, api_ve
     for (_, version), group in groups.items():
         result.findings.extend(check_sequence(group, base.with_profile(profiles.get(version))))
     wanted = parties(party)
-    result.findings = [f for f in result.findings if selected(f.rule, select) and f.party in wanted]
+    result.findings = [f for f in result.findings if selected(f.rule, select, ignore) and f.party in wanted]
     return result

@@ -76,7 +76,8 @@ def label(exchange: Exchange) -> str:
 
 def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select: Sequence[str] | None = None,
                party: str = "all", profiles: Profiles | None = None, progress: ProgressFn | None = None,
-               limits: ReadLimits | None = None, keep_exchanges: bool = False) -> LintResult:
+               limits: ReadLimits | None = None, keep_exchanges: bool = False,
+               ignore: Sequence[str] | None = None) -> LintResult:
     """Lint every recording under ``paths``. Bad paths and files are collected as input errors, not raised:
     every readable input is reported whatever else was given.
 
@@ -104,7 +105,7 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
             # A stream read from disk is read while it is checked: it may break (an event over the
             # limit) half-way, and then the file is unreadable, not half-checked.
             checked = check_exchanges(recording.exchanges, profiles, api_version=api_version, select=select,
-                                      party=party)
+                                      party=party, ignore=ignore)
         except InputError as exc:
             result.input_errors.append(exc)
             continue

@@ -84,6 +84,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a stream silent this long between events has stalled (stream.stalled); default 30")
     group.addoption("--conformance-select", action="append", default=None, metavar="RULE_OR_AREA",
                     help="only run checks for these rules or areas, and only report them")
+    group.addoption("--conformance-ignore", action="append", default=None, metavar="RULE_OR_AREA",
+                    help="leave out these rules or areas (wins over --conformance-select)")
+    group.addoption("--conformance-first-failure-per-rule", action="store_true", default=False,
+                    help="once a check fails, skip later checks of its primary area (a quick verdict)")
     group.addoption("--conformance-party", default="all", choices=("client", "server", "all"),
                     help="whose findings to report and fail on")
     group.addoption("--conformance-mutant", default=None, metavar="NAME",
@@ -169,6 +173,8 @@ class RunOptions:
     tokens: int | None
     report_dir: Path
     select: list[str]
+    ignore: list[str]
+    first_failure_per_rule: bool
     party: str
     mutant: str | None
     seed: int
@@ -185,6 +191,7 @@ class RunOptions:
                    get("conformance_replay_mode"), get("conformance_max_examples"),
                    get("conformance_max_requests"), get("conformance_max_tokens"),
                    Path(get("conformance_report_dir")), list(get("conformance_select") or []),
+                   list(get("conformance_ignore") or []), bool(get("conformance_first_failure_per_rule")),
                    get("conformance_party"), get("conformance_mutant"), get("conformance_seed"),
                    Timeouts(get("conformance_timeout"), get("conformance_stream_timeout")),
                    get("conformance_max_wait"), get("conformance_shrink_requests"))
@@ -355,7 +362,8 @@ class CheckJudge:
         wanted = parties(self.run.options.party)
 
         def keep(found: Sequence[Finding]) -> list[Finding]:
-            return [f for f in found if selected(f.rule, self.run.options.select) and f.party in wanted]
+            options = self.run.options
+            return [f for f in found if selected(f.rule, options.select, options.ignore) and f.party in wanted]
 
         per_exchange: list[list[Finding]] = []
         for n, ex in enumerate(new, start):
@@ -379,6 +387,8 @@ class CheckJudge:
         """Judge what was sent since the last verdict; fail the check (Hypothesis then shrinks) on any error."""
         findings = self._judge_new()
         errors = [f for f in findings if f.severity >= Severity.ERROR]
+        if errors and self.areas:
+            self.run.failed_areas.setdefault(self.areas[0], self.check)
         if errors and self.client is not None:
             self.client.failed(minimal=all(f.part == "response.headers" for f in errors))
             if self.run.options.live:
@@ -443,6 +453,8 @@ class ConformanceRun:
         names = [n for n in (self.options.api_key_env, self.options.ratelimit_key_env) if n]
         self.redactor = redactor(secrets_from_env(os.environ, names))
         """Everything the run writes or prints passes through it (the keys it was given, in every form)."""
+        self.failed_areas: dict[str, str] = {}
+        """Primary area -> the first check of it that failed (--first-failure-per-rule; per process)."""
         self.spent = Spent()
         self.checks_total: int | None = None
         self.checks_done = 0
@@ -477,14 +489,16 @@ class ConformanceRun:
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         if self.options.live:
             _no_shrinking_for_negative_checks(items)
-        select = self.options.select
-        if not select:
+        select, ignore = self.options.select, self.options.ignore
+        if not select and not ignore:
             return
         keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item in items:
             areas = _areas(item)
-            wanted = any(s.split(".")[0] == a or s == a for s in select for a in areas)
+            wanted = not select or any(s.split(".")[0] == a or s == a for s in select for a in areas)
+            if ignore and areas and all(a in ignore for a in areas):
+                wanted = False  # every area it exercises is left out
             (keep if wanted else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)

@@ -82,6 +82,9 @@ def conformance_check(request: pytest.FixtureRequest, conformance_profile: Any, 
     """The check's judge: ``verdict()`` judges what the client sent since the last verdict."""
     run = _run(request)
     judge = CheckJudge(run, request.node, conformance_profile, conformance_target)
+    failed = run.failed_areas.get(judge.areas[0]) if judge.areas and run.options.first_failure_per_rule else None
+    if failed is not None:
+        pytest.skip(f"not exercised: {judge.areas[0]} already failed in {failed} (--first-failure-per-rule)")
     judge.attach(conformance_client.sent)
     judge.client = conformance_client
     if not conformance_target.deterministic:

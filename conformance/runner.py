@@ -27,6 +27,10 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         out += ["--conformance-api-version", version]
     for name in args.select or []:
         out += ["--conformance-select", name]
+    for name in args.ignore or []:
+        out += ["--conformance-ignore", name]
+    if args.first_failure_per_rule:
+        out += ["--conformance-first-failure-per-rule"]
     out += ["--conformance-party", args.party, "--conformance-replay-mode", args.replay_mode]
     if args.ratelimit_key_env:
         out += ["--conformance-ratelimit-key-env", args.ratelimit_key_env]

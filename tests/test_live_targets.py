@@ -144,3 +144,25 @@ def test_a_failing_check_spends_a_bounded_number_of_requests_looking_for_a_small
     # The generated check fails on its first example (3 requests), then may spend 2 more; the two fixed
     # checks send 3 each. A replay of the failing example is answered from what was already received.
     assert gateway.requests <= 3 + 2 + 3 + 3, gateway.requests
+
+
+def test_one_pervasive_fault_reads_as_one_line_and_a_quick_verdict_skips_its_repeats(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream, "422-for-400") as url:
+        full = run(*live(url, tmp_path / "full", "--select", "negative"))
+        quick = run(*live(url, tmp_path / "quick", "--select", "negative", "--first-failure-per-rule"))
+    assert full.returncode == quick.returncode == 1
+    summary = (tmp_path / "full" / "summary.md").read_text()
+    cause = next(line for line in summary.splitlines() if line.startswith("- `negative.status`"))
+    checks = findings(tmp_path / "full")["summary"]["failed"]
+    assert f"{checks} checks, all answered [422" in cause and 'where [400, "invalid_request_error"]' in cause
+    doc = findings(tmp_path / "quick")
+    assert doc["summary"]["failed"] == 1
+    idle = [c for c in doc["checks"] if c["outcome"] == "not-exercised"]
+    assert idle and all("negative already failed in" in c["reason"] for c in idle)
+
+
+def test_ignored_rules_and_areas_are_left_out(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream, "drop-request-id") as url:
+        proc = run(*live(url, tmp_path, "--select", "auth", "--ignore", "error.request-id-missing"))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "error.request-id-missing" not in {f["rule"] for f in findings(tmp_path)["findings"]}

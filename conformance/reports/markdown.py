@@ -118,6 +118,43 @@ def rule_table(records: Sequence[Mapping[str, Any]], catalogue: Sequence[RuleInf
     return rows
 
 
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def root_causes(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per rule that failed: how many checks, and what came where what was expected.
+
+    A pervasive fault (every 400 answered 422) fails dozens of checks the same way; grouped by rule and by
+    (expected, actual) it reads as one root cause, with the first check that shows it.
+    """
+    groups: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(lambda: defaultdict(list))
+    messages: dict[tuple[str, str, str], str] = {}
+    for record in records:
+        for f in record["findings"]:
+            if f["severity"] != "error":
+                continue
+            key = (_shown(f.get("expected")), _shown(f.get("actual")))
+            checks = groups[f["rule"]][key]
+            if record["test"] not in checks:
+                checks.append(record["test"])
+            messages.setdefault((f["rule"], *key), f["message"])
+    lines = []
+    for rule in sorted(groups, key=lambda r: -len({c for cs in groups[r].values() for c in cs})):
+        by_cause = sorted(groups[rule].items(), key=lambda kv: -len(kv[1]))
+        total = len({c for _, checks in by_cause for c in checks})
+        parts = []
+        for (expected, actual), checks in by_cause[:3]:
+            what = (f"answered {actual} where {expected} was expected" if (expected, actual) != ("null", "null")
+                    else messages[(rule, expected, actual)][:120])
+            share = "all" if len(checks) == total else str(len(checks))
+            parts.append(f"{share} {what} (first: `{checks[0]}`)")
+        more = f"; and {len(by_cause) - 3} other causes" if len(by_cause) > 3 else ""
+        lines.append(f"- `{rule}`: {total} check{'s' if total != 1 else ''}, " + "; ".join(parts) + more)
+    return lines
+
+
 def version_matrix(records: Sequence[Mapping[str, Any]]) -> dict[str, Counter[int]]:
     out: dict[str, Counter[int]] = defaultdict(Counter)
     for r in records:
@@ -146,6 +183,9 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
                    "limits")
     failed_rules = [r for r in rows if r["failed"]]
     out.append(f"- rules failing: {len(failed_rules)} of {len(rows)}")
+    causes = root_causes(records)
+    if causes:
+        out += ["", "## What failed, one line per root cause", "", *causes]
     out += ["", "## Rules", "", "| rule | party | severity | judged | passed | failed | not exercised |",
             "|---|---|---|---:|---:|---:|---:|"]
     for r in rows:

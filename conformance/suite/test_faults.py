@@ -15,7 +15,7 @@ from conformance.control import control_headers
 from conformance.intent import Intent
 from conformance.suite.helpers import minimal_request
 
-pytestmark = [pytest.mark.conformance_areas("error", "stream", "fault"), pytest.mark.conformance_once]
+pytestmark = [pytest.mark.conformance_areas("fault", "error", "stream"), pytest.mark.conformance_once]
 
 HTTP_FAULTS = [(408, "timeout_error"), (409, "conflict_error"), (429, "rate_limit_error"), (500, "api_error"),
                (529, "overloaded_error")]
