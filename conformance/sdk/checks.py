@@ -33,10 +33,27 @@ def _unusable(obs: Observation) -> Verdict | None:
     return None
 
 
+def _reached(obs: Observation) -> Verdict | None:
+    """Not exercised when the server answered before the scenario's script (or, unscripted, did not answer 200):
+    the request itself was refused (no key, no version ...), which the requests checks judge."""
+    if not obs.attempts:
+        return None
+    first = obs.attempts[0]
+    if obs.scenario.steps and obs.consumed == 0:
+        return not_exercised(f"the server answered {first.status} before the scripted fault (see the requests "
+                             "checks)")
+    if not obs.scenario.steps and obs.attempts[-1].status not in (200, None):
+        return not_exercised(f"the server answered {obs.attempts[-1].status} (see the requests checks)")
+    return None
+
+
 def _first_answered(obs: Observation, status: int | None) -> Verdict | None:
     """Not exercised unless the first attempt got the scripted ``status`` (``None``: a dropped connection)."""
     if not obs.attempts:
         return _unusable(obs) or failed("no request reached the server")
+    skip = _reached(obs)
+    if skip is not None:
+        return skip
     first = obs.attempts[0]
     if status is not None and first.status != status:
         got = "no answer" if first.status is None else f"{first.status}"
@@ -191,13 +208,29 @@ def _text_difference(got: str, sent: str) -> str | None:
     return f"the text surfaced differs from the server's at character {at} ({len(got)} vs {len(sent)} characters)"
 
 
-def _compared(obs: Observation, what: str) -> Verdict:
-    blocked = _unusable(obs)
+def _notes(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    shown = ", ".join(n.removeprefix("$.") for n in notes[:4])
+    return f"; {len(notes)} null-only differences (reported, not failed): {shown}" + (", ..." if len(notes) > 4 else "")
+
+
+def _finished(obs: Observation, what: str) -> Verdict | None:
+    """The verdict unless the call completed: the driver's problem, not exercised, or the error it ended in."""
+    blocked = _reached(obs) or _unusable(obs)
     if blocked is not None:
         return blocked
     assert obs.result is not None
     if obs.result.outcome != "ok":
         return failed(f"{what} ended in {_shown_result(obs)}")
+    return None
+
+
+def _compared(obs: Observation, what: str) -> Verdict:
+    ended = _finished(obs, what)
+    if ended is not None:
+        return ended
+    assert obs.result is not None
     if obs.sent is None or obs.sent.message is None:
         return not_exercised("the server's answer could not be fetched for comparison")
     diffs, notes = message_differences(obs.result.response, obs.sent.message)
@@ -208,7 +241,7 @@ def _compared(obs: Observation, what: str) -> Verdict:
         wrong = _text_difference(obs.result.text, obs.sent.text)
         if wrong:
             return failed(wrong)
-    return passed("equal field by field" + (f"; notes: {', '.join(notes[:4])}" if notes else ""))
+    return passed("equal field by field" + _notes(notes))
 
 
 def answer_equals_sent(obs: Observation) -> Verdict:
@@ -223,19 +256,33 @@ def stream_equals_sent(obs: Observation) -> Verdict:
 
 def stream_tolerates(obs: Observation, what: str, present: Collection[str] | None = None,
                      known: Collection[str] | None = None) -> Verdict:
-    """A stream carrying ``what`` (event types in ``present``, or any type outside ``known``) completes as it
-    would without them."""
+    """A stream carrying ``what`` (event types in ``present``, or any type outside ``known``) completes, and
+    with the same final Message as the :attr:`~Scenario.baseline` stream without them (when there is one).
+
+    Equality with what the server sent is ``streaming.final-message``'s to judge: compared with the SDK's own
+    result for the plain stream, a mistake in accumulating text fails that check only.
+    """
     if obs.sent is not None:
         events = set(obs.sent.events)
         found = events & set(present) if present is not None else events - set(known or ())
         if not found:
             return not_exercised(f"the server's stream carried no {what}")
-    return _compared(obs, f"a stream with {what}")
+    ended = _finished(obs, f"a stream with {what}")
+    if ended is not None:
+        return ended
+    assert obs.result is not None
+    base = obs.baseline
+    if base is None or base.outcome != "ok":
+        return passed(f"completed (no {obs.scenario.baseline or 'baseline'} result to compare with)")
+    diffs, _ = message_differences(obs.result.response, base.response)
+    if diffs:
+        return failed(f"differs from the same stream without {what}: {diffs[0]}")
+    return passed(f"the same Message as {obs.scenario.baseline}")
 
 
 def stream_error_surfaces(obs: Observation, error_type: str) -> Verdict:
     """An ``error`` event mid-stream surfaces as an error carrying its type, never as a message."""
-    blocked = _unusable(obs)
+    blocked = _reached(obs) or _unusable(obs)
     if blocked is not None:
         return blocked
     assert obs.result is not None
@@ -251,7 +298,7 @@ def stream_error_surfaces(obs: Observation, error_type: str) -> Verdict:
 
 def dropped_stream_surfaces(obs: Observation, after: int) -> Verdict:
     """A connection dropped mid-stream surfaces as an error, never as a (truncated) message."""
-    blocked = _unusable(obs)
+    blocked = _reached(obs) or _unusable(obs)
     if blocked is not None:
         return blocked
     assert obs.result is not None
@@ -295,6 +342,11 @@ def error_surfaces(obs: Observation, status: int, error_type: str, message: str)
 
 def times_out(obs: Observation, timeout: float) -> Verdict:
     """A stalled answer ends in the SDK's timeout error within its configured timeout (and some slack)."""
+    skip = _reached(obs)
+    if skip is not None:
+        return skip
+    if len(obs.attempts) > 1:
+        return not_exercised(f"{len(obs.attempts)} attempts with max_retries 0 (see retries.max-attempts)")
     if obs.result is None:
         return failed(f"no timeout: still waiting after {obs.scenario.deadline:g} s on an answer stalled past "
                       f"its {timeout:g} s timeout")
@@ -313,7 +365,7 @@ def times_out(obs: Observation, timeout: float) -> Verdict:
 
 def strict_accepts(obs: Observation) -> Verdict:
     """With strict response validation, the SDK accepts every answer of the reference server."""
-    blocked = _unusable(obs)
+    blocked = _reached(obs) or _unusable(obs)
     if blocked is not None:
         return blocked
     assert obs.result is not None

@@ -12,7 +12,7 @@ from conformance.errors import UsageError
 from conformance.sdk.environments import driver_for
 from conformance.sdk.model import Outcome
 from conformance.sdk.report import write_reports
-from conformance.sdk.runner import TEST_KEY, SdkRun, run_sdk
+from conformance.sdk.runner import TEST_KEY, SdkRun, check_options, run_sdk
 
 
 def summary_lines(run: SdkRun) -> list[str]:
@@ -27,9 +27,12 @@ def summary_lines(run: SdkRun) -> list[str]:
 
 def sdk_command(target: str | None, *, driver: str | None, sdk_version: str | None, api_version: str | None,
                 select: Sequence[str] | None, report_dir: Path, cache_dir: Path | None,
-                out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+                out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     if (target is None) == (driver is None):
         raise UsageError("name the SDK (python or typescript) or give --driver 'CMD ...', not both")
+    check_options(api_version, select)  # before anything is installed
     command = driver_for(target or "", sdk_version, driver, cache_dir)
     if command.installed:
         print(f"conformance sdk: {command.installed}", file=err, flush=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from conformance.exchange import Headers
-from conformance.sdk.protocol import DriverResult
+from conformance.sdk.protocol import PROTOCOL, DriverResult
 
 
 class Outcome(enum.Enum):
@@ -108,6 +108,11 @@ class Observation:
     stopped: bool = False
     """The runner stopped the driver as the scenario planned (``Scenario.observe``)."""
     sent: Sent | None = None
+    consumed: int = 0
+    """How many scripted steps the server used up: 0 with steps means no attempt got past the server's own
+    checks (auth, version), so the scripted fault was never reached."""
+    baseline: DriverResult | None = None
+    """The driver's result for :attr:`Scenario.baseline`, when that scenario ran first."""
 
     @property
     def gaps(self) -> list[float]:
@@ -148,6 +153,8 @@ class Scenario:
     """Stop the driver after this many seconds on purpose: the server's log up to then is the observation."""
     replay: bool = False
     """Also fetch what the server sends for this request (for checks that compare with it)."""
+    baseline: str | None = None
+    """A scenario making the same call without this one's fault, whose result this one's must equal."""
 
     def line(self, api_version: str | None) -> dict[str, Any]:
         """The scenario as the driver protocol carries it."""
@@ -156,8 +163,8 @@ class Scenario:
             client["strict"] = True
         if api_version is not None:
             client["api_version"] = api_version
-        out: dict[str, Any] = {"protocol": 1, "scenario": self.id, "call": self.call, "params": dict(self.params),
-                               "client": client}
+        out: dict[str, Any] = {"protocol": PROTOCOL, "scenario": self.id, "call": self.call,
+                               "params": dict(self.params), "client": client}
         if self.betas:
             out["betas"] = list(self.betas)
         return out

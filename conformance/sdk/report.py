@@ -32,8 +32,6 @@ DOCUMENT_KIND = "conformance-sdk-run"
 def slug(run: SdkRun) -> str:
     """The file name of a run's reports: the SDK and its version (and the API version when one was asked)."""
     name = run.sdk or run.driver
-    if run.driver.startswith("typescript") or run.driver.startswith("python"):
-        name = f"{run.driver.split()[0]} {name}"
     if run.api_version:
         name += f" api {run.api_version}"
     return re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-").lower()[:100] or "sdk"

@@ -119,6 +119,12 @@ class _Session:
             self.control.post("/_conformance/scenarios",
                               json={"key": TEST_KEY, "responses": list(scenario.steps)}).raise_for_status()
 
+    def pending(self) -> int:
+        """Scripted steps the key still has waiting (appending nothing answers with the count)."""
+        answer = self.control.post("/_conformance/scenarios", json={"key": TEST_KEY, "responses": [], "append": True})
+        answer.raise_for_status()
+        return int(answer.json()["pending"])
+
     def attempts(self, scenario: Scenario) -> tuple[Attempt, ...]:
         data = self.control.get("/_conformance/requests", params={"key": TEST_KEY}).json()
         entries = data["requests"].get(key_fingerprint(TEST_KEY), [])
@@ -156,7 +162,8 @@ def _result(answer: Answer, proc: DriverProcess) -> tuple[DriverResult | None, s
         return None, str(exc)
 
 
-def run_scenario(scenario: Scenario, session: _Session, proc: DriverProcess, api_version: str | None) -> Observation:
+def run_scenario(scenario: Scenario, session: _Session, proc: DriverProcess, api_version: str | None,
+                 baseline: DriverResult | None = None) -> Observation:
     line = scenario_line(scenario.line(api_version))
     session.prepare(scenario)
     answer = proc.ask(line, scenario.deadline, scenario.observe)
@@ -166,10 +173,11 @@ def run_scenario(scenario: Scenario, session: _Session, proc: DriverProcess, api
         answer = proc.ask(line, scenario.deadline, scenario.observe)
     result, problem = _result(answer, proc)
     attempts = session.attempts(scenario)
+    consumed = sum(int(s.get("repeat", 1)) for s in scenario.steps) - session.pending()
     sent = None
     if scenario.replay and attempts and result is not None and result.outcome == "ok":
         sent = session.replay(scenario, attempts[-1])
-    return Observation(scenario, attempts, result, problem, answer.stopped, sent)
+    return Observation(scenario, attempts, result, problem, answer.stopped, sent, consumed, baseline)
 
 
 def _checks(observations: Sequence[Observation], judged: Sequence[request_checks.JudgedRequest],
@@ -194,9 +202,12 @@ def _checks(observations: Sequence[Observation], judged: Sequence[request_checks
     return out
 
 
-def _check_select(select: Sequence[str] | None) -> None:
+def check_options(api_version: str | None, select: Sequence[str] | None, profiles: Profiles | None = None) -> None:
+    """A usage or profile error for an unknown ``--api-version`` or a ``--select`` that matches no check."""
     from conformance.engine import selected as matches
 
+    if api_version is not None:
+        (profiles or load_profiles()).get(api_version)
     for item in select or ():
         if not any(matches(c, [item]) for c in CHECKS):
             raise UsageError(f"--select {item!r} matches no check; areas: {', '.join(AREAS)} (or a check id such "
@@ -205,12 +216,17 @@ def _check_select(select: Sequence[str] | None) -> None:
 
 def run_sdk(driver: DriverCommand, *, api_version: str | None = None, select: Sequence[str] | None = None,
             profiles: Profiles | None = None, progress: Progress | None = None,
-            env: Mapping[str, str] | None = None) -> SdkRun:
-    """Every selected scenario against ``driver``, judged; the reference server is started and stopped here."""
+            env: Mapping[str, str] | None = None, deadline: float | None = None) -> SdkRun:
+    """Every selected scenario against ``driver``, judged; the reference server is started and stopped here.
+
+    ``deadline`` caps every scenario's (tests of misbehaving drivers use a short one).
+    """
     profiles = profiles or load_profiles()
+    check_options(api_version, select, profiles)
     profile = profiles.get(api_version) if api_version is not None else profiles.default
-    _check_select(select)
     chosen = selected(scenarios(profile), select, request_checks.RUN_CHECKS)
+    if deadline is not None:
+        chosen = [dataclasses.replace(s, deadline=min(s.deadline, deadline)) for s in chosen]
     started = time.monotonic()
     config = ServerConfig(keys={**DEFAULT_KEYS, TEST_KEY: KeySpec("scale")}, profiles=profiles)
     observations: list[Observation] = []
@@ -227,7 +243,8 @@ def run_sdk(driver: DriverCommand, *, api_version: str | None = None, select: Se
                     if aborted is not None:
                         observations.append(Observation(scenario, (), None, aborted))
                         continue
-                    obs = run_scenario(scenario, session, proc, api_version)
+                    done = {o.scenario.id: o.result for o in observations}
+                    obs = run_scenario(scenario, session, proc, api_version, done.get(scenario.baseline or ""))
                     observations.append(obs)
                     if progress is not None:
                         progress(scenario, obs)

@@ -44,9 +44,9 @@ CHECKS: dict[str, str] = {
     "requests.body": "every request passes the client-side rules of its version's profile",
     "requests.beta": "betas asked for through the SDK arrive as anthropic-beta",
     "requests.create": "messages.create returns the Message the server sent, field by field",
-    **{f"retries.{s}": f"a {s} is retried, then the answer is returned" for s in RETRIED},
+    **{f"retries.{s}": f"a {s} (without x-should-retry) is retried, then the answer is returned" for s in RETRIED},
     "retries.connection-dropped": "a connection dropped before the answer is retried",
-    **{f"retries.{s}-not-retried": f"a {s} is not retried" for s in NOT_RETRIED},
+    **{f"retries.{s}-not-retried": f"a {s} (without x-should-retry) is not retried" for s in NOT_RETRIED},
     "retries.retry-after": "a retry waits the retry-after the server sent",
     "retries.retry-after-ms": "retry-after-ms wins over retry-after",
     "retries.retry-after-over-60s": "a retry-after over 60 s is waited out (some SDKs cap it and back off: differs)",
@@ -98,13 +98,14 @@ def _requests() -> list[Scenario]:
 def _retries() -> list[Scenario]:
     out = [Scenario(f"retries.{s}", "messages.create", _params(),
                     ((check(f"retries.{s}"), _judge(checks.retried_then_answered, status=s)),),
-                    steps=({"status": s, "retry_after_ms": HINT_MS},), max_retries=2) for s in RETRIED]
+                    steps=({"status": s, "retry_after_ms": HINT_MS, "without_should_retry": True},), max_retries=2)
+           for s in RETRIED]
     out.append(Scenario("retries.connection-dropped", "messages.create", _params(),
                         ((check("retries.connection-dropped"), _judge(checks.retried_then_answered, status=None)),),
                         steps=({"drop_after": 0},), max_retries=2))
     out += [Scenario(f"retries.{s}-not-retried", "messages.create", _params(),
                      ((check(f"retries.{s}-not-retried"), _judge(checks.not_retried, status=s)),),
-                     steps=({"status": s},), max_retries=2) for s in NOT_RETRIED]
+                     steps=({"status": s, "without_should_retry": True},), max_retries=2) for s in NOT_RETRIED]
     out += [
         Scenario("retries.retry-after", "messages.create", _params(),
                  ((check("retries.retry-after"), _judge(checks.waited_for_hint, status=429, wait=1.0)),),
@@ -150,7 +151,7 @@ def _streaming(profile: Profile) -> list[Scenario]:
         Scenario("streaming.unknown-events", "messages.stream", _params(),
                  ((check("streaming.unknown-events"),
                    _judge(checks.stream_tolerates, what="unknown event types", known=known)),),
-                 steps=({"unknown_events": True},), replay=True),
+                 steps=({"unknown_events": True},), replay=True, baseline="streaming.text"),
         Scenario("streaming.error-event", "messages.stream", _params(),
                  ((check("streaming.error-event"),
                    _judge(checks.stream_error_surfaces, error_type="overloaded_error")),),
