@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from conformance.sdk.model import Observation, Verdict, differs, failed, not_exercised, passed
+from conformance.sdk.protocol import DriverResult
 
 CLOCK_SLACK = 0.02
 """Seconds of timer and clock granularity allowed below a waited-for hint."""
@@ -45,6 +46,15 @@ def _reached(obs: Observation) -> Verdict | None:
     if not obs.scenario.steps and obs.attempts[-1].status not in (200, None):
         return not_exercised(f"the server answered {obs.attempts[-1].status} (see the requests checks)")
     return None
+
+
+def _outcome_of(obs: Observation) -> DriverResult | Verdict:
+    """The driver's result, when the scenario reached its script and the driver gave one; else the verdict."""
+    blocked = _reached(obs) or _unusable(obs)
+    if blocked is not None:
+        return blocked
+    assert obs.result is not None
+    return obs.result
 
 
 def _first_answered(obs: Observation, status: int | None) -> Verdict | None:
@@ -217,11 +227,10 @@ def _notes(notes: Sequence[str]) -> str:
 
 def _finished(obs: Observation, what: str) -> Verdict | None:
     """The verdict unless the call completed: the driver's problem, not exercised, or the error it ended in."""
-    blocked = _reached(obs) or _unusable(obs)
-    if blocked is not None:
-        return blocked
-    assert obs.result is not None
-    if obs.result.outcome != "ok":
+    result = _outcome_of(obs)
+    if isinstance(result, Verdict):
+        return result
+    if result.outcome != "ok":
         return failed(f"{what} ended in {_shown_result(obs)}")
     return None
 
@@ -282,12 +291,11 @@ def stream_tolerates(obs: Observation, what: str, present: Collection[str] | Non
 
 def stream_error_surfaces(obs: Observation, error_type: str) -> Verdict:
     """An ``error`` event mid-stream surfaces as an error carrying its type, never as a message."""
-    blocked = _reached(obs) or _unusable(obs)
-    if blocked is not None:
-        return blocked
-    assert obs.result is not None
-    err = obs.result.error
-    if obs.result.outcome == "ok" or err is None:
+    result = _outcome_of(obs)
+    if isinstance(result, Verdict):
+        return result
+    err = result.error
+    if result.outcome == "ok" or err is None:
         return failed("swallowed the in-stream error event: returned a message")
     if err.type is None:
         return failed(f"raised {err.cls} without the error's type ({error_type})")
@@ -298,11 +306,10 @@ def stream_error_surfaces(obs: Observation, error_type: str) -> Verdict:
 
 def dropped_stream_surfaces(obs: Observation, after: int) -> Verdict:
     """A connection dropped mid-stream surfaces as an error, never as a (truncated) message."""
-    blocked = _reached(obs) or _unusable(obs)
-    if blocked is not None:
-        return blocked
-    assert obs.result is not None
-    if obs.result.outcome == "ok":
+    result = _outcome_of(obs)
+    if isinstance(result, Verdict):
+        return result
+    if result.outcome == "ok":
         return failed(f"returned a message from a stream cut after {after} events (silently truncated)")
     return passed(_shown_result(obs).removeprefix("error "))
 
@@ -316,12 +323,11 @@ def error_surfaces(obs: Observation, status: int, error_type: str, message: str)
     skip = _first_answered(obs, status)
     if skip is not None:
         return skip
-    blocked = _unusable(obs)
-    if blocked is not None:
-        return blocked
-    assert obs.result is not None
-    err = obs.result.error
-    if obs.result.outcome == "ok" or err is None:
+    result = _outcome_of(obs)
+    if isinstance(result, Verdict):
+        return result
+    err = result.error
+    if result.outcome == "ok" or err is None:
         return failed(f"reported success for a {status} {error_type}")
     wrong = []
     if err.status != status:
@@ -365,12 +371,11 @@ def times_out(obs: Observation, timeout: float) -> Verdict:
 
 def strict_accepts(obs: Observation) -> Verdict:
     """With strict response validation, the SDK accepts every answer of the reference server."""
-    blocked = _reached(obs) or _unusable(obs)
-    if blocked is not None:
-        return blocked
-    assert obs.result is not None
-    err = obs.result.error
-    if obs.result.outcome == "ok" or err is None:
+    result = _outcome_of(obs)
+    if isinstance(result, Verdict):
+        return result
+    err = result.error
+    if result.outcome == "ok" or err is None:
         return passed()
     if err.kind == "validation":
         return failed(f"rejected the server's answer: {err.message.splitlines()[0][:160]}")
