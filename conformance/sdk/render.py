@@ -95,7 +95,9 @@ def render_matrix(matrix: Mapping[str, Any]) -> str:
                 continue
             mark = MARKS.get(cell["outcome"], cell["outcome"])
             reason = cell["reason"]
-            if cell["outcome"] == "passed" and row["check"] not in REPORTED:
+            if cell.get("partial"):
+                reason = f"not exercised: {cell['partial']}"
+            elif cell["outcome"] == "passed" and row["check"] not in REPORTED:
                 reason = ""
             cells.append(_cell(f"{mark}: {_short(reason, CELL_REASON)}" if reason else mark))
         out.append(f"| `{row['check']}` | " + " | ".join(cells) + " |")

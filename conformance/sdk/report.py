@@ -4,7 +4,7 @@
                    "summary": {...}}   findings: the client rules' (party client) and one per failed or differing
                    check (rule ``sdk.<check>``); checks: outcome, reason, each scenario's verdict, and for a
                    failure or a difference the server's and the driver's views
-    matrix.json   {"columns": [<run>, ...], "rows": [{"check", "title", "cells": [{"outcome", "reason"}, ...]}]}
+    matrix.json   {"columns": [<run>, ...], "rows": [{"check", "title", "cells": [{"outcome", "reason", "partial"}]}]}
 
 The matrix is rebuilt from every ``*.json`` run document in the report directory, so running one SDK after
 another fills it in. Everything written goes through the redaction of conformance/cassettes/redact.py.
@@ -83,9 +83,18 @@ def column_name(doc: Mapping[str, Any]) -> str:
 
 
 def _sort_key(doc: Mapping[str, Any]) -> tuple[Any, ...]:
+    """By SDK name (``@scope/`` ignored, so anthropic comes before @anthropic-ai/sdk), then version numerically."""
     name = column_name(doc)
     numbers = tuple(int(n) for n in re.findall(r"\d+", name.rsplit(" ", 1)[-1])[:3])
-    return (name.rsplit(" ", 1)[0], numbers, name)
+    return (name.rsplit(" ", 1)[0].lstrip("@"), numbers, name)
+
+
+def _cell(check: Mapping[str, Any]) -> dict[str, Any]:
+    """A matrix cell; ``partial`` says which of the check's scenarios were not exercised, and why."""
+    parts = check.get("scenarios") or []
+    idle = [f"{p['scenario']}: {p['reason']}" for p in parts if p.get("outcome") == "not-exercised"]
+    partial = "; ".join(idle) if idle and check["outcome"] != "not-exercised" else None
+    return {"outcome": check["outcome"], "reason": check["reason"], "partial": partial}
 
 
 def matrix_document(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -94,8 +103,7 @@ def matrix_document(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     by_run = [{c["check"]: c for c in d.get("checks", [])} for d in docs]
     rows = []
     for check_id in [*CHECKS, *sorted({c for r in by_run for c in r} - set(CHECKS))]:
-        cells = [{"outcome": r[check_id]["outcome"], "reason": r[check_id]["reason"]} if check_id in r else None
-                 for r in by_run]
+        cells = [_cell(r[check_id]) if check_id in r else None for r in by_run]
         if any(cells):
             rows.append({"check": check_id, "title": CHECKS.get(check_id, ""), "cells": cells})
     return {"columns": [column_name(d) for d in docs], "rows": rows}

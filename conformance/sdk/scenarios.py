@@ -179,10 +179,10 @@ def _timeouts() -> list[Scenario]:
     return [
         Scenario("timeouts.stalled-response", "messages.create", _params(),
                  ((check("timeouts.stalled-response"), _judge(checks.times_out, timeout=1.0)),),
-                 steps=({"delay_ms": 4000},), timeout=1.0, deadline=6),
+                 steps=({"delay_ms": 4000},), timeout=1.0, deadline=4),
         Scenario("timeouts.stalled-stream", "messages.stream", _params(),
                  ((check("timeouts.stalled-stream"), _judge(checks.times_out, timeout=1.0)),),
-                 steps=({"delay_ms": 2500},), timeout=1.0, deadline=6),
+                 steps=({"delay_ms": 2500},), timeout=1.0, deadline=4),
     ]
 
 

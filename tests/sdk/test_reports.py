@@ -78,10 +78,12 @@ def test_the_reports_are_written_redacted_and_the_matrix_collects_every_version(
 
 
 def test_the_matrix_orders_versions_numerically():
-    docs = [{"kind": "x", "sdk": {"sdk": f"anthropic {v}"}, "checks": []} for v in ("2.14.0", "0.40.0", "0.75.0",
-                                                                                   "1.17.0")]
+    docs = [{"kind": "x", "sdk": {"sdk": sdk}, "checks": []}
+            for sdk in ("@anthropic-ai/sdk 1.14.0", "anthropic 2.14.0", "anthropic 0.40.0", "@anthropic-ai/sdk 0.71.2",
+                        "anthropic 0.75.0", "anthropic 1.17.0")]
     assert matrix_document(docs)["columns"] == ["anthropic 0.40.0", "anthropic 0.75.0", "anthropic 1.17.0",
-                                                "anthropic 2.14.0"]
+                                                "anthropic 2.14.0", "@anthropic-ai/sdk 0.71.2",
+                                                "@anthropic-ai/sdk 1.14.0"]
 
 
 def test_only_run_documents_are_read_back(tmp_path):
