@@ -103,7 +103,8 @@ def run_verdicts(judged: Sequence[JudgedRequest], api_version: str | None) -> di
     for check in RUN_CHECKS:
         count, first, warnings = _first_error(judged, check)
         if first is not None:
-            out[check] = failed(f"{count} of {n} requests: {first.message} ({first.file}, attempt {first.interaction})")
+            attempt = (first.interaction or 0) + 1
+            out[check] = failed(f"{count} of {n} requests: {first.message} ({first.file}, attempt {attempt})")
         elif check == "requests.auth":
             out[check] = passed(" and ".join(auth_styles(judged)))
         elif check == "requests.version":

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from conformance.accumulate import accumulate_message
-from conformance.control import control_headers, key_fingerprint
+from conformance.control import control_headers
 from conformance.errors import UsageError
 from conformance.exchange import parse_events
 from conformance.profiles import Profiles, load_profiles
@@ -40,6 +40,8 @@ TEST_KEY = "sk-ant-test-sdkdriver01"
 """The key every driver is given (a test key of the embedded server; redacted from everything shown anyway)."""
 MAX_DRIVER_FAILURES = 3
 """Driver failures in a row after which the run stops (a driver that hangs would otherwise cost every deadline)."""
+RUN_BUDGET = 300.0
+"""Seconds a run may take before the scenarios left are not run (a healthy run takes 10-20 s)."""
 
 VIEW_HEADERS = frozenset({"anthropic-version", "anthropic-beta", "x-api-key", "authorization", "content-type",
                           "x-stainless-retry-count"})
@@ -114,7 +116,8 @@ class _Session:
         self.control.close()
 
     def prepare(self, scenario: Scenario) -> None:
-        self.control.post("/_conformance/reset", json={"key": TEST_KEY}).raise_for_status()
+        # Everything, not just the test key: a driver that sends no key, or another one, is logged apart.
+        self.control.post("/_conformance/reset", json={}).raise_for_status()
         if scenario.steps:
             self.control.post("/_conformance/scenarios",
                               json={"key": TEST_KEY, "responses": list(scenario.steps)}).raise_for_status()
@@ -126,8 +129,9 @@ class _Session:
         return int(answer.json()["pending"])
 
     def attempts(self, scenario: Scenario) -> tuple[Attempt, ...]:
-        data = self.control.get("/_conformance/requests", params={"key": TEST_KEY}).json()
-        entries = data["requests"].get(key_fingerprint(TEST_KEY), [])
+        """Every request since :meth:`prepare`, whatever key it sent (the server is the run's own)."""
+        data = self.control.get("/_conformance/requests").json()
+        entries = sorted((e for by_key in data["requests"].values() for e in by_key), key=lambda e: e["time"])
         steps = [s for s in scenario.steps for _ in range(int(s.get("repeat", 1)))]
         return tuple(Attempt.from_log(i, e, steps[i] if i < len(steps) else None) for i, e in enumerate(entries))
 
@@ -216,10 +220,12 @@ def check_options(api_version: str | None, select: Sequence[str] | None, profile
 
 def run_sdk(driver: DriverCommand, *, api_version: str | None = None, select: Sequence[str] | None = None,
             profiles: Profiles | None = None, progress: Progress | None = None,
-            env: Mapping[str, str] | None = None, deadline: float | None = None) -> SdkRun:
+            env: Mapping[str, str] | None = None, deadline: float | None = None,
+            budget: float = RUN_BUDGET) -> SdkRun:
     """Every selected scenario against ``driver``, judged; the reference server is started and stopped here.
 
-    ``deadline`` caps every scenario's (tests of misbehaving drivers use a short one).
+    ``deadline`` caps every scenario's (tests of misbehaving drivers use a short one); past ``budget`` seconds
+    the scenarios left are not run.
     """
     profiles = profiles or load_profiles()
     check_options(api_version, select, profiles)
@@ -253,6 +259,8 @@ def run_sdk(driver: DriverCommand, *, api_version: str | None = None, select: Se
                     failures = failures + 1 if obs.result is None and not obs.stopped else 0
                     if failures >= MAX_DRIVER_FAILURES:
                         aborted = f"not run: the driver failed {failures} scenarios in a row"
+                    elif time.monotonic() - started > budget:
+                        aborted = f"not run: the run's time budget ({budget:g} s) is spent"
         finally:
             session.close()
     attempts = [(o.scenario.id, a) for o in observations for a in o.attempts]

@@ -32,6 +32,9 @@ FAULTS = {
     "partial-after-drop": "returns the partial message when the connection drops mid-stream",
     "text-out-of-order": "accumulates a block's text deltas in the wrong order",
     "500-as-success": "reports a 500 as a success",
+    "no-auth": "sends no key",
+    "text-content-type": "declares its JSON body text/plain",
+    "string-max-tokens": "sends max_tokens as a string",
     # Protocol breakers (not SDK faults): the runner must turn each into one line, never a traceback.
     "garbage": "prints something that is not JSON",
     "crash": "dies with a traceback before answering",
@@ -62,8 +65,10 @@ class TimedOut(Exception):
 
 def _headers(scenario: dict[str, Any]) -> list[tuple[str, str]]:
     version = scenario["client"].get("api_version") or VERSION
-    out = [("x-api-key", os.environ["ANTHROPIC_API_KEY"]), ("content-type", "application/json"),
+    out = [("content-type", "text/plain" if FAULT == "text-content-type" else "application/json"),
            ("accept", "application/json"), ("user-agent", "raw-http-driver/1")]
+    if FAULT != "no-auth":
+        out.append(("x-api-key", os.environ["ANTHROPIC_API_KEY"]))
     if FAULT != "no-version":
         out.append(("anthropic-version", version))
     if FAULT == "two-versions":
@@ -77,6 +82,8 @@ def _send(method: str, path: str, body: Any, scenario: dict[str, Any]) -> http.c
     base = urllib.parse.urlsplit(os.environ["ANTHROPIC_BASE_URL"])
     conn = http.client.HTTPConnection(base.hostname or "127.0.0.1", base.port, timeout=scenario["client"]["timeout"])
     conn.putrequest(method, base.path.rstrip("/") + path, skip_accept_encoding=True)
+    if FAULT == "string-max-tokens" and isinstance(body, dict) and "max_tokens" in body:
+        body = {**body, "max_tokens": str(body["max_tokens"])}
     data = json.dumps(body).encode() if body is not None else None
     for name, value in _headers(scenario):
         conn.putheader(name, value)

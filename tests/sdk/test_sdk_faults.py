@@ -29,6 +29,10 @@ FAULT_CHECKS = {
     "partial-after-drop": "streaming.dropped-connection",
     "text-out-of-order": "streaming.final-message",
     "500-as-success": "errors.500",
+    # Beyond the list: each request check catches its own fault too.
+    "no-auth": "requests.auth",
+    "text-content-type": "requests.content-type",
+    "string-max-tokens": "requests.body",
 }
 STRICT = {"strict.create", "strict.stream", "strict.count-tokens", "strict.models-list", "strict.models-retrieve"}
 
@@ -106,6 +110,12 @@ def test_three_driver_failures_in_a_row_end_the_run():
     run = run_sdk(custom_driver(raw("--fault", "crash")), select=["errors"], deadline=2)
     assert len(run.problems) == 3 and run.aborted == "not run: the driver failed 3 scenarios in a row"
     assert outcomes(run, Outcome.NOT_EXERCISED) == {c.info.id for c in run.checks[3:]}
+
+
+def test_a_run_past_its_time_budget_runs_nothing_more():
+    run = run_sdk(custom_driver(raw()), select=["errors.400", "errors.401"], budget=0)
+    assert [c.verdict.outcome for c in run.checks] == [Outcome.PASS, Outcome.NOT_EXERCISED]
+    assert run.checks[1].verdict.reason == "not run: the run's time budget (0 s) is spent"
 
 
 def test_the_cli_reports_a_broken_driver_in_one_line_and_exits_2(tmp_path, capsys):
