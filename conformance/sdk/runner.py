@@ -128,11 +128,12 @@ class _Session:
         answer.raise_for_status()
         return int(answer.json()["pending"])
 
-    def attempts(self, scenario: Scenario) -> tuple[Attempt, ...]:
-        """Every request since :meth:`prepare`, whatever key it sent (the server is the run's own)."""
+    def attempts(self, scenario: Scenario, consumed: int) -> tuple[Attempt, ...]:
+        """Every request since :meth:`prepare`, whatever key it sent (the server is the run's own); the first
+        ``consumed`` carry the scripted step each used up."""
         data = self.control.get("/_conformance/requests").json()
         entries = sorted((e for by_key in data["requests"].values() for e in by_key), key=lambda e: e["time"])
-        steps = [s for s in scenario.steps for _ in range(int(s.get("repeat", 1)))]
+        steps = [s for s in scenario.steps for _ in range(int(s.get("repeat", 1)))][:consumed]
         return tuple(Attempt.from_log(i, e, steps[i] if i < len(steps) else None) for i, e in enumerate(entries))
 
     def replay(self, scenario: Scenario, attempt: Attempt) -> Sent | None:
@@ -176,8 +177,8 @@ def run_scenario(scenario: Scenario, session: _Session, proc: DriverProcess, api
         session.prepare(scenario)
         answer = proc.ask(line, scenario.deadline, scenario.observe)
     result, problem = _result(answer, proc)
-    attempts = session.attempts(scenario)
     consumed = sum(int(s.get("repeat", 1)) for s in scenario.steps) - session.pending()
+    attempts = session.attempts(scenario, consumed)
     sent = None
     if scenario.replay and attempts and result is not None and result.outcome == "ok":
         sent = session.replay(scenario, attempts[-1])
