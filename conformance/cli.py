@@ -190,6 +190,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_sdk(args: argparse.Namespace) -> int:
+    from conformance.sdk.command import sdk_command
+
+    return sdk_command(args.target, driver=args.driver, sdk_version=args.sdk_version, api_version=args.api_version,
+                       select=args.select, report_dir=Path(args.report_dir),
+                       cache_dir=Path(args.cache_dir) if args.cache_dir else None)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.server import serve
 
@@ -325,6 +333,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest as they are")
     run.set_defaults(func=cmd_run)
+
+    sdk = sub.add_parser("sdk", help="validate an SDK against the spec through a driver; per-version reports and "
+                                     "the cross-version matrix",
+                         description="Run the SDK scenarios (requests, retries, streaming, errors, timeouts, strict "
+                                     "validation) against the embedded reference server through a driver. Exit 1 "
+                                     "when a check fails, 2 when the driver never gave a valid result.")
+    sdk.add_argument("target", nargs="?", choices=("python", "typescript"),
+                     help="the official SDK to drive with the shipped driver (or give --driver)")
+    sdk.add_argument("--driver", metavar="CMD",
+                     help="any driver command speaking the protocol (schemas/sdk/driver-*.schema.json)")
+    sdk.add_argument("--sdk-version", metavar="V",
+                     help="install this exact version into a cached, isolated environment (default: the installed "
+                          "anthropic, or the shipped lockfile's @anthropic-ai/sdk)")
+    sdk.add_argument("--api-version", metavar="V",
+                     help="make the SDK send this anthropic-version (default: the SDK's own)")
+    sdk.add_argument("--select", action="append", metavar="AREA",
+                     help="only these areas or checks (repeatable): requests, retries, streaming, errors, timeouts, "
+                          "strict, or a check id such as retries.429")
+    sdk.add_argument("--report-dir", default="reports/sdk", metavar="DIR")
+    sdk.add_argument("--cache-dir", metavar="DIR",
+                     help="where installed SDK versions are kept (default: $CONFORMANCE_SDK_CACHE, else "
+                          "~/.cache/claude-conformance/sdk)")
+    sdk.set_defaults(func=cmd_sdk)
 
     serve = sub.add_parser("serve", help="run the reference server until stopped")
     serve.add_argument("--host", default="127.0.0.1")

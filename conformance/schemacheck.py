@@ -16,7 +16,8 @@ a JSON pointer into it, and ``[]`` when the tree is sound:
   differently), ``if`` conditions use only discriminating keywords (what
   :meth:`SchemaSet.unknown_values` evaluates), and response schemas never close
   objects with ``additionalProperties: false`` (responses are forward-compatible);
-* ``drift-allow.json``, when present, is a well-formed allow list (every entry with a reason).
+* ``drift-allow.json``, when present, is a well-formed allow list (every entry with a reason);
+* ``sdk/*.schema.json`` (the SDK driver protocol) are valid 2020-12 documents whose refs resolve.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ RESPONSE_SHAPES = ("message", "error", "stream_event", "model", "models_list", "
 _IF_KEYWORDS = frozenset({"properties", "required", "const", "enum", "type", "not", "allOf", "anyOf", "oneOf",
                           "$ref", "description"})
 _VERSION_KEYS = ("version", "status", "source", "notes", "differences")
+NOT_VERSIONS = frozenset({"shared", "sdk"})
+"""Directories of the schema tree that are not API versions: ``shared`` (referenced by every version) and
+``sdk`` (the SDK driver protocol, checked on its own by :func:`_check_sdk_protocol`)."""
 _SOURCES = ("real-api", "reference-document")
 
 
@@ -109,7 +113,8 @@ def _check_versions(root: Path, problems: list[str]) -> list[str]:
         problems.append(f"{path}#/versions: not in date order ({', '.join(versions)})")
     if table.get("default") not in versions:
         problems.append(f"{path}#/default: {table.get('default')!r} is not a listed version")
-    dirs = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "shared" and not p.name.startswith("."))
+    dirs = sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and p.name not in NOT_VERSIONS and not p.name.startswith("."))
     for missing in sorted(set(dirs) - set(versions)):
         problems.append(f"{path}#/versions: directory {missing!r} is not listed")
     for missing in sorted(set(versions) - set(dirs)):
@@ -229,7 +234,21 @@ def check_schema_tree(root: Path) -> list[str]:
         else:
             _check_profile(profile_path, _read(profile_path, problems), compiled.get(SHAPES["model"]), problems)
     _check_drift_allow(root, problems)
+    _check_sdk_protocol(root, problems)
     return problems
+
+
+def _check_sdk_protocol(root: Path, problems: list[str]) -> None:
+    """The driver protocol's schemas (``sdk/``): valid 2020-12 documents with a ``$id``, their refs resolving."""
+    paths = sorted((root / "sdk").glob("*.schema.json"))
+    docs = {p: d for p in paths if isinstance(d := _read(p, problems), Mapping)}
+    for path, doc in docs.items():
+        _check_document(path, doc, None, problems)
+    registry: Registry[Any] = Registry().with_resources(
+        (str(d.get("$id") or p.resolve().as_uri()), Resource.from_contents(d, default_specification=DRAFT202012))
+        for p, d in docs.items())
+    for path, doc in docs.items():
+        _check_refs(path, doc, registry, problems)
 
 
 def _check_drift_allow(root: Path, problems: list[str]) -> None:

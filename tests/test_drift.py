@@ -302,7 +302,7 @@ def test_the_declaration_reader_types_interfaces_unions_namespaces_and_param_loc
 
 
 def test_the_typescript_pin_of_nox_is_the_one_the_sdk_tests_install():
-    lock = json.loads((ROOT / "tests" / "sdk" / "ts" / "package-lock.json").read_text())
+    lock = json.loads((ROOT / "conformance" / "sdk" / "drivers" / "typescript" / "package-lock.json").read_text())
     installed = lock["packages"]["node_modules/@anthropic-ai/sdk"]["version"]
     pins = re.search(r"TYPESCRIPT_SDK_PINS = \(([^)]*)\)", (ROOT / "noxfile.py").read_text())
     assert pins is not None and f'"{installed}"' in pins.group(1)

@@ -1,7 +1,9 @@
 """The control API (test-only): scripted faults, the request log, resets and the clock; token-guarded.
 
-    POST /_conformance/scenarios      script the next responses of a key (see scenarios.py)
-    GET  /_conformance/requests?key=  what each key sent, keys fingerprinted, everything redacted
+    POST /_conformance/scenarios      script the next responses of a key (see scenarios.py); appending no
+                                      steps answers how many are still pending
+    GET  /_conformance/requests?key=  what each key sent, keys fingerprinted, everything redacted; each entry
+                                      with its arrival time, the status, request id and retry headers answered
     POST /_conformance/reset          forget scenarios, the log and rate-limit state (``{"key": ...}`` for one)
     POST /_conformance/clock          move the rate-limit clock: ``{"advance": 61}`` or ``{"reset": true}``
 
@@ -50,6 +52,7 @@ STEP_SCHEMA: dict[str, Any] = {
         "retry_after": {"type": "number", "minimum": 0, "maximum": 86400},
         "retry_after_ms": {"type": "number", "minimum": 0, "maximum": 86_400_000},
         "should_retry": {"type": "boolean"},
+        "without_should_retry": {"type": "boolean"},
         "error_type": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
         "message": {"type": "string", "maxLength": 2000},
         "stream_error_after": {"type": "integer", "minimum": 0, "maximum": 10_000},

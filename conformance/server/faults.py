@@ -38,12 +38,14 @@ async def scripted(state: ServerState, ctx: RequestContext, ok: Admitted, step: 
     if step.status is not None:
         headers = {**ok.headers, **_retry_headers(step, step.status)}
         etype = step.error_type or error_type_for_status(profile, step.status)
-        return answer_error(state, ctx, profile, step.status, step.message or "", headers, etype, step.should_retry)
+        return _hint(step, answer_error(state, ctx, profile, step.status, step.message or "", headers, etype,
+                                        step.should_retry))
     if streaming:
         return None
     if step.stream_error_after is not None:
         status, etype = status_for_error_type(profile, step.error_type or "overloaded_error")
-        return answer_error(state, ctx, profile, status, step.message or "", ok.headers, etype, step.should_retry)
+        return _hint(step, answer_error(state, ctx, profile, status, step.message or "", ok.headers, etype,
+                                        step.should_retry))
     if step.drop_after is not None:
         if step.drop_after == 0 and await abort_connection(ctx.request):
             return Response(status_code=500)  # never delivered: the connection is gone
@@ -52,6 +54,13 @@ async def scripted(state: ServerState, ctx: RequestContext, ok: Admitted, step: 
     if step.delay_ms:
         await asyncio.sleep(step.delay_ms / 1000)
     return None
+
+
+def _hint(step: Step, response: Response) -> Response:
+    """The answer without its ``x-should-retry`` when the step asks for none (the client decides by status)."""
+    if step.without_should_retry and "x-should-retry" in response.headers:
+        del response.headers["x-should-retry"]
+    return response
 
 
 async def _dropped() -> AsyncIterator[bytes]:

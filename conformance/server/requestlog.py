@@ -21,6 +21,9 @@ import orjson
 from conformance.cassettes.redact import redact_bytes, redact_headers, redact_text
 from conformance.control import key_fingerprint
 
+ANSWER_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry", "content-type"})
+"""The answer headers an entry keeps: the ones that steer a client's retries and parsing (a few bytes each)."""
+
 _ENTRY_OVERHEAD = 256
 """Bytes an entry costs beyond its headers and body (the object and its fields), for the byte bound."""
 
@@ -43,6 +46,11 @@ class LoggedRequest:
     secret: str | None = dataclasses.field(default=None, repr=False)
     """The key the request used: redacted wherever it appears when the entry is shown."""
     status: int | None = None
+    request_id: str | None = None
+    """The ``request-id`` the answer carried (set with ``status`` when the answer is made)."""
+    answer_headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The answer's headers a client acts on (:data:`ANSWER_HEADERS`): what ``conformance sdk`` shows as the
+    server's side of each attempt."""
 
     @property
     def truncated(self) -> bool:
@@ -61,7 +69,8 @@ class LoggedRequest:
                 "query": redact_text(self.raw_query.decode("latin-1"), secrets),
                 "headers": [list(h) for h in headers], "body": self._body(secrets),
                 "body_bytes": self.body_bytes, "body_truncated": self.truncated,
-                "time": self.time, "status": self.status}
+                "time": self.time, "status": self.status, "request_id": self.request_id,
+                "answer_headers": dict(self.answer_headers)}
 
     def _body(self, secrets: list[str]) -> Any:
         """Parsed JSON when the whole body was kept and is JSON, else its (redacted) text; ``None`` if absent."""

@@ -6,6 +6,8 @@ next responses for that key; each API request by the key consumes one step. A st
 
     {"status": 429, "retry_after": 2, "retry_after_ms": 150, "should_retry": true,
      "error_type": "rate_limit_error", "message": "..."}       an HTTP error answer
+    {"status": 503, "without_should_retry": true}               ... with no x-should-retry header (the client
+                                                                decides by the status alone)
     {"stream_error_after": 3, "error_type": "overloaded_error"}  an ``error`` event after 3 events
     {"drop_after": 4}                                           connection dropped after 4 events
     {"delay_ms": 200}                                           a slow stream (that long before each event)
@@ -48,6 +50,7 @@ class Step:
     retry_after: float | None = None
     retry_after_ms: float | None = None
     should_retry: bool | None = None
+    without_should_retry: bool = False
     error_type: str | None = None
     message: str | None = None
     stream_error_after: int | None = None

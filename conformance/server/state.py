@@ -16,7 +16,7 @@ from conformance.server.config import KeySpec, ServerConfig
 from conformance.server.generate import make_id
 from conformance.server.mutants import behaviour_for
 from conformance.server.ratelimit import Quota, RateLimiter
-from conformance.server.requestlog import LoggedRequest, RequestLog
+from conformance.server.requestlog import ANSWER_HEADERS, LoggedRequest, RequestLog
 from conformance.server.scenarios import Scenarios
 from conformance.server.streaming import StreamVocabulary
 
@@ -193,7 +193,10 @@ class ServerState:
         return RequestContext(request, self.new_request_id(), key, spec, scheme, body, too_large, arrived, logged)
 
     def finish(self, ctx: RequestContext, response: Response) -> Response:
-        ctx.logged.status = response.status_code
+        logged = ctx.logged
+        logged.status = response.status_code
+        logged.request_id = response.headers.get("request-id")
+        logged.answer_headers = {k: v[:200] for k, v in response.headers.items() if k in ANSWER_HEADERS}
         return response
 
 

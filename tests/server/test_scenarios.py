@@ -42,6 +42,20 @@ def test_scripted_retry_headers_and_should_retry(client):
                                                                                                            200]
 
 
+def test_a_step_may_leave_the_retry_decision_to_the_status(client):
+    # What `conformance sdk` uses to check a client's own retry table: no x-should-retry to follow.
+    script(client, BUILD, {"status": 503, "without_should_retry": True}, {"status": 503})
+    bare = client.post("/v1/messages", headers=headers(), json=body())
+    assert bare.status_code == 503 and "x-should-retry" not in bare.headers
+    assert client.post("/v1/messages", headers=headers(), json=body()).headers["x-should-retry"] == "true"
+
+
+def test_appending_no_steps_answers_how_many_are_pending(client):
+    script(client, BUILD, {"status": 500, "repeat": 3})
+    client.post("/v1/messages", headers=headers(), json=body())
+    assert script(client, BUILD, append=True)["pending"] == 2
+
+
 def test_steps_are_per_key(client):
     script(client, SCALE, {"status": 500})
     assert client.post("/v1/messages", headers=headers(), json=body()).status_code == 200
@@ -120,6 +134,8 @@ def test_request_log_records_headers_redacted_body_and_time(client):
     hdrs = {k.lower(): v for k, v in log[0]["headers"]}
     assert hdrs["x-api-key"] == "REDACTED" and BUILD not in orjson.dumps(log).decode()
     assert log[0]["time"] <= log[1]["time"]
+    # The answer's side: its request id and the headers that steer a client's retries.
+    assert log[0]["request_id"].startswith("req_") and log[0]["answer_headers"]["content-type"] == "application/json"
     scale = client.get("/_conformance/requests", headers=control(client),
                        params={"key": SCALE}).json()["requests"][key_fingerprint(SCALE)]
     assert dict((k.lower(), v) for k, v in scale[0]["headers"])["authorization"] == "Bearer REDACTED"

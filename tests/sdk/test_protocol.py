@@ -1,0 +1,52 @@
+"""The driver protocol: every scenario line is valid, and a hostile result line is one line of refusal."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+
+from conformance.profiles import load_profiles
+from conformance.sdk.protocol import MAX_RESULT_BYTES, ProtocolError, parse_result, scenario_line
+from conformance.sdk.scenarios import CHECKS, scenarios
+
+GOOD = {"protocol": 1, "sdk": {"name": "x", "version": "1"}, "outcome": "error",
+        "error": {"class": "E", "kind": "api", "status": 429, "type": "rate_limit_error", "message": "m",
+                  "request_id": "req_1"}, "stream": {"events": ["message_start"], "text": ""}, "elapsed_ms": 3.5}
+
+
+@pytest.mark.parametrize("version", load_profiles().versions)
+def test_every_scenario_is_a_valid_protocol_line_for_every_version(version):
+    for scenario in scenarios(load_profiles().get(version)):
+        line = scenario_line(scenario.line(version))
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert json.loads(line)["client"]["api_version"] == version
+        assert all(info.id in CHECKS for info, _ in scenario.checks)
+
+
+def test_a_valid_result_is_parsed_into_typed_data():
+    result = parse_result(orjson.dumps(GOOD))
+    assert result.outcome == "error" and result.error is not None
+    assert (result.error.cls, result.error.status, result.error.type, result.error.request_id) == \
+        ("E", 429, "rate_limit_error", "req_1")
+    assert result.events == ("message_start",) and result.elapsed_ms == 3.5
+    assert result.shown() == "error E (api 429 rate_limit_error)"
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    (b"hello world", "printed 'hello world', not a JSON result"),
+    (b"[" * 5000 + b"]" * 5000, "not a JSON result"),  # orjson refuses the depth itself
+    (b"[" * 100 + b"]" * 100, "nested deeper than 64 levels"),
+    (orjson.dumps({**GOOD, "outcome": "maybe"}), "result $.outcome: 'maybe' is not one of"),
+    (orjson.dumps({**GOOD, "error": None}), "result $.error: None is not of type 'object'"),
+    (orjson.dumps({k: v for k, v in GOOD.items() if k != "error"}), "'error' is a required property"),
+    (orjson.dumps({**GOOD, "surprise": 1}), "Additional properties are not allowed"),
+    (orjson.dumps({**GOOD, "protocol": 2}), "result $.protocol: 1 was expected"),
+    (b'{"x": "' + b"a" * MAX_RESULT_BYTES + b'"}', "over the 4194304 the protocol allows"),
+])
+def test_a_hostile_result_is_one_line_naming_what_is_wrong(line, says):
+    with pytest.raises(ProtocolError) as info:
+        parse_result(line)
+    message = str(info.value)
+    assert says in message and "\n" not in message and len(message) < 400
