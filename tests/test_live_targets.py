@@ -168,3 +168,22 @@ def test_ignored_rules_and_areas_are_left_out(tmp_path: Path) -> None:
         proc = run(*live(url, tmp_path, "--select", "auth", "--ignore", "error.request-id-missing"))
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "error.request-id-missing" not in {f["rule"] for f in findings(tmp_path)["findings"]}
+
+
+def test_a_gateway_that_accepts_a_bad_models_query_is_caught(tmp_path: Path) -> None:
+    with running_reference() as upstream, running_gateway(upstream, "200-for-400") as url:
+        proc = run(*live(url, tmp_path, "--select", "model", "--", "-k", "bad_limit"))
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert error_rules(tmp_path) == {"model.list-query"}
+
+
+def test_every_check_of_the_suite_has_a_cost() -> None:
+    """The estimate before a live run is only as good as the table: a new check needs its entry."""
+    import ast
+
+    from conformance.suite import costs
+
+    suite = Path(costs.__file__).parent
+    names = {node.name for path in suite.glob("test_*.py") for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    assert names and names == set(costs.COSTS), names ^ set(costs.COSTS)

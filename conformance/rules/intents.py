@@ -40,6 +40,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("version.message", Severity.WARNING, "the version error message names anthropic-version"),
     RuleInfo("model.unknown", Severity.ERROR, "an unknown model gets 404 not_found_error"),
     RuleInfo("model.list", Severity.ERROR, "the models list holds the profile's models, each retrievable"),
+    RuleInfo("model.list-query", Severity.ERROR,
+             "the models list refuses a bad query (limit 0, negative, not a number, over 1000) with 400"),
     RuleInfo("consistency.stream-message", Severity.ERROR,
              "a streamed response accumulates to the non-streamed message (deterministic target)"),
     RuleInfo("consistency.count-tokens", Severity.ERROR,

@@ -5,7 +5,8 @@ Each :class:`InvalidRequest` is tagged with the constraint kind and the dotted p
 
 * the profile's request schema, for every field it has: a required field missing
   (``missing-required``), a value of a JSON type the field does not take (``wrong-type``,
-  ``null`` for required objects included), a number outside its bounds
+  ``null`` for required objects included; ``nested-wrong-type`` at a generated place below the top
+  level; ``body-not-an-object`` for the whole body), a number outside its bounds
   (``<field>-out-of-range``, for each field with ``minimum``/``maximum``), a field the schema
   does not know (``unknown-top-level-field``). A field added to a profile is broken by the next
   run without a line of code;
@@ -42,7 +43,8 @@ __all__ = ["CROSS_FIELD", "InvalidRequest", "constraints_for", "invalid_requests
 class InvalidRequest:
     """A request body with exactly one constraint broken."""
 
-    body: dict[str, Any]
+    body: Any
+    """Usually an object; for ``body-not-an-object`` an array, a string, a number or null."""
     constraint: str
     """What was broken, e.g. ``first-message-not-user`` (see :func:`constraints_for`)."""
     path: str
@@ -146,6 +148,47 @@ def _out_of_range(field: str) -> Breaker:
         return body, field
 
     return breaker
+
+
+def _leaves(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every path in a JSON value below its root, parents before children."""
+    out: list[tuple[str | int, ...]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        out.append((*path, key))
+        out.extend(_leaves(child, (*path, key)))
+    return out
+
+
+def _replaced(body: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    copy: Any = dict(body) if isinstance(body, dict) else list(body)
+    copy[head] = _replaced(copy[head], rest, value)
+    return copy
+
+
+def _nested_wrong_type(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+    """Type confusion below the top level: a value of a JSON type its place does not take, refused there alone."""
+    from conformance.rules.requests import request_problems
+
+    paths = [p for p in _leaves(body) if len(p) > 1]
+    for path in draw(st.permutations(paths))[:12]:
+        dotted = ".".join(str(step) for step in path)
+        for value in draw(st.permutations(list(_CANDIDATES))):
+            broken = _replaced(body, path, value)
+            found = request_problems(broken, profile, endpoint)
+            if found and all(v.dotted == dotted for v in found):
+                return broken, dotted
+    # Every block's text takes a string only: a number there is always refused at it alone.
+    body["messages"][0]["content"] = [{"type": "text", "text": 7}]
+    return body, "messages.0.content.0.text"
+
+
+def _not_an_object(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+    """The whole body is JSON of another type: an array of the valid body, a string, a number, null."""
+    return draw(st.sampled_from([[body], "hello", 42, None])), ""
 
 
 _UNKNOWN_FIELDS = ("frequency_penalty", "n", "logprobs", "prompt", "max_tokens_to_sample", "response_format", "seed")
@@ -300,6 +343,8 @@ def _constraints(profile: Profile, endpoint: str) -> dict[str, Breaker]:
         out["wrong-type"] = _wrong_type
     for field in _breakable(profile, endpoint, _bound_values):
         out[f"{field.replace('_', '-')}-out-of-range"] = _out_of_range(field)
+    out["nested-wrong-type"] = _nested_wrong_type
+    out["body-not-an-object"] = _not_an_object
     out["unknown-top-level-field"] = _unknown_field
     out.update((name, breaker) for name, (applies, breaker) in CROSS_FIELD.items() if applies(profile, endpoint))
     return out

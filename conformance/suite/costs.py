@@ -39,6 +39,7 @@ COSTS: dict[str, Cost] = {
     "test_every_version_in_the_table_is_probed": Cost(VERSION_PROBE, 30),
     "test_unknown_model_gets_404": Cost(1, 0),
     "test_models_list_holds_the_profile_models": Cost(2, 0),
+    "test_models_list_refuses_a_bad_limit": Cost(1, 0),
     "test_tool_conversation_over_several_turns": Cost(3, 3 * (64 + 400)),
     "test_scripted_http_errors_map_status_to_type": Cost(1, 30),
     "test_mid_stream_error_event_ends_the_stream": Cost(1, 30),

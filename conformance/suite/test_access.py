@@ -95,3 +95,13 @@ def test_models_list_holds_the_profile_models(conformance_client: Any, conforman
     conformance_client.send("GET", f"/v1/models/{first}", headers=conformance_client.headers(),
                             intent=Intent("expect", rule="model.list", status=200, what=f"GET /v1/models/{first}"))
     conformance_check.verdict()
+
+
+@pytest.mark.conformance_areas("model", "error")
+@pytest.mark.parametrize("limit", ["0", "-1", "many", "1001"])
+def test_models_list_refuses_a_bad_limit(conformance_client: Any, conformance_check: Any, limit: str) -> None:
+    """Type confusion in a query: the list's ``limit`` is a number from 1 to 1000; anything else is a 400."""
+    conformance_client.send("GET", f"/v1/models?limit={limit}", headers=conformance_client.headers(),
+                            intent=Intent("expect", rule="model.list-query", status=400,
+                                          error_type="invalid_request_error", what=f"GET /v1/models?limit={limit}"))
+    conformance_check.verdict()
