@@ -32,31 +32,31 @@ async def messages(request: Request) -> Response:
 
 
 async def _messages(state: ServerState, ctx: RequestContext) -> Response:
-    ok = admit(state, ctx, "messages")
-    if isinstance(ok, Response):
-        return ok
-    body = ok.body
+    admitted = admit(state, ctx, "messages")
+    if isinstance(admitted, Response):
+        return admitted
+    body = admitted.body
     streaming = body.get("stream") is True
-    step = state.scenarios.next_step(ok.key)
+    step = state.scenarios.next_step(admitted.key)
     if step is not None:
-        fault = await scripted(state, ctx, ok, step, streaming)
+        fault = await scripted(state, ctx, admitted, step, streaming)
         if fault is not None:
             return fault
     input_tokens = count_input_tokens(body)
-    limited = rate_limited(state, ctx, ok, input_tokens)
+    limited = rate_limited(state, ctx, admitted, input_tokens)
     if limited is not None:
         return limited
     behaviour = state.behaviour
     # The answer names the dated model an alias stands for, as the real API's does (and as models.retrieve does).
-    gen = generate(state.config.seed, body, ok.profile.resolve_model(str(body["model"])), input_tokens)
+    gen = generate(state.config.seed, body, admitted.profile.resolve_model(str(body["model"])), input_tokens)
     message = behaviour.message(gen.message, body)
-    headers = state.limiter.charge_output_and_headers(ok.key, ok.quota, ok.profile,
+    headers = state.limiter.charge_output_and_headers(admitted.key, admitted.quota, admitted.profile,
                                                       message["usage"]["output_tokens"], state.now())
-    headers.update(identity_headers(ok.profile, ok.key))
+    headers.update(identity_headers(admitted.profile, admitted.key))
     headers = behaviour.success_headers(headers, ctx.request_id)
     if not streaming:
         return JSONBody(message, headers=headers)
-    vocab = state.vocabulary(ok.profile)
+    vocab = state.vocabulary(admitted.profile)
     plan = StreamPlan(message_events(message, gen.digest, vocab, behaviour, ping_every=state.config.ping_every))
     if step is not None:
         error = behaviour.stream_error(step.error_type or "overloaded_error", step.message or "Overloaded")
@@ -72,11 +72,11 @@ async def _messages(state: ServerState, ctx: RequestContext) -> Response:
 async def count_tokens(request: Request) -> Response:
     state = state_of(request)
     ctx = await state.begin(request)
-    ok = await admit_json(state, ctx, "count_tokens")
-    if isinstance(ok, Response):
-        return state.finish(ctx, ok)
-    headers = {**ok.headers, "request-id": ctx.request_id}
-    counted = state.behaviour.counted_tokens(count_input_tokens(ok.body))
+    admitted = await admit_json(state, ctx, "count_tokens")
+    if isinstance(admitted, Response):
+        return state.finish(ctx, admitted)
+    headers = {**admitted.headers, "request-id": ctx.request_id}
+    counted = state.behaviour.counted_tokens(count_input_tokens(admitted.body))
     return state.finish(ctx, JSONBody({"input_tokens": counted}, headers=headers))
 
 
@@ -90,20 +90,20 @@ def _models(profile: Profile) -> list[dict[str, Any]]:
 async def list_models(request: Request) -> Response:
     state = state_of(request)
     ctx = await state.begin(request)
-    ok = await admit_json(state, ctx, "models")
-    if isinstance(ok, Response):
-        return state.finish(ctx, ok)
+    admitted = await admit_json(state, ctx, "models")
+    if isinstance(admitted, Response):
+        return state.finish(ctx, admitted)
     params = request.query_params
     raw_limit = params.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-        return state.finish(ctx, answer_error(state, ctx, ok.profile, 400,
+        return state.finish(ctx, answer_error(state, ctx, admitted.profile, 400,
                                               "limit: Input should be greater than or equal to 1 and at most 1000",
-                                              ok.headers))
+                                              admitted.headers))
     limit = int(raw_limit)
-    stages, problem = _lifecycle_filter(ok.profile, params.getlist("lifecycle") + params.getlist("lifecycle[]"))
+    stages, problem = _lifecycle_filter(admitted.profile, params.getlist("lifecycle") + params.getlist("lifecycle[]"))
     if problem is not None:
-        return state.finish(ctx, answer_error(state, ctx, ok.profile, 400, problem, ok.headers))
-    listed = [m for m in _models(ok.profile) if stages is None or m.get("lifecycle", "active") in stages]
+        return state.finish(ctx, answer_error(state, ctx, admitted.profile, 400, problem, admitted.headers))
+    listed = [m for m in _models(admitted.profile) if stages is None or m.get("lifecycle", "active") in stages]
     models = state.behaviour.models_listed(listed)
     ids = [m["id"] for m in models]
     after, before = params.get("after_id"), params.get("before_id")
@@ -118,7 +118,7 @@ async def list_models(request: Request) -> Response:
         models = models[:limit]
     page = {"data": models, "has_more": has_more,
             "first_id": models[0]["id"] if models else None, "last_id": models[-1]["id"] if models else None}
-    return state.finish(ctx, JSONBody(page, headers={**ok.headers, "request-id": ctx.request_id}))
+    return state.finish(ctx, JSONBody(page, headers={**admitted.headers, "request-id": ctx.request_id}))
 
 
 _DEFAULT_STAGES = frozenset({"active", "deprecated"})
@@ -145,12 +145,12 @@ def _lifecycle_filter(profile: Profile, raw: list[str]) -> tuple[frozenset[str] 
 async def get_model(request: Request) -> Response:
     state = state_of(request)
     ctx = await state.begin(request)
-    ok = await admit_json(state, ctx, "models")
-    if isinstance(ok, Response):
-        return state.finish(ctx, ok)
+    admitted = await admit_json(state, ctx, "models")
+    if isinstance(admitted, Response):
+        return state.finish(ctx, admitted)
     model_id = request.path_params["model_id"]
-    wanted = ok.profile.resolve_model(model_id)
-    for m in _models(ok.profile):
+    wanted = admitted.profile.resolve_model(model_id)
+    for m in _models(admitted.profile):
         if m["id"] == wanted:
-            return state.finish(ctx, JSONBody(m, headers={**ok.headers, "request-id": ctx.request_id}))
-    return state.finish(ctx, answer_error(state, ctx, ok.profile, 404, f"model: {model_id}", ok.headers))
+            return state.finish(ctx, JSONBody(m, headers={**admitted.headers, "request-id": ctx.request_id}))
+    return state.finish(ctx, answer_error(state, ctx, admitted.profile, 404, f"model: {model_id}", admitted.headers))

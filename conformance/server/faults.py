@@ -31,12 +31,12 @@ def _retry_headers(step: Step, status: int) -> dict[str, str]:
     return out
 
 
-async def scripted(state: ServerState, ctx: RequestContext, ok: Admitted, step: Step,
+async def scripted(state: ServerState, ctx: RequestContext, admitted: Admitted, step: Step,
                    streaming: bool) -> Response | None:
     """A scripted HTTP-level fault, or ``None`` when the step shapes a normal answer."""
-    profile = ok.profile
+    profile = admitted.profile
     if step.status is not None:
-        headers = {**ok.headers, **_retry_headers(step, step.status)}
+        headers = {**admitted.headers, **_retry_headers(step, step.status)}
         etype = step.error_type or error_type_for_status(profile, step.status)
         return _hint(step, answer_error(state, ctx, profile, step.status, step.message or "", headers, etype,
                                         step.should_retry))
@@ -44,13 +44,13 @@ async def scripted(state: ServerState, ctx: RequestContext, ok: Admitted, step: 
         return None
     if step.stream_error_after is not None:
         status, etype = status_for_error_type(profile, step.error_type or "overloaded_error")
-        return _hint(step, answer_error(state, ctx, profile, status, step.message or "", ok.headers, etype,
+        return _hint(step, answer_error(state, ctx, profile, status, step.message or "", admitted.headers, etype,
                                         step.should_retry))
     if step.drop_after is not None:
         if step.drop_after == 0 and await abort_connection(ctx.request):
             return Response(status_code=500)  # never delivered: the connection is gone
         return StreamingResponse(_dropped(), media_type="application/json",
-                                 headers={**ok.headers, "request-id": ctx.request_id})
+                                 headers={**admitted.headers, "request-id": ctx.request_id})
     if step.delay_ms:
         await asyncio.sleep(step.delay_ms / 1000)
     return None
@@ -70,12 +70,12 @@ async def _dropped() -> AsyncIterator[bytes]:
 
 async def admit_json(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | Response:
     """The gates, then any scripted fault for the key: what every non-streaming endpoint does first."""
-    ok = admit(state, ctx, endpoint)
-    if isinstance(ok, Response):
-        return ok
-    step = state.scenarios.next_step(ok.key)
+    admitted = admit(state, ctx, endpoint)
+    if isinstance(admitted, Response):
+        return admitted
+    step = state.scenarios.next_step(admitted.key)
     if step is not None:
-        found = await scripted(state, ctx, ok, step, False)
+        found = await scripted(state, ctx, admitted, step, False)
         if found is not None:
             return found
-    return ok
+    return admitted

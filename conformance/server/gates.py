@@ -91,17 +91,17 @@ def _version(state: ServerState, ctx: RequestContext) -> tuple[Profile | None, s
 class _LazyHeaders(Mapping[str, str]):
     """The rate-limit headers of an error answer, computed only if an error is answered."""
 
-    def __init__(self, ok: Admitted) -> None:
-        self._ok = ok
+    def __init__(self, admitted: Admitted) -> None:
+        self._admitted = admitted
 
     def __getitem__(self, name: str) -> str:
-        return self._ok.headers[name]
+        return self._admitted.headers[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ok.headers)
+        return iter(self._admitted.headers)
 
     def __len__(self) -> int:
-        return len(self._ok.headers)
+        return len(self._admitted.headers)
 
 
 def admit(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | Response:
@@ -119,27 +119,27 @@ def admit(state: ServerState, ctx: RequestContext, endpoint: str) -> Admitted | 
                             "invalid x-api-key" if ctx.auth_scheme == "x-api-key" else "invalid bearer token")
     asked, problem = _version(state, ctx)
     tier = _tier(asked or profile, ctx.key_spec.tier)
-    ok = Admitted(asked or profile, tier, ctx.key, None, state)
+    admitted = Admitted(asked or profile, tier, ctx.key, None, state)
     if asked is None:
-        return answer_error(state, ctx, profile, 400, problem, ok.headers)
+        return answer_error(state, ctx, profile, 400, problem, admitted.headers)
     profile = asked
-    headers = _LazyHeaders(ok)
+    headers = _LazyHeaders(admitted)
     if not state.behaviour.auth_scheme_accepted(ctx.auth_scheme, profile):
         return answer_error(state, ctx, profile, 401, "x-api-key header is required", headers)
     if ctx.key_spec.forbidden:
         return answer_error(state, ctx, profile, 403,
                             "Your API key does not have permission to use the specified resource.", headers)
     if endpoint in ("messages", "count_tokens"):
-        refused = _body_gate(state, ctx, ok, endpoint, headers, ctx.key_spec.out_of_credit)
+        refused = _body_gate(state, ctx, admitted, endpoint, headers, ctx.key_spec.out_of_credit)
         if refused is not None:
             return refused
-    return ok
+    return admitted
 
 
-def _body_gate(state: ServerState, ctx: RequestContext, ok: Admitted, endpoint: str,
+def _body_gate(state: ServerState, ctx: RequestContext, admitted: Admitted, endpoint: str,
                headers: Mapping[str, str], out_of_credit: bool) -> Response | None:
     """402, then 400 for the content type, the JSON and the request rules, then 404 for the model."""
-    profile = ok.profile
+    profile = admitted.profile
     if out_of_credit:
         status, etype = status_for_error_type(profile, "billing_error")
         return answer_error(state, ctx, profile, status,
@@ -165,21 +165,21 @@ def _body_gate(state: ServerState, ctx: RequestContext, ok: Admitted, endpoint: 
     if not behaviour.model_known(profile, model):
         unknown = profile.unknown_model
         return answer_error(state, ctx, profile, unknown.status, unknown.message(model), headers, unknown.type)
-    ok.body = body
+    admitted.body = body
     return None
 
 
-def rate_limited(state: ServerState, ctx: RequestContext, ok: Admitted, input_tokens: int) -> Response | None:
+def rate_limited(state: ServerState, ctx: RequestContext, admitted: Admitted, input_tokens: int) -> Response | None:
     """The 429 when the key's limits cannot take this request (nothing is taken then), else ``None``."""
     now = state.now()
-    decision = state.limiter.admit(ok.key, ok.quota, input_tokens, now)
+    decision = state.limiter.admit(admitted.key, admitted.quota, input_tokens, now)
     if decision.allowed:
         return None
-    headers = state.behaviour.rate_limited_headers(state.limiter.headers(ok.key, ok.quota, ok.profile, now),
-                                                   decision.retry_after, ok.profile)
+    current = state.limiter.headers(admitted.key, admitted.quota, admitted.profile, now)
+    headers = state.behaviour.rate_limited_headers(current, decision.retry_after, admitted.profile)
     what = {"requests": "requests", "input_tokens": "input tokens",
             "output_tokens": "output tokens", "tokens": "tokens"}[decision.limited]
-    return answer_error(state, ctx, ok.profile, 429,
+    return answer_error(state, ctx, admitted.profile, 429,
                         f"This request would exceed your organization's rate limit of {what} per minute. "
                         "Please retry after the time in the retry-after header.",
-                        headers, error_type_for_status(ok.profile, 429), True)
+                        headers, error_type_for_status(admitted.profile, 429), True)
