@@ -99,7 +99,8 @@ def test_invalid_requests_get_a_400_naming_the_field(roomy, version, endpoint):
         assert r.status_code == 400, (case.constraint, r.text)
         etype, message = error_of(r)
         assert etype == "invalid_request_error"
-        assert message.startswith(f"{case.path}:") or f"{case.path}:" in message, (case.constraint, message)
+        if case.path:  # a body that is not an object is named as a whole: there is no field to name
+            assert message.startswith(f"{case.path}:") or f"{case.path}:" in message, (case.constraint, message)
         assert server_findings(r, profile) == []
 
     check()
