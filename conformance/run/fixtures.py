@@ -1,7 +1,7 @@
 """The fixtures of a conformance run, registered with pytest only while a run is active.
 
 They read the run (options, profiles, collected records) from ``config.stash``; see
-:mod:`conformance.pytest_plugin`. Every name is namespaced ``conformance_*``.
+:mod:`conformance.run.plugin`. Every name is namespaced ``conformance_*``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from conformance.pytest_plugin import RUN, SPENT, CheckJudge, ConformanceRun, RunTarget, Spent, open_target
+from conformance.run.judge import CheckJudge
+from conformance.run.plugin import RUN, SPENT, ConformanceRun, Spent
+from conformance.run.target import RunTarget, open_target
 
 
 def _run(request: pytest.FixtureRequest) -> ConformanceRun:
