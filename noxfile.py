@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "schemas", "replay"]
+nox.options.sessions = ["tests", "integration", "lint", "typecheck", "schemas", "replay"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -45,10 +45,20 @@ def _corpus_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the project's own tests (unit, property, server, SDK, CLI) on 2 workers."""
+    """The project's own tests in one process each (unit, property, in-process server, CLI) on 2 workers."""
     session.install("-e", ".[test]", f"anthropic=={PYTHON_SDK_PINS[-1]}")
     args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
     session.run("pytest", *args, env={"HYPOTHESIS_PROFILE": "ci", **_corpus_env()})
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """End-to-end tests with real processes: `conformance run`/`sdk` subprocesses, live-target gateways,
+    replays, the SDK drivers, report.html in Chromium, Schemathesis; on 2 workers."""
+    session.install("-e", ".[test]", f"anthropic=={PYTHON_SDK_PINS[-1]}")
+    args = session.posargs or ["-n", "2"]
+    session.run("pytest", "-m", "integration and not mutants", *args,
+                env={"HYPOTHESIS_PROFILE": "ci", **_corpus_env()})
 
 
 @nox.session(default=False)

@@ -25,7 +25,7 @@ SCREENSHOTS = ROOT / "reports" / "screenshots"
 CHROMIUM = find_chromium()
 
 pytestmark = [
-    pytest.mark.xdist_group("run"),
+    pytest.mark.integration,
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: install Debian's chromium "
                                                 "(apt-get install chromium) or set CONFORMANCE_CHROMIUM"),
 ]

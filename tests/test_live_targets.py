@@ -17,7 +17,8 @@ import pytest
 
 from tests.gateway import echoed_forms, running_gateway, running_reference
 
-pytestmark = pytest.mark.xdist_group("run")
+# End to end: real `conformance` subprocesses (nox -s integration).
+pytestmark = pytest.mark.integration
 
 SCALE, FREE = "sk-ant-test-scale", "sk-ant-test-free"
 

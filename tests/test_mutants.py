@@ -33,6 +33,8 @@ import pytest
 
 from conformance.server.mutants import MUTANT_TABLE, MUTANTS_BY_NAME
 
+pytestmark = pytest.mark.integration  # `conformance run --mutant` subprocesses
+
 
 class Selection(NamedTuple):
     """How a mutant's run is narrowed: one API version, one rule area, Hypothesis examples per check."""

@@ -145,6 +145,7 @@ def test_the_cli_writes_the_document(tmp_path: Path, capsys: pytest.CaptureFixtu
 # -- Schemathesis against the reference server --------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_schemathesis_finds_no_server_error_in_the_reference_server(tmp_path: Path) -> None:
     """The ecosystem's fuzzer, bounded (30 examples per operation, deterministic), positive and negative data.
 

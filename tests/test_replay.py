@@ -18,7 +18,8 @@ import pytest
 
 from conformance import __version__
 
-pytestmark = pytest.mark.xdist_group("run")
+# End to end: real `conformance` subprocesses (nox -s integration).
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "data" / "replay" / "suite-0.2.0"

@@ -19,7 +19,8 @@ import pytest
 
 from conformance.server import KeySpec, ServerConfig, running_server
 
-pytestmark = pytest.mark.xdist_group("run")
+# End to end: real `conformance` subprocesses (nox -s integration).
+pytestmark = pytest.mark.integration
 
 
 def conformance_run(*args: str, env: dict[str, str] | None = None,

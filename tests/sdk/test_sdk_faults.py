@@ -36,6 +36,8 @@ FAULT_CHECKS = {
 }
 STRICT = {"strict.create", "strict.stream", "strict.count-tokens", "strict.models-list", "strict.models-retrieve"}
 
+pytestmark = pytest.mark.integration  # `conformance sdk` subprocesses with real drivers
+
 
 def raw(*args: str) -> str:
     return shlex.join([sys.executable, str(RAW), *args])

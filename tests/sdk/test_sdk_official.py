@@ -16,7 +16,7 @@ from conformance.sdk.environments import driver_for
 from conformance.sdk.model import Outcome
 from conformance.sdk.runner import SdkRun, run_sdk
 
-pytestmark = pytest.mark.sdk
+pytestmark = [pytest.mark.sdk, pytest.mark.integration]
 
 NO_PYTHON_SDK = "the anthropic Python SDK is not installed (pip install .[test])"
 STRICT = {"strict.create", "strict.stream", "strict.count-tokens", "strict.models-list", "strict.models-retrieve"}
