@@ -242,9 +242,23 @@ def valid_bodies(draw: st.DrawFn, profile: Profile, endpoint: str) -> dict[str, 
         body.update(draw(st.fixed_dictionaries({}, optional={k: v for k, v in optional.items() if k in allowed})))
     for name in sorted(allowed - SHAPED_FIELDS):
         # Fields with nothing to add beyond their schema, now and then: the schema says what is valid.
-        if draw(st.integers(0, 4)) == 0:
-            body[name] = draw(field_values(profile, request_shape(endpoint), name))
+        values = _field_values(profile, endpoint, name)
+        if values is not None and draw(st.integers(0, 4)) == 0:
+            body[name] = draw(values)
     return body
+
+
+def _field_values(profile: Profile, endpoint: str, name: str) -> st.SearchStrategy[Any] | None:
+    """A field's values from its schema: its ``examples`` when it gives some (what a real client sends),
+    else anything the schema allows; ``None`` when the schema says ``x-generate: false`` (a beta field, a
+    reference to an account's resource: valid by shape, refused by a real API when made up)."""
+    schema = profile.schemas.schema(request_shape(endpoint)).get("properties", {}).get(name, {})
+    if not isinstance(schema, Mapping) or schema.get("x-generate") is False:
+        return None
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples:
+        return st.sampled_from(examples)
+    return field_values(profile, request_shape(endpoint), name)
 
 
 def check_endpoint(endpoint: str) -> str:
