@@ -65,10 +65,11 @@ def test_max_tokens_stop_at_the_limit_passes_and_below_it_warns() -> None:
 def test_tool_use_stop_needs_a_tool_use_block_last() -> None:
     tool = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
     text = {"type": "text", "text": "x"}
-    assert rules_of(message(stop_reason="tool_use", content=[text, tool])) == []
-    found = message_problems(message(stop_reason="tool_use", content=[tool, text]), REQUEST, P)
+    with_tools = {**REQUEST, "tools": [{"name": "f", "input_schema": {"type": "object"}}]}
+    assert rules_of(message(stop_reason="tool_use", content=[text, tool]), with_tools) == []
+    found = message_problems(message(stop_reason="tool_use", content=[tool, text]), with_tools, P)
     assert [(f.rule, f.path, f.actual) for f in found] == [("message.tool-use-last", "$.content[1].type", "text")]
-    assert rules_of(message(stop_reason="tool_use", content=[])) == ["message.tool-use-last"]
+    assert rules_of(message(stop_reason="tool_use", content=[]), with_tools) == ["message.tool-use-last"]
 
 
 @pytest.mark.parametrize("mid", ["msg_01XFDUDYJgAACzvnptvVoYEL", "msg_fixture_0001", "msg_4QpJur2dWWDjF6C758FbBw5vm"])
@@ -174,3 +175,16 @@ def test_an_unusable_or_hostile_input_schema_gives_no_finding_and_no_crash(schem
 
 def test_server_tools_and_unknown_names_are_not_this_rules_business() -> None:
     assert tool_findings({"query": 1}, ORDER_TOOL, name="web_search") == []
+
+
+@pytest.mark.parametrize(("reason", "request_gave", "fires"), [
+    ("tool_use", {}, True), ("tool_use", {"tools": [{"name": "t", "input_schema": {}}]}, False),
+    ("stop_sequence", {}, True), ("stop_sequence", {"stop_sequences": ["END"]}, False),
+    ("end_turn", {}, False), ("max_tokens", {}, False)])
+def test_a_stop_reason_needs_what_the_request_gave(reason: str, request_gave: dict[str, Any], fires: bool) -> None:
+    msg = message(stop_reason=reason, stop_sequence="END" if reason == "stop_sequence" else None)
+    if reason == "tool_use":
+        msg["content"] = [{"type": "tool_use", "id": "toolu_01", "name": "t", "input": {}}]
+    request = {"model": "m", "max_tokens": 100, "messages": [], **request_gave}
+    assert ("message.stop-reason" in rules_of(msg, request)) is fires
+    assert "message.stop-reason" not in rules_of(msg, None)  # the request body is not known: nothing to say

@@ -27,6 +27,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("message.max-tokens", Severity.ERROR,
              "output_tokens never exceeds the request's max_tokens; a max_tokens stop reaches it"),
     RuleInfo("message.tool-use-last", Severity.ERROR, "a tool_use stop ends with a tool_use block"),
+    RuleInfo("message.stop-reason", Severity.ERROR,
+             "the stop reason is one the request allows (tool_use needs tools, stop_sequence stop sequences)"),
     RuleInfo("message.id-prefix", Severity.ERROR, "the message id starts with msg_"),
     RuleInfo("message.type", Severity.ERROR, "type is message"),
     RuleInfo("message.role", Severity.ERROR, "role is assistant"),
@@ -59,6 +61,21 @@ def message_stop_sequence_is_consistent(message: dict[str, Any], request: dict[s
     elif seq is not None and reason is not None:
         yield error("message.stop-sequence", f"stop_sequence is set while stop_reason is {reason!r}",
                     path="$.stop_sequence", part=part, expected=None, actual=seq)
+
+
+def message_stop_reason_is_allowed(message: dict[str, Any], request: dict[str, Any] | None,
+                                   profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    """A model can only stop for a reason the request made possible: a tool call needs tools, a stop
+    sequence needs stop sequences. (Judged when the request body is known.)"""
+    if not isinstance(request, dict):
+        return
+    reason = message.get("stop_reason")
+    if reason == "tool_use" and not request.get("tools"):
+        yield error("message.stop-reason", "stop_reason tool_use, but the request gave no tools",
+                    path="$.stop_reason", part=part, expected="a reason other than tool_use", actual=reason)
+    elif reason == "stop_sequence" and not request.get("stop_sequences"):
+        yield error("message.stop-reason", "stop_reason stop_sequence, but the request gave no stop_sequences",
+                    path="$.stop_reason", part=part, expected="a reason other than stop_sequence", actual=reason)
 
 
 def message_respects_max_tokens(message: dict[str, Any], request: dict[str, Any] | None,
@@ -169,6 +186,7 @@ def message_tool_inputs_match_their_schemas(message: dict[str, Any], request: di
 
 MESSAGE_RULES = (
     message_stop_sequence_is_consistent,
+    message_stop_reason_is_allowed,
     message_respects_max_tokens,
     message_tool_use_stop_ends_with_tool_use,
     message_identity_is_valid,

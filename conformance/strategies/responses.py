@@ -124,6 +124,9 @@ def message_cases(draw: st.DrawFn, profile: Profile) -> Case:
     reason = draw(st.sampled_from(reasons))
     content: list[dict[str, Any]] = [{"type": "text", "text": t} for t in draw(st.lists(_WORDS, max_size=2))]
     if reason == "tool_use":
+        # A model calls a tool only when the request gave it one.
+        request["tools"] = [{"name": "get_weather", "input_schema": {"type": "object", "properties": {
+            "city": {"type": "string"}}}}]
         content.append({"type": "tool_use", "id": "toolu_" + draw(_IDS), "name": "get_weather",
                         "input": {"city": draw(_WORDS)}})
     output = max_tokens if reason == "max_tokens" else draw(st.integers(0, max_tokens))
