@@ -142,6 +142,8 @@ class LiveExchange:
         self._events: list[StreamEvent] = []
         self._count = 0
         self._oversized_event = False
+        self._early: list[Finding] = []
+        """The stream grammar's findings so far, as the rules gave them (not yet stamped)."""
         self.findings: list[Finding] | None = None
         """Every finding, once :meth:`finish` was called."""
         self.judged = endpoint_of(self.exchange) is not None
@@ -151,11 +153,12 @@ class LiveExchange:
     def is_stream(self) -> bool:
         return self._stream is not None
 
-    def response(self, status: int, headers: RawHeaders) -> None:
-        """The response head arrived."""
+    def response(self, status: int, headers: RawHeaders, *, decoded: bool = False) -> None:
+        """The response head arrived. ``decoded``: the chunks will come with content-encoding already undone
+        (an HTTP library's decoded body), not as they went over the wire."""
         response = HttpResponse(_headers(headers), None, status=status)
         self.exchange.response = response
-        encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+        encoding = "identity" if decoded else (response.headers.get("content-encoding") or "identity").strip().lower()
         if encoding in _INFLATED:
             # wbits 47: a gzip or a zlib header, told apart by the inflater itself.
             self._inflate = zlib.decompressobj(47 if encoding != "deflate" else 15)
@@ -208,6 +211,7 @@ class LiveExchange:
         found = self._validator.feed(events)
         if not found:
             return []
+        self._early.extend(found)
         return self.judge.wanted(stamped(found, self.exchange, self.judge.profile(self.exchange)))
 
     def _inflated(self, chunk: bytes) -> bytes:
@@ -233,6 +237,19 @@ class LiveExchange:
         self._events.clear()
         self.exchange.notes.append(why or f"body past {size_text(self.judge.max_body_bytes)}: passed on whole, "
                                           "not kept" + (" (every event was judged)" if self._stream else ""))
+
+    def abandon(self) -> list[Finding]:
+        """The client stopped reading before the answer ended (its choice: nobody's fault). What can be judged
+        is: the request, and the findings of the events that arrived."""
+        if self.findings is not None:
+            return self.findings
+        kept = self._early
+        self.exchange.notes.append("the client closed the answer before its end: judged up to there")
+        if self.exchange.response is not None:
+            self.exchange.response.body = b"".join(self._body) if not self._cut and not self._stream else None
+        self.findings = self.judge.wanted(check_exchange(self.exchange, self.judge.context(self.exchange),
+                                                         (*_REQUEST_SIDE, lambda _ex, _ctx: kept)))
+        return self.findings
 
     def finish(self, error: str | None = None, *, stalled: bool = False) -> list[Finding]:
         """The exchange ended (``error``: how its connection broke, if it did); every finding of it."""
