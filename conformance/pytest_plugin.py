@@ -29,12 +29,17 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.client import TargetHealth, Timeouts
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome, Finding, Severity
+
+if TYPE_CHECKING:
+    # Imported where used: this module loads into every pytest run of a project that has the package
+    # installed, and the client pulls in the whole library (Hypothesis would mix its constants into that
+    # project's examples).
+    from conformance.client import Timeouts
 
 DEFAULT_EXAMPLES = 20
 """Hypothesis examples per generated check: the default run stays well under a minute on 2 cores."""
@@ -178,6 +183,8 @@ class RunOptions:
 
     @classmethod
     def of(cls, config: pytest.Config) -> RunOptions:
+        from conformance.client import Timeouts
+
         get = config.getoption
         return cls(str(get("conformance_target")), get("conformance_api_version"), get("conformance_api_key_env"),
                    get("conformance_ratelimit_key_env"), get("conformance_record_mode"),
@@ -447,6 +454,8 @@ class ConformanceRun:
         self.checks_total: int | None = None
         self.checks_done = 0
         self._progress_at = 0.0
+        from conformance.client import TargetHealth
+
         self.health = TargetHealth()
         """Transport failures against the target, shared by every check of this process."""
         self.aborted: str | None = None
