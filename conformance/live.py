@@ -153,6 +153,11 @@ class LiveExchange:
     def is_stream(self) -> bool:
         return self._stream is not None
 
+    @property
+    def body_kept(self) -> bool:
+        """The response body is kept whole (not past the limit, decodable)."""
+        return not self._cut
+
     def response(self, status: int, headers: RawHeaders, *, decoded: bool = False) -> None:
         """The response head arrived. ``decoded``: the chunks will come with content-encoding already undone
         (an HTTP library's decoded body), not as they went over the wire."""
@@ -237,6 +242,12 @@ class LiveExchange:
         self._events.clear()
         self.exchange.notes.append(why or f"body past {size_text(self.judge.max_body_bytes)}: passed on whole, "
                                           "not kept" + (" (every event was judged)" if self._stream else ""))
+
+    def request_findings(self) -> list[Finding]:
+        """What is known of the exchange before its answer's body: the request's findings (the client's)."""
+        if not self.judged:
+            return []
+        return self.judge.wanted(check_exchange(self.exchange, self.judge.context(self.exchange), _REQUEST_SIDE))
 
     def abandon(self) -> list[Finding]:
         """The client stopped reading before the answer ended (its choice: nobody's fault). What can be judged
