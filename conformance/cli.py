@@ -208,7 +208,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
                            party=args.party, record=Path(args.record) if args.record else None,
                            report_dir=Path(args.report_dir) if args.report_dir else None, fail_on=args.fail_on,
                            annotate=args.annotate, max_requests=args.max_requests, max_body_bytes=args.max_body_bytes,
-                           mutant=args.mutant, seed=args.seed, api_key_env=args.api_key_env)
+                           mutant=args.mutant, seed=args.seed, api_key_env=args.api_key_env,
+                           validate=not args.no_validation)
     if options.api_version is not None:
         from conformance.profiles import load_profiles
 
@@ -364,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
                        help="an environment variable whose key is redacted wherever it appears (the keys clients "
                             "send through the proxy are redacted anyway)")
+    proxy.add_argument("--no-validation", action="store_true",
+                       help="judge nothing: a plain pass-through (what `nox -s bench` compares the proxy with)")
     proxy.set_defaults(func=cmd_proxy)
 
     serve = sub.add_parser("serve", help="run the reference server until stopped")
