@@ -136,17 +136,25 @@ def _stream_class(stream: type, base: type) -> type:
     return stream if issubclass(stream, base) else type(stream.__name__, (stream, base), {})
 
 
-class ValidatingTransport(httpx.BaseTransport):
-    """An httpx transport that judges every exchange through ``inner`` (default: the library's own)."""
+class _Validating:
+    """What both transports hold: the inner transport and the validation of what passes through it."""
 
-    def __init__(self, inner: Any = None, *, api_version: str | None = None, on_finding: str = "raise",
-                 party: str = "all", name: str = "ValidatingTransport") -> None:
+    def __init__(self, inner: Any, api_version: str | None, on_finding: str, party: str, name: str) -> None:
         self.inner = inner
         self.validation = _Validation(api_version, on_finding, party, name)
 
     @property
     def findings(self) -> list[Finding]:
+        """Every finding so far (every severity, whatever ``on_finding`` did with them)."""
         return self.validation.findings
+
+
+class ValidatingTransport(_Validating, httpx.BaseTransport):
+    """An httpx transport that judges every exchange through ``inner`` (default: the library's own)."""
+
+    def __init__(self, inner: Any = None, *, api_version: str | None = None, on_finding: str = "raise",
+                 party: str = "all", name: str = "ValidatingTransport") -> None:
+        super().__init__(inner, api_version, on_finding, party, name)
 
     def handle_request(self, request: Any) -> Any:
         live = self.validation.start(request)
@@ -166,13 +174,27 @@ class ValidatingTransport(httpx.BaseTransport):
         self.validation.close()
 
 
-class _JudgedStream(httpx.SyncByteStream):
+class _JudgedBody:
+    """A response body handed on chunk by chunk, its exchange ended (and reported) exactly once."""
+
     def __init__(self, inner: Any, live: LiveExchange, validation: _Validation) -> None:
         self.inner = inner
         self.live = live
         self.validation = validation
         self.done = False
 
+    def _end(self, found: list[Finding]) -> None:
+        if not self.done:
+            self.done = True
+            self.validation.ended(self.live, found)
+
+    def _abandoned(self) -> None:
+        # Closed before its end: the caller stopped reading, which is nobody's fault.
+        if not self.done:
+            self._end(self.live.abandon())
+
+
+class _JudgedStream(_JudgedBody, httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         live = self.live
         try:
@@ -187,30 +209,19 @@ class _JudgedStream(httpx.SyncByteStream):
             raise
         self._end(live.finish())
 
-    def _end(self, found: list[Finding]) -> None:
-        if not self.done:
-            self.done = True
-            self.validation.ended(self.live, found)
-
     def close(self) -> None:
         try:
             self.inner.close()
         finally:
-            if not self.done:
-                self._end(self.live.abandon())
+            self._abandoned()
 
 
-class AsyncValidatingTransport(httpx.AsyncBaseTransport):
+class AsyncValidatingTransport(_Validating, httpx.AsyncBaseTransport):
     """:class:`ValidatingTransport` for ``httpx.AsyncClient`` (and ``httpx2.AsyncClient``)."""
 
     def __init__(self, inner: Any = None, *, api_version: str | None = None, on_finding: str = "raise",
                  party: str = "all", name: str = "AsyncValidatingTransport") -> None:
-        self.inner = inner
-        self.validation = _Validation(api_version, on_finding, party, name)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.validation.findings
+        super().__init__(inner, api_version, on_finding, party, name)
 
     async def handle_async_request(self, request: Any) -> Any:
         await request.aread()
@@ -231,13 +242,7 @@ class AsyncValidatingTransport(httpx.AsyncBaseTransport):
         self.validation.close()
 
 
-class _AsyncJudgedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: Any, live: LiveExchange, validation: _Validation) -> None:
-        self.inner = inner
-        self.live = live
-        self.validation = validation
-        self.done = False
-
+class _AsyncJudgedStream(_JudgedBody, httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         live = self.live
         try:
@@ -251,14 +256,8 @@ class _AsyncJudgedStream(httpx.AsyncByteStream):
             raise
         self._end(live.finish())
 
-    def _end(self, found: list[Finding]) -> None:
-        if not self.done:
-            self.done = True
-            self.validation.ended(self.live, found)
-
     async def aclose(self) -> None:
         try:
             await self.inner.aclose()
         finally:
-            if not self.done:
-                self._end(self.live.abandon())
+            self._abandoned()

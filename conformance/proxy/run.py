@@ -118,45 +118,32 @@ def _front_protocol(header_timeout: float) -> Any:
 
 class _GuardedHttpTools:
     """The header deadline of :class:`~conformance.server.run.GuardedH11Protocol`, for uvicorn's httptools
-    protocol: armed when a connection opens and after each answer, met when a request head is complete."""
+    protocol: armed when a connection opens and after each answer, met when a request head is complete.
+    The deadline's own methods are the reference server's (they need only ``loop`` and ``transport``)."""
 
     header_timeout = HEADER_TIMEOUT
-    loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     pipeline: Any
+    _arm_header_deadline: Any = GuardedH11Protocol._arm_header_deadline
+    _disarm_header_deadline: Any = GuardedH11Protocol._disarm_header_deadline
+    _headers_too_slow: Any = GuardedH11Protocol._headers_too_slow
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
-        self._deadline: asyncio.TimerHandle | None = None
-        self._arm()
-
-    def _arm(self) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(self.header_timeout, self._too_slow)
-
-    def _disarm(self) -> None:
-        deadline = getattr(self, "_deadline", None)
-        if deadline is not None:
-            deadline.cancel()
-            self._deadline = None
-
-    def _too_slow(self) -> None:
-        self._deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
+        self._arm_header_deadline()
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        self._disarm_header_deadline()
         super().on_headers_complete()  # type: ignore[misc]
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
         # The next request's head gets the same deadline, unless it is already here (pipelined).
         if not self.transport.is_closing() and not self.pipeline:
-            self._arm()
+            self._arm_header_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._disarm_header_deadline()
         super().connection_lost(exc)  # type: ignore[misc]
 
 
