@@ -252,13 +252,25 @@ class LiveExchange:
     def abandon(self) -> list[Finding]:
         """The client stopped reading before the answer ended (its choice: nobody's fault). What can be judged
         is: the request, and the findings of the events that arrived."""
+        return self._partial("the client closed the answer before its end: judged up to there")
+
+    def _partial(self, note: str) -> list[Finding]:
+        """An answer that ended before its end: the request side, the transport, and the stream's findings so
+        far. The rules that need the whole answer would only restate that it is cut short (no message_stop, a
+        body that does not parse), so they do not run: one finding says what happened."""
         if self.findings is not None:
             return self.findings
+        if not self.judged:
+            self.findings = []
+            return self.findings
+        ex = self.exchange
+        ex.notes.append(note)
+        if ex.response is not None:
+            ex.response.body = b"".join(self._body) if not self._cut else None
+            if self._stream is not None:
+                ex.keep_decoded(self._events, None)
         kept = self._early
-        self.exchange.notes.append("the client closed the answer before its end: judged up to there")
-        if self.exchange.response is not None:
-            self.exchange.response.body = b"".join(self._body) if not self._cut and not self._stream else None
-        self.findings = self.judge.wanted(check_exchange(self.exchange, self.judge.context(self.exchange),
+        self.findings = self.judge.wanted(check_exchange(ex, self.judge.context(ex),
                                                          (*_REQUEST_SIDE, lambda _ex, _ctx: kept)))
         return self.findings
 
@@ -273,6 +285,8 @@ class LiveExchange:
         ex.transport_error = error
         ex.stalled = stalled
         response = ex.response
+        if error is not None and not stalled and response is not None:
+            return self._partial("the connection broke before the answer ended: judged up to there")
         checks: Sequence[Check] = EXCHANGE_CHECKS
         if response is not None:
             if self._inflate is not None and not self._cut:

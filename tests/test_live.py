@@ -100,12 +100,15 @@ def test_party_keeps_only_that_partys_findings():
     assert {f.party for f in live.finish()} == {"client"}
 
 
-def test_a_broken_connection_is_a_server_finding_and_what_arrived_is_still_judged():
+def test_a_broken_connection_is_one_server_finding_and_what_arrived_is_still_judged():
     live = JUDGE.start("POST", URL, REQUEST_HEADERS, BODY)
     live.response(200, SSE_HEADERS)
-    live.feed(b'event: ping\ndata: {"type": "ping"}\n\n')
+    early = live.feed(b'event: content_block_stop\ndata: {"type": "content_block_stop", "index": 0}\n\n')
     found = live.finish("connection reset by peer")
-    assert {"transport.incomplete", "stream.message-stop"} <= {f.rule for f in found}
+    # What the cut implies (no message_stop) is not said again; what arrived broken before it still is.
+    assert sorted(f.rule for f in found) == ["stream.block-order", "stream.first-event", "transport.incomplete"]
+    assert [f.rule for f in early] == ["stream.first-event", "stream.block-order"]
+    assert live.exchange.events is not None and len(live.exchange.events) == 1
     refused = JUDGE.start("POST", URL, REQUEST_HEADERS, BODY).finish("connection refused")
     assert [(f.rule, f.party) for f in refused] == [("transport.incomplete", "server")]
 
