@@ -87,3 +87,23 @@ def test_warn_names_the_rule_of_a_broken_stream(mutant: str) -> None:
     with pytest.warns(UserWarning, match=r"stream\.delta-type"), \
             client.messages.stream(model=MODEL, max_tokens=64, messages=HELLO) as stream:
         assert stream.get_final_message().content
+
+
+def test_the_async_sdk_over_the_async_transport(server: str) -> None:
+    import asyncio
+
+    from conformance import AsyncValidatingTransport
+
+    async def main() -> AsyncValidatingTransport:
+        transport = AsyncValidatingTransport()
+        client = anthropic.AsyncAnthropic(api_key=KEY, base_url=server, max_retries=0,
+                                          http_client=httpx2.AsyncClient(transport=transport))
+        await client.messages.create(model=MODEL, max_tokens=64, messages=HELLO)
+        async with client.messages.stream(model=MODEL, max_tokens=64, messages=HELLO) as stream:
+            assert (await stream.get_final_message()).content
+        await client.close()
+        return transport
+
+    transport = asyncio.run(main())
+    assert len(transport.validation.labels) == 2
+    assert [f for f in transport.findings if f.severity >= 1] == []
