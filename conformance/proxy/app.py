@@ -190,8 +190,10 @@ class ProxyApp:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         # Broken off upstream: returning without completing the response cuts the client's connection too.
         if live is not None and session is not None:
-            # The client has the whole answer: the rules that need all of it run now.
-            session.ended(live, live.finish(failure))
+            # The client has the whole answer. The rules that need all of it run a moment later, so that a
+            # request already on its way (the client's next one) is forwarded first and the judging fills
+            # the time the proxy waits for the upstream.
+            session.later(live, failure)
 
     async def _broken_before_head(self, live: LiveExchange, failure: str, send: Send) -> None:
         if self.session is not None:

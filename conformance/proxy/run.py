@@ -286,3 +286,5 @@ def running_proxy(options: ProxyOptions, out: TextIO | None = None, *,
             proxy.server.should_exit = True
             thread.join(timeout=10)
             sock.close()
+            if proxy.session is not None:
+                proxy.session.stop()  # every exchange judged: the session is complete once the block ends

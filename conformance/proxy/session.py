@@ -25,6 +25,9 @@ from conformance.live import LiveExchange, LiveJudge
 CHECK = "proxy"
 """The name the reports give the proxy's exchanges (a run's reports name the check that sent each one)."""
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
+JUDGE_AFTER = 0.002
+"""Seconds between an answer going out whole and its judging: long enough for the next request on the
+connection to be read and forwarded first, short enough that a finding is printed at once."""
 
 
 @dataclasses.dataclass
@@ -61,6 +64,8 @@ class ProxySession:
         self.heads: list[Any] = []
         self.findings: list[Finding] = []
         self.open: dict[int, LiveExchange] = {}
+        self.pending: dict[int, tuple[Any, Callable[[], None]]] = {}
+        """Exchanges whose answer went out whole, waiting to be judged (see :meth:`later`)."""
         self.printed: dict[int, list[Finding]] = {}
         self.started = 0
         self.done = 0
@@ -110,8 +115,22 @@ class ProxySession:
         if self.max_requests is not None and self.done >= self.max_requests and self.on_limit is not None:
             self.on_limit()
 
+    def later(self, live: LiveExchange, failure: str | None) -> None:
+        """End ``live`` once the event loop has had :data:`JUDGE_AFTER` seconds for other work."""
+        import asyncio
+
+        def judge() -> None:
+            self.pending.pop(id(live), None)
+            self.ended(live, live.finish(failure))
+
+        self.pending[id(live)] = (asyncio.get_running_loop().call_later(JUDGE_AFTER, judge), judge)
+
     def stop(self) -> None:
-        """The proxy stopped: exchanges still open end here, judged up to where they got."""
+        """The proxy stopped: judgements still pending run now; exchanges still open end here, judged up to
+        where they got."""
+        for handle, judge in list(self.pending.values()):
+            handle.cancel()
+            judge()
         for live in list(self.open.values()):
             live.exchange.notes.append("the proxy stopped before this exchange ended")
             self.ended(live, live.abandon())
