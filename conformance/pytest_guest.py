@@ -58,7 +58,7 @@ class Validator:
         from conformance.transports import ValidatingTransport
 
         made = ValidatingTransport(inner, api_version=self.api_version, on_finding="collect", party=self.party,
-                                   name=self.name)
+                                   name=self._next_name())
         self._transports.append(made)
         return made
 
@@ -67,9 +67,14 @@ class Validator:
         from conformance.transports import AsyncValidatingTransport
 
         made = AsyncValidatingTransport(inner, api_version=self.api_version, on_finding="collect",
-                                        party=self.party, name=self.name)
+                                        party=self.party, name=self._next_name())
         self._transports.append(made)
         return made
+
+    def _next_name(self) -> str:
+        # Each transport numbers its own exchanges: a second one is named apart, so reports never mix them.
+        n = len(self._transports)
+        return self.name if n == 0 else f"{self.name} (transport {n + 1})"
 
     def client(self, **kwargs: Any) -> Any:
         """An ``httpx.Client`` over :meth:`transport` (keyword arguments go to ``httpx.Client``)."""
@@ -90,10 +95,10 @@ class Validator:
         for transport in self._transports:
             # What spans the exchanges (rate-limit windows) is judged when a transport closes.
             transport.validation.close()
-        errors = [f for f in self.findings if f.severity >= 2]
-        if errors:
+        broken = [(t, [f for f in t.findings if f.severity >= 2]) for t in self._transports]
+        if any(errors for _, errors in broken):
             pytest.fail("conformance: the exchanges broke the contract\n"
-                        + "\n".join(t.validation.render(errors) for t in self._transports[:1]), pytrace=False)
+                        + "\n".join(t.validation.render(errors) for t, errors in broken if errors), pytrace=False)
 
 
 @pytest.fixture
