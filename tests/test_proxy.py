@@ -148,6 +148,23 @@ def test_a_slow_loris_client_is_cut_off() -> None:
         assert answer.startswith(b"HTTP/1.1 408") and b"timeout_error" in answer
 
 
+def test_an_endless_request_head_is_cut_off() -> None:
+    # The head deadline is far away: what cuts this client off is the bound on a head's size.
+    with running_proxy(ProxyOptions(upstream=closed_port(), header_timeout=60)) as (url, _proxy):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as hostile:
+            hostile.sendall(b"POST /v1/messages HTTP/1.1\r\n")
+            try:
+                for _ in range(1000):
+                    hostile.sendall(b"x-filler: " + b"a" * 1000 + b"\r\n")
+                closed = hostile.recv(1) == b""
+            except TimeoutError:
+                pytest.fail("the proxy kept reading an endless request head")
+            except (ConnectionResetError, BrokenPipeError):
+                closed = True
+        assert closed
+
+
 def test_a_request_body_past_the_limit_is_refused_without_reaching_the_upstream() -> None:
     with hostile_upstream() as upstream, \
             running_proxy(ProxyOptions(upstream=upstream.url, max_body_bytes=1000)) as (url, proxy):

@@ -130,7 +130,21 @@ class _GuardedHttpTools:
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
+        self._arm()
+
+    def _arm(self) -> None:
+        self._head_bytes = 0
         self._arm_header_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        waiting = getattr(self, "_header_deadline", None) is not None
+        super().data_received(data)  # type: ignore[misc]
+        # h11 bounds a request head itself (h11_max_incomplete_event_size); httptools does not: a head still
+        # incomplete after MAX_HEADER_BYTES closes the connection, as h11's limit would.
+        if waiting and getattr(self, "_header_deadline", None) is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                self.transport.close()
 
     def on_headers_complete(self) -> None:
         self._disarm_header_deadline()
@@ -140,7 +154,7 @@ class _GuardedHttpTools:
         super().on_response_complete()  # type: ignore[misc]
         # The next request's head gets the same deadline, unless it is already here (pipelined).
         if not self.transport.is_closing() and not self.pipeline:
-            self._arm_header_deadline()
+            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_deadline()
