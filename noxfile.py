@@ -188,8 +188,9 @@ def mutants(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (opt-in): lint throughput, reference-server throughput, report.html size and load time."""
+    """Benchmarks (opt-in): lint and reference-server throughput, report.html size and load time, proxy overhead."""
     # playwright drives the system Chromium (Debian's chromium); no browser is downloaded.
     session.install("-e", ".", "playwright")
     session.run("python", "-m", "conformance.bench", *session.posargs)
     session.run("python", "-m", "conformance.reports.html.bench")
+    session.run("python", "-m", "conformance.proxy.bench")

@@ -209,6 +209,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proxy(args: argparse.Namespace) -> int:
+    from conformance.proxy import ProxyOptions, serve_proxy
+
+    options = ProxyOptions(upstream=args.upstream, host=args.host, port=args.port, api_version=args.api_version,
+                           party=args.party, record=Path(args.record) if args.record else None,
+                           report_dir=Path(args.report_dir) if args.report_dir else None, fail_on=args.fail_on,
+                           annotate=args.annotate, max_requests=args.max_requests, max_body_bytes=args.max_body_bytes,
+                           mutant=args.mutant, seed=args.seed, api_key_env=args.api_key_env,
+                           validate=not args.no_validation)
+    if options.api_version is not None:
+        from conformance.profiles import load_profiles
+
+        load_profiles().get(options.api_version)  # an unknown version: one line naming the known ones
+    return serve_proxy(options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance",
                                      description="Contract-testing and conformance suite for the Claude Messages API.")
@@ -356,6 +372,40 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where installed SDK versions are kept (default: $CONFORMANCE_SDK_CACHE, else "
                           "~/.cache/claude-conformance/sdk)")
     sdk.set_defaults(func=cmd_sdk)
+    proxy = sub.add_parser("proxy", help="a validating, recording pass-through for any client, in any language",
+                           description="Forward every request to --upstream and every answer back unchanged (streams "
+                                       "as they arrive), judge each exchange as it passes, print each finding as one "
+                                       "line, and on exit (Ctrl-C, SIGTERM, --max-requests) write the reports. Point a "
+                                       "client at it: ANTHROPIC_BASE_URL=http://127.0.0.1:PORT.")
+    proxy.add_argument("--upstream", required=True, metavar="URL|reference",
+                       help="reference (the embedded reference server, started here) or the base URL to forward to")
+    proxy.add_argument("--host", default="127.0.0.1")
+    proxy.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
+    proxy.add_argument("--api-version", metavar="V",
+                       help="judge every exchange by this profile (default: the version each request sent)")
+    proxy.add_argument("--party", choices=("client", "server", "all"), default="all",
+                       help="whose findings to print, report and fail on: client (an SDK or app), server (a "
+                            "gateway), all (default)")
+    proxy.add_argument("--record", metavar="DIR", help="write the exchanges as a vcrpy cassette into DIR (redacted)")
+    proxy.add_argument("--report-dir", metavar="DIR",
+                       help="on exit write findings.json, exchanges.jsonl, summary.md, junit.xml, report.html")
+    proxy.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
+                       help="exit 1 if findings of this severity (or worse) were seen (default error)")
+    proxy.add_argument("--annotate", action="store_true",
+                       help="add x-conformance-findings: N; first=RULE to each answer (a plain answer is read "
+                            "whole first; a stream's head can only count the request's findings)")
+    proxy.add_argument("--max-requests", type=int, metavar="N", help="stop after N exchanges")
+    proxy.add_argument("--max-body-bytes", type=_byte_count, default=16 * 1024 * 1024, metavar="N",
+                       help="keep at most N bytes of a body for the rules and the recording; a larger answer is "
+                            "passed on whole, a larger request refused with 413 (default 16 MiB)")
+    proxy.add_argument("--mutant", metavar="NAME", help="with --upstream reference: a contract-breaking server")
+    proxy.add_argument("--seed", type=int, default=0, help="with --upstream reference: its seed")
+    proxy.add_argument("--api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
+                       help="an environment variable whose key is redacted wherever it appears (the keys clients "
+                            "send through the proxy are redacted anyway)")
+    proxy.add_argument("--no-validation", action="store_true",
+                       help="judge nothing: a plain pass-through (what `nox -s bench` compares the proxy with)")
+    proxy.set_defaults(func=cmd_proxy)
 
     serve = sub.add_parser("serve", help="run the reference server until stopped")
     serve.add_argument("--host", default="127.0.0.1")

@@ -100,12 +100,21 @@ def check_exchange(exchange: Exchange, judge: Context | Profile,
             raise  # the input broke while being read (a stream read from disk): not the check's fault
         except Exception as exc:
             out.append(_internal(check, exc))
-    findings = _rejected_as_expected(_with_party(out), exchange, ctx.profile)
+    return stamped(out, exchange, ctx.profile)
+
+
+def stamped(findings: Iterable[Finding], exchange: Exchange, profile: Profile) -> list[Finding]:
+    """Rule findings about ``exchange`` as every report reads them: each with its party, a client mistake the
+    server rejected as the API does turned into ``request.rejected-as-expected``, located at the exchange.
+
+    :func:`check_exchange` stamps everything it found; a stream judged live (:mod:`conformance.live`) stamps
+    the findings of its events as they pass, before the exchange is whole."""
+    out = _rejected_as_expected(_with_party(findings), exchange, profile)
     intent = exchange.intent
     if intent is not None and intent.expects_rejection:
         # Wrong on purpose (a run's negative checks): the request side is the point, not a finding.
-        findings = [f for f in findings if f.party != CLIENT]
-    return [f.located(exchange.file, exchange.interaction) for f in findings]
+        out = [f for f in out if f.party != CLIENT]
+    return [f.located(exchange.file, exchange.interaction) for f in out]
 
 
 def check_sequence(exchanges: Sequence[Exchange], judge: Context | Profile,

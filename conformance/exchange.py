@@ -314,6 +314,12 @@ class Exchange:
             return accumulate_message(events)
         return accumulate_message(self.iter_events())
 
+    def keep_decoded(self, events: list[StreamEvent], accumulated: dict[str, Any] | None) -> None:
+        """A stream decoded as it arrived (:mod:`conformance.live`): its events and the message they build,
+        kept so that no rule decodes the stream again. ``events`` may be the first part of a stream too
+        long to keep whole (the live judge saw every event; a note says so)."""
+        self.__dict__.update(is_stream=True, events=events, accumulated=accumulated)
+
     @property
     def path(self) -> str:
         return self.request.path if self.request is not None else ""

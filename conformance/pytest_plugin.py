@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.run.target import DEFAULT_EXAMPLES, LIVE_EXAMPLES, REPLAY_MODES
+from conformance.run.defaults import DEFAULT_EXAMPLES, LIVE_EXAMPLES, REPLAY_MODES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -15,7 +15,8 @@ decoding of byte chunks (a character split across chunks is kept whole).
 
 :func:`decode_sse` decodes a whole body on a faster path that gives the same
 events; :class:`BlockDecoder` is that path resumed piece by piece, for a body too
-large to hold (cut each piece after a blank line: :func:`last_blank_line_end`).
+large to hold (cut each piece after a blank line: :func:`last_blank_line_end`); :class:`BlockStream` does
+that cutting for chunks cut anywhere (off a socket, or read from a file).
 
 WHATWG discards an unterminated last event; real captures often lack
 the final blank line, so :attr:`IncrementalSSE.discarded` and
@@ -280,6 +281,44 @@ def last_blank_line_end(body: bytes | bytearray, start: int = 0) -> int:
         if start == floor:
             return 0
         window *= 4
+
+
+class BlockStream:
+    """:class:`BlockDecoder` fed chunks cut anywhere (as they come off a socket or out of a file): each
+    chunk gives the events completed up to its last blank line; the bytes after it wait for the next.
+
+    Gives the same events as :func:`decode_sse` of the whole body, whatever the chunk boundaries.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = BlockDecoder()
+        self._pending = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes received after the last blank line: an event still arriving (bound it against hostile input)."""
+        return len(self._pending)
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        pending = self._pending
+        if not pending and chunk.endswith(b"\n\n"):
+            # The common case on the wire: a chunk that ends an event, nothing carried over. No copy.
+            return self._decoder.decode(chunk)
+        # A blank line may straddle the chunk boundary: search from just before it.
+        searched_from = max(0, len(pending) - 2)
+        pending += chunk
+        cut = last_blank_line_end(pending, searched_from)
+        if not cut:
+            return []
+        events = self._decoder.decode(bytes(pending[:cut]))
+        del pending[:cut]
+        return events
+
+    def close(self) -> ServerSentEvent | None:
+        """End of input: the last event, which WHATWG discards because no blank line ended it (or ``None``)."""
+        rest = bytes(self._pending)
+        self._pending.clear()
+        return unterminated_event(rest) if rest else None
 
 
 def unterminated_event(body: bytes | str) -> ServerSentEvent | None:

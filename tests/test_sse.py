@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.sse import (
-    BlockDecoder,
+    BlockStream,
     IncrementalSSE,
     ServerSentEvent,
     decode_sse,
@@ -174,17 +174,11 @@ def test_decoding_piece_by_piece_at_blank_lines_gives_the_same_events(body: str,
     # How a file too large to hold is decoded: read a chunk, decode up to its last blank line, carry the rest.
     raw = body.encode()
     points = sorted({c % (len(raw) + 1) for c in cuts})
-    decoder = BlockDecoder()
-    events: list[ServerSentEvent] = []
-    pending = bytearray()
-    for a, b in zip([0, *points], [*points, len(raw)], strict=False):
-        searched_from = max(0, len(pending) - 2)
-        pending += raw[a:b]
-        cut = last_blank_line_end(pending, searched_from)
-        if cut:
-            events += decoder.decode(bytes(pending[:cut]))
-            del pending[:cut]
+    stream = BlockStream()
+    events = [e for a, b in zip([0, *points], [*points, len(raw)], strict=False) for e in stream.feed(raw[a:b])]
     assert events == decode_sse(raw)
+    tail, whole = stream.close(), unterminated_event(raw)
+    assert (tail.data, tail.event) == (whole.data, whole.event) if whole is not None else tail is None
 
 
 def test_last_blank_line_end_searches_only_from_start() -> None:

@@ -21,7 +21,7 @@ from conformance.cassettes._common import Recording, Source
 from conformance.cassettes.files import open_regular, too_large
 from conformance.exchange import Exchange, Headers, HttpResponse
 from conformance.limits import size_text
-from conformance.sse import BlockDecoder, ServerSentEvent, last_blank_line_end, unterminated_event
+from conformance.sse import BlockStream, ServerSentEvent
 
 _NO_HTTP = "captured stream only: no request, status or headers recorded"
 
@@ -70,28 +70,21 @@ class FileEvents:
 
     def batches(self) -> Iterator[list[ServerSentEvent]]:
         limits = self.src.limits
-        decoder = BlockDecoder()
-        pending = bytearray()
+        stream = BlockStream()
         read = 0
         with open_regular(self.src, self.path) as fh:
             while chunk := fh.read(self.CHUNK):
                 read += len(chunk)
                 if read > limits.max_file_bytes:
                     raise too_large(self.src, limits.max_file_bytes)
-                # A blank line may straddle the chunk boundary: search from just before it.
-                searched_from = max(0, len(pending) - 2)
-                pending += chunk
-                cut = last_blank_line_end(pending, searched_from)
-                if not cut:
-                    if len(pending) > limits.max_body_bytes:
-                        raise self.src.error(f"an event is larger than {size_text(limits.max_body_bytes)}",
-                                             f"byte {read - len(pending)}",
-                                             "raise --max-body-bytes if the capture is genuine")
-                    continue
-                events = decoder.decode(bytes(pending[:cut]))
-                del pending[:cut]
-                yield events
-        self.discarded = unterminated_event(bytes(pending)) if pending else None
+                events = stream.feed(chunk)
+                if stream.pending > limits.max_body_bytes:
+                    raise self.src.error(f"an event is larger than {size_text(limits.max_body_bytes)}",
+                                         f"byte {read - stream.pending}",
+                                         "raise --max-body-bytes if the capture is genuine")
+                if events:
+                    yield events
+        self.discarded = stream.close()
 
 
 def first_line_is_json_object(text: str) -> bool:

@@ -467,10 +467,11 @@ class StreamValidator:
         self.count = 0
         """Events fed so far."""
 
-    def feed(self, events: Sequence[StreamEvent]) -> None:
+    def feed(self, events: Sequence[StreamEvent]) -> list[Finding]:
+        """Judge the next events; returns the findings they brought (a stream judged live reports them at once)."""
         self._grammar.run(events)
         self.count += len(events)
-        self._collect()
+        return self._collect()
 
     def finish(self, message: Callable[[], Any]) -> list[Finding]:
         """The findings, once every event was fed; ``message`` builds the accumulated Message if needed."""
@@ -482,7 +483,8 @@ class StreamValidator:
                                                        f"(the next was at event {first.event})", first.event))
         return self._kept
 
-    def _collect(self) -> None:
+    def _collect(self) -> list[Finding]:
+        start = len(self._kept)
         for finding in self._grammar.out:
             seen = self._per_rule.get(finding.rule, 0) + 1
             self._per_rule[finding.rule] = seen
@@ -491,6 +493,7 @@ class StreamValidator:
             elif finding.rule not in self._first_cut:
                 self._first_cut[finding.rule] = finding
         self._grammar.out.clear()
+        return self._kept[start:]
 
 
 def recovered_tail(exchange: Exchange, index: int) -> StreamEvent | None:
@@ -520,12 +523,20 @@ def stream_grammar(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
     validator = StreamValidator(ctx.profile)
     for batch in exchange.event_batches():
         validator.feed(batch)
+    yield from stream_end(exchange, validator, recovered_tail(exchange, validator.count))
+
+
+def stream_end(exchange: Exchange, validator: StreamValidator, tail: StreamEvent | None) -> Iterator[Finding]:
+    """What is known once every event of ``exchange`` went through ``validator``: a stall, an unterminated
+    last event (``tail``, see :func:`recovered_tail`) and the findings of the stream's end.
+
+    Shared by :func:`stream_grammar` and a stream judged live, event by event, as it passes
+    (:mod:`conformance.live`)."""
     if exchange.stalled:
         last = validator.count - 1
         after = f"after event {last}" if last >= 0 else "before its first event"
         yield Finding(STALLED, _E, f"the stream stalled {after}: {exchange.transport_error}", part="stream",
                       event=last if last >= 0 else None, actual=exchange.transport_error)
-    tail = recovered_tail(exchange, validator.count)
     if tail is None:
         yield from validator.finish(lambda: exchange.accumulated)
         return
@@ -539,4 +550,4 @@ def stream_grammar(exchange: Exchange, ctx: Context) -> Iterator[Finding]:
 CHECKS = (stream_grammar,)
 
 __all__ = ["CHECKS", "DELTAS_FOR_BLOCK", "GRAMMAR_EVENTS", "MAX_FINDINGS_PER_RULE", "RULES", "StreamValidator",
-           "check_stream_events", "recovered_tail", "stream_grammar"]
+           "check_stream_events", "recovered_tail", "stream_end", "stream_grammar"]

@@ -16,14 +16,10 @@ from pathlib import Path
 import pytest
 
 from conformance.client import Timeouts
+from conformance.run.defaults import DEFAULT_EXAMPLES, LIVE_EXAMPLES, LIVE_REQUESTS, LIVE_TOKENS
 
-DEFAULT_EXAMPLES = 20
-"""Hypothesis examples per generated check: the default run stays well under a minute on 2 cores."""
-LIVE_EXAMPLES = 3
-"""Against a live target each example costs requests and tokens: the default suite fits the default caps."""
-LIVE_REQUESTS, LIVE_TOKENS = 1000, 100_000
-"""The default caps against a live target (the reference server: 5,000 requests, no token cap)."""
-REPLAY_MODES = ("rejudge", "strict")
+__all__ = ["DEFAULT_EXAMPLES", "LIVE_EXAMPLES", "RunOptions", "RunTarget", "check_target", "open_target",
+           "unreachable"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
