@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
@@ -72,15 +72,45 @@ def _byte_count(text: str) -> int:
     return value
 
 
+def _add_baseline_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """``--baseline FILE`` and ``--baseline-update``: the same two options on every command that judges a target."""
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="known deviations (JSON): error findings matching an entry are reported as known and "
+                             "do not fail; entries not seen are reported as fixed; an expired entry fails again")
+    parser.add_argument("--baseline-update", action="store_true",
+                        help=f"write or refresh --baseline FILE from this {kind}: new deviations added, fixed ones "
+                             "removed, reasons, owners and expiry dates kept (the exit code still judges this "
+                             f"{kind} against the file as it was)")
+
+
+def _baseline(args: argparse.Namespace, kind: str) -> Any:
+    """The ``--baseline`` of ``args`` (``None`` without one); a broken file is one line and exit 2."""
+    from conformance.baseline import load
+
+    if args.baseline_update and not args.baseline:
+        raise UsageError("--baseline-update needs --baseline FILE (the file to write)")
+    if not args.baseline:
+        return None
+    return load(Path(args.baseline), kind, missing_ok=args.baseline_update)
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
-    from conformance.lint import lint_paths
+    import datetime as dt
+
+    from conformance.baseline import save, update_line, updated
+    from conformance.lint import apply_baseline, lint_paths
     from conformance.reports import jsonreport, text
 
     redact = _output_redactor(args.api_key_env)
+    baseline = _baseline(args, "lint")
     limits = ReadLimits(max_file_bytes=args.max_file_bytes, max_body_bytes=args.max_body_bytes)
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
                         party=args.party, progress=_Progress(sys.stderr, redact.text), limits=limits,
                         keep_exchanges=args.report_dir is not None, ignore=args.ignore)
+    observed = []
+    if baseline is not None:
+        observed = apply_baseline(result, baseline, today=dt.date.today(), select=args.select, ignore=args.ignore,
+                                  party=args.party)
     if args.format == "json":
         report = redact.json(jsonreport.to_json(result, args.min_severity))
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
@@ -95,6 +125,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
         written = write_lint_reports(Path(args.report_dir), result, paths=args.paths, select=args.select or (),
                                      party=args.party, secrets=secrets_from_env(os.environ, [args.api_key_env]))
         print(redact.text(f"report: {written}"), file=sys.stderr)
+    if args.baseline_update and result.baseline is not None:
+        new = updated(baseline, result.baseline, observed)
+        save(Path(args.baseline), new)
+        print(redact.text(update_line(baseline, new)), file=sys.stderr)
     return result.exit_code
 
 
@@ -187,6 +221,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.runner import run
 
+    _baseline(args, "run")  # a broken baseline is one line before anything starts (the run's plugin reads it again)
     return run(args)
 
 
@@ -240,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
                       help="with --report-dir: the environment variable whose key is redacted wherever it appears "
                            "(key-shaped strings and credential headers are redacted anyway)")
+    _add_baseline_options(lint, "lint")
     lint.set_defaults(func=cmd_lint)
 
     diff = sub.add_parser("diff", help="what changed between two API-version profiles")
@@ -330,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default), or strict: regenerate the requests and replay byte-identical matches")
     run.add_argument("--mutant", metavar="NAME", help="run against a contract-breaking reference server (self-test)")
     run.add_argument("--seed", type=int, help="reference server seed")
+    _add_baseline_options(run, "run")
+    run.add_argument("--compare-versions", action="store_true",
+                     help="with two --api-version: send the same generated requests under both and report behaviour "
+                          "that differs where the profiles (conformance diff) say it should not, and changes they "
+                          "predict that did not happen")
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest as they are")
     run.set_defaults(func=cmd_run)

@@ -75,6 +75,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-mutant", default=None, metavar="NAME",
                     help="start the reference server as this contract-breaking mutant (suite self-test)")
     group.addoption("--conformance-seed", type=int, default=0, metavar="N", help="reference server seed")
+    group.addoption("--conformance-baseline", default=None, metavar="FILE",
+                    help="known deviations: error findings matching an entry are reported as known and fail no check")
+    group.addoption("--conformance-baseline-update", action="store_true", default=False,
+                    help="write or refresh --conformance-baseline FILE from this run")
+    group.addoption("--conformance-compare-versions", action="store_true", default=False,
+                    help="send the same requests under the two --conformance-api-version values and compare the "
+                         "answers with what the profiles predict")
 
 
 def pytest_configure(config: pytest.Config) -> None:
