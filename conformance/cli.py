@@ -159,6 +159,26 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from conformance.compare import compare, read_side
+    from conformance.reports.compare import render_markdown
+
+    comparison = compare(read_side(Path(args.old)), read_side(Path(args.new)))
+    if args.format == "json":
+        text = json.dumps(comparison.to_json(), indent=2, default=str) + "\n"
+    else:
+        text = render_markdown(comparison)
+    text = _output_redactor().text(text)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=args.output) from None
+    else:
+        sys.stdout.write(text)
+    return comparison.exit_code
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     from conformance.drift import run_drift
     from conformance.drift.render import render_text, to_json
@@ -284,6 +304,19 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "json", "html"), default="text",
                       help="html: a self-contained page with breaking changes marked (to stdout)")
     diff.set_defaults(func=cmd_diff)
+
+    compare = sub.add_parser("compare", help="what changed between two runs or lints: new, fixed and unchanged "
+                                             "findings, checks, version support (Markdown for a pull request)",
+                             description="Compare two report directories (or their findings.json): deviations new, "
+                                         "fixed and unchanged by rule and party (matched by their baseline "
+                                         "fingerprint), checks passed / failed / not exercised, and the statuses seen "
+                                         "per anthropic-version side by side. Exit 1 when NEW has an error deviation "
+                                         "OLD had not (unless NEW's baseline waived it).")
+    compare.add_argument("old", metavar="OLD", help="the earlier report directory or findings.json (e.g. main's)")
+    compare.add_argument("new", metavar="NEW", help="the later one (e.g. this pull request's)")
+    compare.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    compare.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    compare.set_defaults(func=cmd_compare)
 
     report = sub.add_parser("report", help="(re)build report.html from what a run or lint wrote into DIR",
                             description="Rebuild DIR/report.html from DIR/findings.json and DIR/exchanges.jsonl "
