@@ -87,6 +87,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_areas(*areas): rule areas a conformance check exercises")
     config.addinivalue_line("markers", "conformance_once: run this check on the first selected API version only")
+    config.addinivalue_line("markers", "conformance_compare_versions: a check of two API versions, collected only "
+                                       "with --conformance-compare-versions")
     if config.getoption("conformance_target", None) is None:
         return  # a guest: nothing of the run exists unless it was asked for
     from conformance.run import fixtures

@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome
 from conformance.intent import META_HEADER
-from conformance.rules import intents
+from conformance.rules import intents, versions
 from conformance.rules.base import RuleInfo
 
 _SECRET_HEADERS = {"x-api-key": "$ANTHROPIC_API_KEY", "authorization": "Bearer $ANTHROPIC_API_KEY"}
@@ -60,6 +60,8 @@ def rule_applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
     sent with an intent it reads."""
     if rule.id in _INTENT_RULES:
         return intents.judges(rule.id, record.get("intent"))
+    if rule.area == "versions":
+        return versions.judges(rule.id, record.get("intent"))
     if rule.area == "stream" and not record.get("stream"):
         return False
     return True
@@ -178,7 +180,8 @@ def version_matrix(records: Sequence[Mapping[str, Any]]) -> dict[str, Counter[in
 def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome],
                    records: Sequence[Mapping[str, Any]], *, target: str | None, mutant: str | None,
                    known_versions: Sequence[str], aborted: str | None = None,
-                   spent: Mapping[str, Any] | None = None, baseline: Mapping[str, Any] | None = None) -> str:
+                   spent: Mapping[str, Any] | None = None, baseline: Mapping[str, Any] | None = None,
+                   versions: Mapping[str, Any] | None = None) -> str:
     checks = Counter(o.outcome for o in outcomes.values())
     out = ["# Conformance run", ""]
     if aborted:
@@ -216,6 +219,10 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
                     f"- check: `{ex['test']}`", f"- status: {ex['status']}",
                     f"- finding: {messages[0] if messages else ''}", "", "```bash",
                     curl_command(ex["method"], ex["url"], ex["request_headers"], ex["request_body"]), "```", ""]
+    if versions is not None:
+        from conformance.reports import versions as across
+
+        out += across.markdown_section(versions)
     if baseline is not None:
         from conformance.reports.baseline import markdown_section
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.endpoints import endpoint_of_url
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome
 from conformance.reports.markdown import render_summary, rule_table, version_matrix
+from conformance.reports.versions import version_comparison
 
 if TYPE_CHECKING:
     from conformance.baseline import Reconciled
@@ -81,6 +82,9 @@ def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[st
                     "warnings": severities.get("warning", 0), "infos": severities.get("info", 0)}}
     matrix = version_matrix(records)
     doc["version_support"] = {v: {str(status): n for status, n in sorted(matrix[v].items())} for v in sorted(matrix)}
+    versions = version_comparison(records)
+    if versions is not None:
+        doc["versions"] = versions
     if baseline is not None:
         doc["baseline"] = baseline.to_json()
     if meta is not None:
@@ -129,6 +133,6 @@ def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], ou
     write_exchange_log(report_dir / EXCHANGES_FILE, entries)
     rows = rule_table(records, CATALOGUE)
     text = render_summary(rows, outcomes, records, target=target, mutant=mutant, known_versions=profiles.versions,
-                          aborted=aborted, spent=spent, baseline=doc.get("baseline"))
+                          aborted=aborted, spent=spent, baseline=doc.get("baseline"), versions=doc.get("versions"))
     (report_dir / "summary.md").write_text(text, encoding="utf-8")
     write_html_report(report_dir, doc, entries)

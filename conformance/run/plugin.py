@@ -130,24 +130,27 @@ class ConformanceRun:
     # -- collection --------------------------------------------------------------------------------
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not self.options.compare_versions:
+            _leave_out(config, items, [i for i in items if i.get_closest_marker("conformance_compare_versions")])
         if self.options.live:
             _no_shrinking_for_negative_checks(items)
         select, ignore = self.options.select, self.options.ignore
         if not select and not ignore:
             return
-        keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item in items:
             areas = areas_of(item)
             wanted = not select or any(s.split(".")[0] == a or s == a for s in select for a in areas)
             if ignore and areas and all(a in ignore for a in areas):
                 wanted = False  # every area it exercises is left out
-            (keep if wanted else drop).append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-            items[:] = keep
+            if not wanted:
+                drop.append(item)
+        _leave_out(config, items, drop)
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "conformance_other_version" in metafunc.fixturenames:
+            self._version_pairs(metafunc)
+            return
         if "conformance_api_version" not in metafunc.fixturenames:
             return
         versions = self.options.api_versions or list(self.profiles.versions)
@@ -163,6 +166,29 @@ class ConformanceRun:
                                  ids=[f"{v}-{c}" for v, c in pairs])
             return
         metafunc.parametrize("conformance_api_version", versions)
+
+    def _version_pairs(self, metafunc: pytest.Metafunc) -> None:
+        """A check of two versions (``--compare-versions``): the first is its ``conformance_api_version`` (client,
+        profile), the second ``conformance_other_version``; per constraint only one of the two has, if it asks."""
+        versions = self.options.api_versions or []
+        pairs = [(versions[0], versions[1])] if self.options.compare_versions and len(versions) == 2 else []
+        names: tuple[str, ...] = ("conformance_api_version", "conformance_other_version")
+        if "conformance_constraint" in metafunc.fixturenames:
+            from conformance.strategies.invalid import constraints_for
+
+            names += ("conformance_constraint",)
+            cases: list[Any] = []
+            for a, b in pairs:
+                only = sorted(set(constraints_for(self.profiles.get(a))) ^ set(constraints_for(self.profiles.get(b))))
+                cases += [(a, b, c) for c in only] or [pytest.param(a, b, "none", marks=pytest.mark.skip(
+                    reason=f"not exercised: every constraint kind of {a} is one of {b} too"))]
+        else:
+            cases = list(pairs)
+        ids = []
+        for case in cases:
+            values = tuple(getattr(case, "values", case))  # a pytest.param keeps them in .values
+            ids.append("-".join((values[0], "vs", *values[1:])))
+        metafunc.parametrize(names, cases, ids=ids)
 
     def cassette(self, request: pytest.FixtureRequest, target: RunTarget, client: Any) -> Any:
         if target.cassette_dir is None or target.record_mode is None or self.options.rejudging:
@@ -325,6 +351,13 @@ class ConformanceRun:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for line in self._baseline_lines:
             terminalreporter.write_line(line)
+
+
+def _leave_out(config: pytest.Config, items: list[pytest.Item], drop: list[pytest.Item]) -> None:
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        gone = {id(i) for i in drop}
+        items[:] = [i for i in items if id(i) not in gone]
 
 
 def _no_shrinking_for_negative_checks(items: list[pytest.Item]) -> None:
