@@ -94,6 +94,17 @@ def _baseline(args: argparse.Namespace, kind: str) -> Any:
     return load(Path(args.baseline), kind, missing_ok=args.baseline_update)
 
 
+def _write_output(text: str, output: str | None) -> None:
+    """``text`` into the ``-o FILE`` given, else onto standard output."""
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=output) from None
+    else:
+        sys.stdout.write(text)
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -169,13 +180,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         text = render_markdown(comparison)
     text = _output_redactor().text(text)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=args.output) from None
-    else:
-        sys.stdout.write(text)
+    _write_output(text, args.output)
     return comparison.exit_code
 
 
@@ -228,13 +233,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     profiles = load_profiles()
     profile = profiles.get(args.api_version) if args.api_version else profiles.default
     text = json.dumps(openapi_document(profile, args.server_url), indent=2) + "\n"
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=args.output) from None
-    else:
-        sys.stdout.write(text)
+    _write_output(text, args.output)
     return 0
 
 

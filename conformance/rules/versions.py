@@ -330,20 +330,15 @@ def _pairs(exchanges: Sequence[Exchange]) -> dict[str, list[Exchange]]:
     return pairs
 
 
-def _version_sent(ex: Exchange) -> str | None:
-    if ex.request is None:
-        return None
-    value = ex.request.headers.get("anthropic-version")
-    return value.split(",")[0].strip() if value else None
-
-
 def versions_behave_as_predicted(exchanges: Sequence[Exchange], ctx: Context) -> Iterator[Finding]:
     """Each request sent under two versions: answered alike unless the profiles predict otherwise, and changed
     where they do."""
+    from conformance.engine import requested_version  # the engine runs the rules: imported when they run
+
     for group in _pairs(exchanges).values():
         intent = group[0].intent
         order = intent.detail.get(VERSIONS) if intent is not None else None
-        by_version = {_version_sent(ex): ex for ex in group}  # a retried send: its last attempt answers
+        by_version = {requested_version(ex): ex for ex in group}  # a retried send: its last attempt answers
         if not isinstance(order, list) or len(order) != 2 or not all(v in by_version for v in order):
             continue
         if not all(isinstance(v, str) and v in ctx.profiles for v in order):
