@@ -187,6 +187,46 @@ def mutants(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def regression(session: nox.Session) -> None:
+    """CI regression job: a run with the committed baseline, then `conformance compare` with main's last run.
+
+    Reports in reports/regression; compare.md there when CONFORMANCE_COMPARE_WITH names the last main-branch run's
+    report directory (README: "Regression checks in CI"). CONFORMANCE_TARGET (default reference),
+    CONFORMANCE_BASELINE (default conformance-baseline.json, used when the file exists); the key of a live target
+    comes from ANTHROPIC_API_KEY (or --api-key-env NAME in the posargs). Fails when a check failed (a deviation not
+    in the baseline, or past its expiry) or compare found a new error.
+    """
+    import json
+
+    session.install("-e", ".")
+    report_dir = ROOT / "reports" / "regression"
+    shutil.rmtree(report_dir, ignore_errors=True)
+    args = ["conformance", "run", "--target", os.environ.get("CONFORMANCE_TARGET", "reference"),
+            "--report-dir", str(report_dir), "-n", "2"]
+    baseline = Path(os.environ.get("CONFORMANCE_BASELINE", "conformance-baseline.json"))
+    if baseline.is_file():
+        args += ["--baseline", str(baseline)]
+    else:
+        session.log(f"no baseline at {baseline}: every deviation fails")
+    # Exit 1 (a check failed) still leaves the reports and the comparison to write; 2 (could not run) stops here.
+    session.run(*args, *session.posargs, success_codes=[0, 1])
+    failed = json.loads((report_dir / "findings.json").read_text(encoding="utf-8"))["summary"]["failed"]
+    previous = os.environ.get("CONFORMANCE_COMPARE_WITH")
+    new_errors = False
+    if previous and (Path(previous) / "findings.json").is_file():
+        for form, name in (("json", "compare.json"), ("markdown", "compare.md")):
+            session.run("conformance", "compare", previous, str(report_dir), "--format", form,
+                        "-o", str(report_dir / name), success_codes=[0, 1])
+        new_errors = json.loads((report_dir / "compare.json").read_text(encoding="utf-8"))["new_errors"] > 0
+        session.log(f"the comparison for the pull request: {report_dir / 'compare.md'}")
+    elif previous:
+        session.log(f"nothing to compare with: {previous} holds no findings.json (the first run on main?)")
+    if failed or new_errors:
+        session.error(f"{failed} check(s) failed{' and new error deviations' if new_errors else ''}: see "
+                      f"{report_dir / 'summary.md'}")
+
+
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (opt-in): lint and reference-server throughput, report.html size and load time, proxy overhead."""
     # playwright drives the system Chromium (Debian's chromium); no browser is downloaded.

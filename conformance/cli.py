@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
@@ -72,15 +72,56 @@ def _byte_count(text: str) -> int:
     return value
 
 
+def _add_baseline_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """``--baseline FILE`` and ``--baseline-update``: the same two options on every command that judges a target."""
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="known deviations (JSON): error findings matching an entry are reported as known and "
+                             "do not fail; entries not seen are reported as fixed; an expired entry fails again")
+    parser.add_argument("--baseline-update", action="store_true",
+                        help=f"write or refresh --baseline FILE from this {kind}: new deviations added, fixed ones "
+                             "removed, reasons, owners and expiry dates kept (the exit code still judges this "
+                             f"{kind} against the file as it was)")
+
+
+def _baseline(args: argparse.Namespace, kind: str) -> Any:
+    """The ``--baseline`` of ``args`` (``None`` without one); a broken file is one line and exit 2."""
+    from conformance.baseline import load
+
+    if args.baseline_update and not args.baseline:
+        raise UsageError("--baseline-update needs --baseline FILE (the file to write)")
+    if not args.baseline:
+        return None
+    return load(Path(args.baseline), kind, missing_ok=args.baseline_update)
+
+
+def _write_output(text: str, output: str | None) -> None:
+    """``text`` into the ``-o FILE`` given, else onto standard output."""
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=output) from None
+    else:
+        sys.stdout.write(text)
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
-    from conformance.lint import lint_paths
+    import datetime as dt
+
+    from conformance.baseline import save, update_line, updated
+    from conformance.lint import apply_baseline, lint_paths
     from conformance.reports import jsonreport, text
 
     redact = _output_redactor(args.api_key_env)
+    baseline = _baseline(args, "lint")
     limits = ReadLimits(max_file_bytes=args.max_file_bytes, max_body_bytes=args.max_body_bytes)
     result = lint_paths([Path(p) for p in args.paths], api_version=args.api_version, select=args.select,
                         party=args.party, progress=_Progress(sys.stderr, redact.text), limits=limits,
                         keep_exchanges=args.report_dir is not None, ignore=args.ignore)
+    observed = []
+    if baseline is not None:
+        observed = apply_baseline(result, baseline, today=dt.date.today(), select=args.select, ignore=args.ignore,
+                                  party=args.party)
     if args.format == "json":
         report = redact.json(jsonreport.to_json(result, args.min_severity))
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
@@ -95,6 +136,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
         written = write_lint_reports(Path(args.report_dir), result, paths=args.paths, select=args.select or (),
                                      party=args.party, secrets=secrets_from_env(os.environ, [args.api_key_env]))
         print(redact.text(f"report: {written}"), file=sys.stderr)
+    if args.baseline_update and result.baseline is not None:
+        new = updated(baseline, result.baseline, observed)
+        save(Path(args.baseline), new)
+        print(redact.text(update_line(baseline, new)), file=sys.stderr)
     return result.exit_code
 
 
@@ -123,6 +168,20 @@ def cmd_diff(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(changes, old, new))
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from conformance.compare import compare, read_side
+    from conformance.reports.compare import render_markdown
+
+    comparison = compare(read_side(Path(args.old)), read_side(Path(args.new)))
+    if args.format == "json":
+        text = json.dumps(comparison.to_json(), indent=2, default=str) + "\n"
+    else:
+        text = render_markdown(comparison)
+    text = _output_redactor().text(text)
+    _write_output(text, args.output)
+    return comparison.exit_code
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
@@ -174,19 +233,14 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     profiles = load_profiles()
     profile = profiles.get(args.api_version) if args.api_version else profiles.default
     text = json.dumps(openapi_document(profile, args.server_url), indent=2) + "\n"
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConformanceError(f"cannot write: {exc.strerror or exc}", file=args.output) from None
-    else:
-        sys.stdout.write(text)
+    _write_output(text, args.output)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.runner import run
 
+    _baseline(args, "run")  # a broken baseline is one line before anything starts (the run's plugin reads it again)
     return run(args)
 
 
@@ -256,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--api-key-env", default="ANTHROPIC_API_KEY", metavar="NAME",
                       help="with --report-dir: the environment variable whose key is redacted wherever it appears "
                            "(key-shaped strings and credential headers are redacted anyway)")
+    _add_baseline_options(lint, "lint")
     lint.set_defaults(func=cmd_lint)
 
     diff = sub.add_parser("diff", help="what changed between two API-version profiles")
@@ -264,6 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "json", "html"), default="text",
                       help="html: a self-contained page with breaking changes marked (to stdout)")
     diff.set_defaults(func=cmd_diff)
+
+    compare = sub.add_parser("compare", help="what changed between two runs or lints: new, fixed and unchanged "
+                                             "findings, checks, version support (Markdown for a pull request)",
+                             description="Compare two report directories (or their findings.json): deviations new, "
+                                         "fixed and unchanged by rule and party (matched by their baseline "
+                                         "fingerprint), checks passed / failed / not exercised, and the statuses seen "
+                                         "per anthropic-version side by side. Exit 1 when NEW has an error deviation "
+                                         "OLD had not (unless NEW's baseline waived it).")
+    compare.add_argument("old", metavar="OLD", help="the earlier report directory or findings.json (e.g. main's)")
+    compare.add_argument("new", metavar="NEW", help="the later one (e.g. this pull request's)")
+    compare.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    compare.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    compare.set_defaults(func=cmd_compare)
 
     report = sub.add_parser("report", help="(re)build report.html from what a run or lint wrote into DIR",
                             description="Rebuild DIR/report.html from DIR/findings.json and DIR/exchanges.jsonl "
@@ -346,6 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default), or strict: regenerate the requests and replay byte-identical matches")
     run.add_argument("--mutant", metavar="NAME", help="run against a contract-breaking reference server (self-test)")
     run.add_argument("--seed", type=int, help="reference server seed")
+    _add_baseline_options(run, "run")
+    run.add_argument("--compare-versions", action="store_true",
+                     help="with two --api-version: send the same generated requests under both and report behaviour "
+                          "that differs where the profiles (conformance diff) say it should not, and changes they "
+                          "predict that did not happen")
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest as they are")
     run.set_defaults(func=cmd_run)

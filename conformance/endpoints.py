@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-__all__ = ["BODY_ENDPOINTS", "ENDPOINTS", "Endpoint", "endpoint_for_path", "endpoint_named"]
+__all__ = ["BODY_ENDPOINTS", "ENDPOINTS", "Endpoint", "endpoint_for_path", "endpoint_named", "endpoint_of_url"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,3 +54,13 @@ def endpoint_for_path(path: str) -> Endpoint | None:
         if endpoint.pattern.match(path):
             return endpoint
     return None
+
+
+def endpoint_of_url(url: str | None) -> str | None:
+    """The name of the endpoint a request URL addresses (query and host ignored); ``None`` for any other."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    endpoint = endpoint_for_path(urlsplit(url).path)
+    return endpoint.name if endpoint is not None else None

@@ -11,17 +11,23 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from conformance.baseline import KNOWN, Baseline, Fingerprint, Scope, counts, normal_source, of_finding, reconcile
 from conformance.cassettes import ReadLimits, read_recording
 from conformance.cassettes.files import SkippedFile, walk_recordings
-from conformance.engine import check_exchanges, profile_for
+from conformance.engine import check_exchanges, parties, profile_for
 from conformance.errors import InputError
-from conformance.exchange import Exchange
+from conformance.exchange import Exchange, endpoint_of
 from conformance.exchange_log import exchange_fields
 from conformance.findings import Finding, Severity
 from conformance.profiles import Profiles, load_profiles
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from conformance.baseline import Reconciled
 
 ProgressFn = Callable[[int, int, Path], None]
 
@@ -45,15 +51,34 @@ class LintResult:
     """A short human label per interaction: ``POST /v1/messages -> 200 (stream)``."""
     exchanges: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     """The exchange log (:mod:`conformance.exchange_log`, not yet redacted), when asked for."""
+    places: dict[tuple[str | None, int | None], tuple[str | None, str]] = dataclasses.field(default_factory=dict)
+    """Per interaction: its endpoint and the API version that judged it (a finding's fingerprint names both)."""
+    statuses: list[str | None] = dataclasses.field(default_factory=list)
+    """With a baseline: each finding's status (``known``, ``new``, ``expired``; ``None`` for a non-error)."""
+    baseline: Reconciled | None = None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
+
+    def status(self, n: int) -> str | None:
+        """The baseline status of finding ``n`` (``None`` without a baseline, or for a non-error)."""
+        return self.statuses[n] if n < len(self.statuses) else None
+
+    @property
+    def known(self) -> int:
+        return sum(1 for s in self.statuses if s == KNOWN)
 
     @property
     def exit_code(self) -> int:
         if self.input_errors:
             return 2
-        return 1 if self.count(Severity.ERROR) else 0
+        # A known deviation (matching a live baseline entry) is shown and counted, never failing.
+        return 1 if self.count(Severity.ERROR) > self.known else 0
+
+    def finding_json(self, f: Finding) -> dict[str, Any]:
+        """A finding in the ``findings.json`` shape, with the endpoint and API version of its interaction."""
+        endpoint, version = self.places.get((f.file, f.interaction), (None, None))
+        return {**f.to_json(), "endpoint": endpoint, "api_version": version}
 
 
 def describe(method: str | None, url: str | None, status: int | None, stream: bool) -> str:
@@ -113,6 +138,7 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
         result.formats[recording.format] += 1
         for ex in recording.exchanges:
             result.labels[(ex.file, ex.interaction)] = label(ex)
+            result.places[(ex.file, ex.interaction)] = (endpoint_of(ex), profile_for(ex, profiles, api_version).version)
         result.skipped.extend(Skipped(ex.file, ex.interaction, f"{reason}: {label(ex)}")
                               for ex, reason in checked.skipped)
         result.interactions += checked.checked
@@ -120,6 +146,21 @@ def lint_paths(paths: Sequence[Path], *, api_version: str | None = None, select:
             result.exchanges.extend(_log_entry(ex, profiles, api_version) for ex in recording.exchanges)
         result.findings.extend(checked.findings)
     return result
+
+
+def apply_baseline(result: LintResult, baseline: Baseline, *, today: dt.date, select: Sequence[str] | None = None,
+                   ignore: Sequence[str] | None = None, party: str = "all") -> list[tuple[Fingerprint, str]]:
+    """Each error finding's status against ``baseline``, and each entry's fate (fixed only in a file that was read).
+
+    Returns each error finding's fingerprint and message (what ``--baseline-update`` writes new entries from)."""
+    fingerprints = [of_finding(result.finding_json(f), "lint") if counts(f.to_json()) else None
+                    for f in result.findings]
+    result.statuses = [baseline.status(fp, today) if fp is not None else None for fp in fingerprints]
+    read = frozenset(normal_source(file) for file, _ in result.labels if file is not None)
+    scope = Scope(read, select=tuple(select or ()), ignore=tuple(ignore or ()), parties=parties(party),
+                  not_looked="its file was not read")
+    result.baseline = reconcile(baseline, [fp for fp in fingerprints if fp is not None], scope, today)
+    return [(fp, f.message) for fp, f in zip(fingerprints, result.findings, strict=True) if fp is not None]
 
 
 def _log_entry(exchange: Exchange, profiles: Profiles, api_version: str | None) -> dict[str, Any]:

@@ -75,11 +75,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-mutant", default=None, metavar="NAME",
                     help="start the reference server as this contract-breaking mutant (suite self-test)")
     group.addoption("--conformance-seed", type=int, default=0, metavar="N", help="reference server seed")
+    group.addoption("--conformance-baseline", default=None, metavar="FILE",
+                    help="known deviations: error findings matching an entry are reported as known and fail no check")
+    group.addoption("--conformance-baseline-update", action="store_true", default=False,
+                    help="write or refresh --conformance-baseline FILE from this run")
+    group.addoption("--conformance-compare-versions", action="store_true", default=False,
+                    help="send the same requests under the two --conformance-api-version values and compare the "
+                         "answers with what the profiles predict")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_areas(*areas): rule areas a conformance check exercises")
     config.addinivalue_line("markers", "conformance_once: run this check on the first selected API version only")
+    config.addinivalue_line("markers", "conformance_compare_versions: a check of two API versions, collected only "
+                                       "with --conformance-compare-versions")
     if config.getoption("conformance_target", None) is None:
         return  # a guest: nothing of the run exists unless it was asked for
     from conformance.run import fixtures

@@ -31,6 +31,12 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         out += ["--conformance-ignore", name]
     if args.first_failure_per_rule:
         out += ["--conformance-first-failure-per-rule"]
+    if args.baseline:
+        out += ["--conformance-baseline", str(Path(args.baseline).resolve())]
+    if args.baseline_update:
+        out += ["--conformance-baseline-update"]
+    if args.compare_versions:
+        out += ["--conformance-compare-versions"]
     out += ["--conformance-party", args.party, "--conformance-replay-mode", args.replay_mode]
     if args.ratelimit_key_env:
         out += ["--conformance-ratelimit-key-env", args.ratelimit_key_env]
@@ -67,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         from conformance.errors import UsageError
 
         raise UsageError("--target cassettes:DIR replays; it cannot record (drop --record-mode or use another target)")
+    _check_before_starting(args)
     status = pytest.main(pytest_args(args))
     if status == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("conformance: error: no checks selected (see --select)")
@@ -75,6 +82,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"conformance: error: {aborted}", file=sys.stderr)
         return 2
     return exit_code(status)
+
+
+def _check_before_starting(args: argparse.Namespace) -> None:
+    """What the plugin would refuse, refused here as one line (pytest would print its usage around it)."""
+    from conformance.errors import UsageError
+
+    if args.compare_versions and len(args.api_version or []) != 2:
+        raise UsageError("--compare-versions compares two API versions: give exactly two --api-version")
 
 
 def _aborted(report_dir: Path) -> str | None:

@@ -44,10 +44,13 @@ class Selection(NamedTuple):
     examples: int
     only: str | None = None
     """A pytest ``-k`` expression narrowing the area's checks further."""
+    versus: str | None = None
+    """A second API version: the run compares the two (``--compare-versions``)."""
 
     @property
     def id(self) -> str:
-        return f"{self.area}-{self.version}-x{self.examples}" + (f"-{self.only}" if self.only else "")
+        return f"{self.area}-{self.version}-x{self.examples}" + (f"-{self.only}" if self.only else "") + \
+            (f"-vs-{self.versus}" if self.versus else "")
 
 
 # One selection per contract family; the reference server's models, auth styles and header families differ
@@ -68,9 +71,11 @@ BODY = Selection("2024-01-01", "body", 1)
 FAULT = Selection("2023-06-01", "fault", 1)
 POSITIVE = Selection("2023-06-01", "positive", 10)  # enough draws to carry metadata
 STATEFUL = Selection("2024-01-01", "stateful", 1)
+VERSIONS = Selection("2023-06-01", "versions", 1, versus="2026-10-21")
 
 SELECTIONS: dict[str, Selection] = {
     "problem-json-errors": BODY, "overloaded-as-503": FAULT, "metadata-rejected": POSITIVE,
+    "metadata-rejected-in-2023-06-01": VERSIONS,
     "tool-result-rejected": STATEFUL,
     "wrong-error-type": ERRORS, "missing-request-id": ERRORS, "request-id-mismatch": ERRORS,
     "accepts-invalid": NEGATIVE, "invalid-5xx": NEGATIVE, "tool-result-unchecked": NEGATIVE,
@@ -102,6 +107,8 @@ def _run(selection: Selection, report_dir: Path, mutant: str | None = None) -> R
             "--select", selection.area, "--max-examples", str(selection.examples), "--report-dir", str(report_dir)]
     if mutant is not None:
         args += ["--mutant", mutant]
+    if selection.versus:
+        args += ["--api-version", selection.versus, "--compare-versions"]
     args += ["--", "-x"]
     if selection.only:
         args += ["-k", selection.only]

@@ -8,9 +8,17 @@ from conformance.findings import Severity
 from conformance.lint import LintResult
 
 
+def _finding(result: LintResult, n: int) -> dict[str, Any]:
+    out = result.finding_json(result.findings[n])
+    status = result.status(n)
+    if status is not None:
+        out["baseline"] = status
+    return out
+
+
 def to_json(result: LintResult, min_severity: Severity = Severity.INFO) -> dict[str, Any]:
-    return {
-        "findings": [f.to_json() for f in result.findings if f.severity >= min_severity],
+    doc: dict[str, Any] = {
+        "findings": [_finding(result, n) for n, f in enumerate(result.findings) if f.severity >= min_severity],
         "summary": {
             "files": result.files,
             "interactions": result.interactions,
@@ -23,3 +31,6 @@ def to_json(result: LintResult, min_severity: Severity = Severity.INFO) -> dict[
             "formats": dict(result.formats),
         },
     }
+    if result.baseline is not None:
+        doc["baseline"] = result.baseline.to_json()
+    return doc

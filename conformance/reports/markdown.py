@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome
 from conformance.intent import META_HEADER
-from conformance.rules import intents
+from conformance.rules import intents, versions
 from conformance.rules.base import RuleInfo
 
 _SECRET_HEADERS = {"x-api-key": "$ANTHROPIC_API_KEY", "authorization": "Bearer $ANTHROPIC_API_KEY"}
@@ -60,13 +60,24 @@ def rule_applies(rule: RuleInfo, record: Mapping[str, Any]) -> bool:
     sent with an intent it reads."""
     if rule.id in _INTENT_RULES:
         return intents.judges(rule.id, record.get("intent"))
+    if rule.area == "versions":
+        return versions.judges(rule.id, record.get("intent"))
     if rule.area == "stream" and not record.get("stream"):
         return False
     return True
 
 
+def failing(finding: Mapping[str, Any]) -> bool:
+    """An error that fails its check: any but a known deviation (a live entry of the run's baseline)."""
+    return finding["severity"] == "error" and finding.get("baseline") != "known"
+
+
 def error_rules(record: Mapping[str, Any]) -> set[str]:
-    return {f["rule"] for f in record["findings"] if f["severity"] == "error"}
+    return {f["rule"] for f in record["findings"] if failing(f)}
+
+
+def known_rules(record: Mapping[str, Any]) -> set[str]:
+    return {f["rule"] for f in record["findings"] if f.get("baseline") == "known"}
 
 
 def _idle(record: Mapping[str, Any]) -> dict[str, str]:
@@ -79,11 +90,11 @@ def failing_example(records: Sequence[Mapping[str, Any]], rule: str) -> Mapping[
     Hypothesis replays the minimal failing example last, so within a check that shrank this is the
     smallest (see :func:`is_minimal`).
     """
-    failing = [r for r in records if rule in error_rules(r)]
-    if not failing:
+    hits = [r for r in records if rule in error_rules(r)]
+    if not hits:
         return None
-    first_test = failing[0]["test"]
-    return [r for r in failing if r["test"] == first_test][-1]
+    first_test = hits[0]["test"]
+    return [r for r in hits if r["test"] == first_test][-1]
 
 
 def is_minimal(records: Sequence[Mapping[str, Any]], example: Mapping[str, Any], rule: str) -> bool:
@@ -108,11 +119,13 @@ def rule_table(records: Sequence[Mapping[str, Any]], catalogue: Sequence[RuleInf
         run = [r for r in records if rule_applies(rule, r) or rule.id in _idle(r)]
         idle = [r for r in run if rule.id in _idle(r)]
         judged = [r for r in run if rule.id not in _idle(r)]
-        failing = [r for r in judged if rule.id in error_rules(r)]
-        example = failing_example(failing, rule.id)
+        failed = [r for r in judged if rule.id in error_rules(r)]
+        known = [r for r in judged if rule.id in known_rules(r) and rule.id not in error_rules(r)]
+        example = failing_example(failed, rule.id)
         reasons = sorted({_idle(r)[rule.id] for r in idle})
         rows.append({"rule": rule.id, "severity": str(rule.severity), "party": rule.party, "title": rule.title,
-                     "run": len(judged), "passed": len(judged) - len(failing), "failed": len(failing),
+                     "run": len(judged), "passed": len(judged) - len(failed) - len(known), "failed": len(failed),
+                     "known": len(known),
                      "not_exercised": len(idle), "why_not": reasons, "example": example,
                      "minimal": example is not None and is_minimal(records, example, rule.id)})
     return rows
@@ -133,7 +146,7 @@ def root_causes(records: Sequence[Mapping[str, Any]]) -> list[str]:
     messages: dict[tuple[str, str, str], str] = {}
     for record in records:
         for f in record["findings"]:
-            if f["severity"] != "error":
+            if not failing(f):
                 continue
             key = (_shown(f.get("expected")), _shown(f.get("actual")))
             checks = groups[f["rule"]][key]
@@ -167,7 +180,8 @@ def version_matrix(records: Sequence[Mapping[str, Any]]) -> dict[str, Counter[in
 def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome],
                    records: Sequence[Mapping[str, Any]], *, target: str | None, mutant: str | None,
                    known_versions: Sequence[str], aborted: str | None = None,
-                   spent: Mapping[str, Any] | None = None) -> str:
+                   spent: Mapping[str, Any] | None = None, baseline: Mapping[str, Any] | None = None,
+                   versions: Mapping[str, Any] | None = None) -> str:
     checks = Counter(o.outcome for o in outcomes.values())
     out = ["# Conformance run", ""]
     if aborted:
@@ -189,7 +203,9 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
     out += ["", "## Rules", "", "| rule | party | severity | judged | passed | failed | not exercised |",
             "|---|---|---|---:|---:|---:|---:|"]
     for r in rows:
-        mark = " **FAIL**" if r["failed"] else (" *not exercised*" if not r["run"] else "")
+        known = f" ({r['known']} known)" if r.get("known") else ""
+        mark = f" **FAIL**{known}" if r["failed"] else (" *known deviation*" + known if known else
+                                                       " *not exercised*" if not r["run"] else "")
         passed = r["passed"] if r["run"] else "—"
         out.append(f"| `{r['rule']}`{mark} | {r['party']} | {r['severity']} | {r['run']} | {passed} | {r['failed']} "
                    f"| {r['not_exercised']} |")
@@ -203,6 +219,14 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
                     f"- check: `{ex['test']}`", f"- status: {ex['status']}",
                     f"- finding: {messages[0] if messages else ''}", "", "```bash",
                     curl_command(ex["method"], ex["url"], ex["request_headers"], ex["request_body"]), "```", ""]
+    if versions is not None:
+        from conformance.reports import versions as across
+
+        out += across.markdown_section(versions)
+    if baseline is not None:
+        from conformance.reports.baseline import markdown_section
+
+        out += markdown_section(baseline)
     matrix = version_matrix(records)
     if matrix:
         out += ["", "## Version support (statuses seen per anthropic-version sent)", "",

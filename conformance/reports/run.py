@@ -12,10 +12,15 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from conformance.endpoints import endpoint_of_url
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome
-from conformance.reports.markdown import render_summary, rule_table
+from conformance.reports.markdown import render_summary, rule_table, version_matrix
+from conformance.reports.versions import version_comparison
+
+if TYPE_CHECKING:
+    from conformance.baseline import Reconciled
 
 FINDINGS_FILE = "findings.json"
 _RUN_ONLY = ("test", "version", "findings")
@@ -50,15 +55,22 @@ def _marks(obj: Any) -> list[Any]:
     return marks if isinstance(marks, list) else [marks]
 
 
+def run_finding(finding: Mapping[str, Any], record: Mapping[str, Any], index: int | None = None) -> dict[str, Any]:
+    """A finding of a run in the ``lint --format json`` shape: file is the check, interaction the exchange's index
+    within it, with the API version and endpoint of its exchange (what a baseline fingerprint names)."""
+    return {**finding, "file": record["test"], "interaction": index, "api_version": record["version"],
+            "endpoint": endpoint_of_url(record.get("url"))}
+
+
 def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome],
-                      meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                      meta: Mapping[str, Any] | None = None, baseline: Reconciled | None = None) -> dict[str, Any]:
     """The same finding shape as ``lint --format json``: file is the check, interaction the exchange index."""
     findings = []
     areas: dict[str, list[str]] = {}
     for index, record in numbered(records):
         areas.setdefault(record["test"], list(record.get("areas") or []))
         for f in record["findings"]:
-            findings.append({**f, "file": record["test"], "interaction": index, "api_version": record["version"]})
+            findings.append(run_finding(f, record, index))
     severities = Counter(f["severity"] for f in findings)
     checks = Counter(o.outcome for o in outcomes.values())
     doc: dict[str, Any] = {
@@ -68,6 +80,13 @@ def findings_document(records: Sequence[Mapping[str, Any]], outcomes: Mapping[st
                     "failed": checks.get(FAILED, 0), "not_exercised": checks.get(NOT_EXERCISED, 0),
                     "interactions": len(records), "errors": severities.get("error", 0),
                     "warnings": severities.get("warning", 0), "infos": severities.get("info", 0)}}
+    matrix = version_matrix(records)
+    doc["version_support"] = {v: {str(status): n for status, n in sorted(matrix[v].items())} for v in sorted(matrix)}
+    versions = version_comparison(records)
+    if versions is not None:
+        doc["versions"] = versions
+    if baseline is not None:
+        doc["baseline"] = baseline.to_json()
     if meta is not None:
         doc["meta"] = dict(meta)
     return doc
@@ -86,7 +105,8 @@ def exchange_entries(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], outcomes: Mapping[str, CheckOutcome], *,
                       target: str | None, mutant: str | None, select: Sequence[str] = (), party: str = "all",
                       api_versions: Sequence[str] | None = None, secrets: Iterable[str] = (),
-                      aborted: str | None = None, spent: Mapping[str, Any] | None = None) -> None:
+                      aborted: str | None = None, spent: Mapping[str, Any] | None = None,
+                      baseline: Reconciled | None = None) -> None:
     """Every report of a run, from its records redacted once.
 
     ``aborted``: why the run gave up on the target (it stopped answering), said first in every report;
@@ -105,7 +125,7 @@ def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], ou
     profiles = load_profiles()
     meta = {"kind": "run", "target": target, "mutant": mutant, "select": list(select), "party": party,
             "api_versions": list(api_versions or profiles.versions), "suite_version": __version__}
-    doc = findings_document(records, outcomes, meta)
+    doc = findings_document(records, outcomes, meta, baseline)
     doc["summary"]["aborted"] = aborted
     doc["summary"]["spent"] = dict(spent) if spent is not None else None
     (report_dir / FINDINGS_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
@@ -113,6 +133,6 @@ def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], ou
     write_exchange_log(report_dir / EXCHANGES_FILE, entries)
     rows = rule_table(records, CATALOGUE)
     text = render_summary(rows, outcomes, records, target=target, mutant=mutant, known_versions=profiles.versions,
-                          aborted=aborted, spent=spent)
+                          aborted=aborted, spent=spent, baseline=doc.get("baseline"), versions=doc.get("versions"))
     (report_dir / "summary.md").write_text(text, encoding="utf-8")
     write_html_report(report_dir, doc, entries)

@@ -18,11 +18,14 @@ def _value(v: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _finding_lines(f: Finding) -> list[str]:
+_MARKS = {"known": "  [known: baseline]", "expired": "  [baseline entry expired: fails again]"}
+
+
+def _finding_lines(f: Finding, status: str | None = None) -> list[str]:
     where = f.part
     if f.event is not None:
         where += f" event {f.event}"
-    head = f"    {f.severity!s:<{_WIDTH}} {f.party:<6} {f.rule}  {where} {f.path}"
+    head = f"    {f.severity!s:<{_WIDTH}} {f.party:<6} {f.rule}  {where} {f.path}{_MARKS.get(status or '', '')}"
     lines = [head, f"    {'':<{_WIDTH}} {f.message}"]
     if f.expected is not None or f.actual is not None:
         lines.append(f"    {'':<{_WIDTH}} expected: {_value(f.expected)}   actual: {_value(f.actual)}")
@@ -30,10 +33,11 @@ def _finding_lines(f: Finding) -> list[str]:
 
 
 def render(result: LintResult, min_severity: Severity = Severity.INFO) -> str:
-    shown = [f for f in result.findings if f.severity >= min_severity]
-    by_file: dict[str | None, dict[int | None, list[Finding]]] = defaultdict(lambda: defaultdict(list))
-    for f in shown:
-        by_file[f.file][f.interaction].append(f)
+    shown = [(f, result.status(n)) for n, f in enumerate(result.findings) if f.severity >= min_severity]
+    by_file: dict[str | None, dict[int | None, list[tuple[Finding, str | None]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for f, status in shown:
+        by_file[f.file][f.interaction].append((f, status))
     out: list[str] = []
     for file, by_interaction in by_file.items():
         out.append(file or "<no file>")
@@ -43,8 +47,8 @@ def render(result: LintResult, min_severity: Severity = Severity.INFO) -> str:
             else:
                 lbl = result.labels.get((file, interaction), "")
                 out.append(f"  interaction {interaction}  {lbl}".rstrip())
-            for f in sorted(findings, key=lambda f: (-f.severity, f.event or 0, f.rule)):
-                out.extend(_finding_lines(f))
+            for f, status in sorted(findings, key=lambda fs: (-fs[0].severity, fs[0].event or 0, fs[0].rule)):
+                out.extend(_finding_lines(f, status))
     if min_severity <= Severity.INFO:
         for s in result.skipped:
             where = s.file if s.interaction is None else f"{s.file} interaction {s.interaction}"
@@ -53,6 +57,10 @@ def render(result: LintResult, min_severity: Severity = Severity.INFO) -> str:
     for err in result.input_errors:
         out.append(f"unreadable: {err}")
     out.append(summary_line(result))
+    if result.baseline is not None:
+        from conformance.reports.baseline import terminal_lines
+
+        out.extend(terminal_lines(result.baseline))
     return "\n".join(out) + "\n"
 
 
@@ -60,9 +68,11 @@ def summary_line(result: LintResult) -> str:
     def plural(n: int, word: str) -> str:
         return f"{n} {word}" + ("" if n == 1 else "s")
 
-    parts = [plural(result.files, "file"), plural(result.interactions, "interaction"),
-             plural(result.count(Severity.ERROR), "error"), plural(result.count(Severity.WARNING), "warning"),
-             f"{result.count(Severity.INFO)} info"]
+    errors = plural(result.count(Severity.ERROR), "error")
+    if result.known:
+        errors += f" ({result.known} known: not failing)"
+    parts = [plural(result.files, "file"), plural(result.interactions, "interaction"), errors,
+             plural(result.count(Severity.WARNING), "warning"), f"{result.count(Severity.INFO)} info"]
     if result.skipped:
         parts.append(f"{len(result.skipped)} skipped")
     if result.input_errors:

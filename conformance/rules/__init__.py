@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from conformance.findings import SERVER, Severity
-from conformance.rules import body, errors, intents, ratelimit, requests, semantics, stream, transport
+from conformance.rules import body, errors, intents, ratelimit, requests, semantics, stream, transport, versions
 from conformance.rules.base import Check, Context, RuleInfo, SequenceCheck
 
 INTERNAL = RuleInfo("internal.check-crashed", Severity.ERROR,
@@ -29,6 +29,7 @@ EXCHANGE_CHECKS: tuple[Check, ...] = (
 SEQUENCE_CHECKS: tuple[SequenceCheck, ...] = (
     *ratelimit.SEQUENCE_CHECKS,
     *intents.SEQUENCE_CHECKS,
+    *versions.SEQUENCE_CHECKS,
 )
 CATALOGUE: tuple[RuleInfo, ...] = (
     *stream.RULES,
@@ -39,6 +40,7 @@ CATALOGUE: tuple[RuleInfo, ...] = (
     *requests.RULES,
     *intents.RULES,
     *transport.RULES,
+    *versions.RULES,
     INTERNAL,
 )
 RULES_BY_ID: Mapping[str, RuleInfo] = {r.id: r for r in CATALOGUE}

@@ -56,7 +56,9 @@ class CheckJudge:
         """Judge these exchanges (the client's log of what it sent) from now on."""
         self.exchanges = exchanges
 
-    def _judge_new(self) -> list[Finding]:
+    def _judge_new(self) -> list[tuple[Finding, str | None]]:
+        """Judge the exchanges sent since the last call: each finding with its baseline status (None: no baseline,
+        or not an error)."""
         from conformance.engine import check_exchange, check_sequence, parties, profile_for, selected
         from conformance.rules.base import Context
 
@@ -83,18 +85,25 @@ class CheckJudge:
             at = f.interaction if f.interaction is not None and start <= f.interaction < start + len(new) \
                 else start + len(new) - 1
             per_exchange[at - start].append(f)
-        out: list[Finding] = []
+        out: list[tuple[Finding, str | None]] = []
         for n, (ex, found) in enumerate(zip(new, per_exchange, strict=True), start):
             located = [f.located(self.check, n) for f in found]
             version = profile_for(ex, self.run.profiles, fallback=self.profile).version
-            self.run.records.append(_record(ex, version, located, self.check, self.areas))
-            out.extend(located)
+            record = _record(ex, version, located, self.check, self.areas)
+            statuses = self.run.baseline_statuses(record)
+            self.run.records.append(record)
+            out.extend(zip(located, statuses, strict=True))
         return out
 
     def verdict(self) -> list[Finding]:
-        """Judge what was sent since the last verdict; fail the check (Hypothesis then shrinks) on any error."""
-        findings = self._judge_new()
-        errors = [f for f in findings if f.severity >= Severity.ERROR]
+        """Judge what was sent since the last verdict; fail the check (Hypothesis then shrinks) on any error that
+        is not a known deviation (a live entry of the run's baseline)."""
+        from conformance.baseline import EXPIRED, KNOWN
+
+        judged = self._judge_new()
+        findings = [f for f, _ in judged]
+        errors = [f for f, status in judged if f.severity >= Severity.ERROR and status != KNOWN]
+        expired = {id(f) for f, status in judged if status == EXPIRED}
         if errors and self.areas:
             self.run.failed_areas.setdefault(self.areas[0], self.check)
         if errors and self.client is not None:
@@ -109,7 +118,8 @@ class CheckJudge:
 
             first = next((ex for ex in self.exchanges if ex.interaction == errors[0].interaction), None)
             lines = [f"{f.rule} [#{f.interaction} {f.part} {f.path}{'' if f.event is None else f' event {f.event}'}]"
-                     f": {f.message}" for f in errors]
+                     f": {f.message}{' (its baseline entry has expired)' if id(f) in expired else ''}"
+                     for f in errors]
             reproduce = "\nreproduce:\n" + curl_for(first) if first is not None else ""
             text = "contract violated:\n  " + "\n  ".join(lines) + reproduce
             # The message lands in the terminal and in junit.xml: every form of the run's keys goes first.

@@ -74,11 +74,43 @@ class ConformanceRun:
         """Transport failures against the target, shared by every check of this process."""
         self.aborted: str | None = None
         self._recording: Any = None
+        self.baseline = self._baseline()
+        """Known deviations (``--conformance-baseline``): every process judges its checks' findings against them."""
+        import datetime as dt
+
+        self.today = dt.date.today()
+        self.reconciled: Any = None
+        """The baseline's outcome once the run ends (controller only), for the terminal summary."""
+        self._baseline_lines: list[str] = []
         self._configure_hypothesis()
         self.worker = hasattr(config, "workerinput")
         if not getattr(config.option, "xmlpath", None) and not self.worker:
             self.options.report_dir.mkdir(parents=True, exist_ok=True)
             config.option.xmlpath = str(self.options.report_dir / "junit.xml")
+
+    def _baseline(self) -> Any:
+        from conformance.baseline import load
+        from conformance.errors import InputError
+
+        options = self.options
+        if options.compare_versions and len(options.api_versions or []) != 2:
+            raise pytest.UsageError("--compare-versions compares two API versions: give exactly two --api-version")
+        if options.baseline_update and options.baseline is None:
+            raise pytest.UsageError("--baseline-update needs --baseline FILE (the file to write)")
+        if options.baseline is None:
+            return None
+        try:
+            return load(options.baseline, "run", missing_ok=options.baseline_update)
+        except InputError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def baseline_statuses(self, record: dict[str, Any]) -> list[str | None]:
+        """Each finding's status against the baseline (``None`` without one), marked in ``record`` too."""
+        if self.baseline is None:
+            return [None] * len(record["findings"])
+        from conformance.run.baselines import mark
+
+        return mark(self.baseline, record, self.today)
 
     def _configure_hypothesis(self) -> None:
         from hypothesis import HealthCheck, Phase, settings
@@ -98,24 +130,27 @@ class ConformanceRun:
     # -- collection --------------------------------------------------------------------------------
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not self.options.compare_versions:
+            _leave_out(config, items, [i for i in items if i.get_closest_marker("conformance_compare_versions")])
         if self.options.live:
             _no_shrinking_for_negative_checks(items)
         select, ignore = self.options.select, self.options.ignore
         if not select and not ignore:
             return
-        keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item in items:
             areas = areas_of(item)
             wanted = not select or any(s.split(".")[0] == a or s == a for s in select for a in areas)
             if ignore and areas and all(a in ignore for a in areas):
                 wanted = False  # every area it exercises is left out
-            (keep if wanted else drop).append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-            items[:] = keep
+            if not wanted:
+                drop.append(item)
+        _leave_out(config, items, drop)
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "conformance_other_version" in metafunc.fixturenames:
+            self._version_pairs(metafunc)
+            return
         if "conformance_api_version" not in metafunc.fixturenames:
             return
         versions = self.options.api_versions or list(self.profiles.versions)
@@ -131,6 +166,29 @@ class ConformanceRun:
                                  ids=[f"{v}-{c}" for v, c in pairs])
             return
         metafunc.parametrize("conformance_api_version", versions)
+
+    def _version_pairs(self, metafunc: pytest.Metafunc) -> None:
+        """A check of two versions (``--compare-versions``): the first is its ``conformance_api_version`` (client,
+        profile), the second ``conformance_other_version``; per constraint only one of the two has, if it asks."""
+        versions = self.options.api_versions or []
+        pairs = [(versions[0], versions[1])] if self.options.compare_versions and len(versions) == 2 else []
+        names: tuple[str, ...] = ("conformance_api_version", "conformance_other_version")
+        if "conformance_constraint" in metafunc.fixturenames:
+            from conformance.strategies.invalid import constraints_for
+
+            names += ("conformance_constraint",)
+            cases: list[Any] = []
+            for a, b in pairs:
+                only = sorted(set(constraints_for(self.profiles.get(a))) ^ set(constraints_for(self.profiles.get(b))))
+                cases += [(a, b, c) for c in only] or [pytest.param(a, b, "none", marks=pytest.mark.skip(
+                    reason=f"not exercised: every constraint kind of {a} is one of {b} too"))]
+        else:
+            cases = list(pairs)
+        ids = []
+        for case in cases:
+            values = tuple(getattr(case, "values", case))  # a pytest.param keeps them in .values
+            ids.append("-".join((values[0], "vs", *values[1:])))
+        metafunc.parametrize(names, cases, ids=ids)
 
     def cassette(self, request: pytest.FixtureRequest, target: RunTarget, client: Any) -> Any:
         if target.cassette_dir is None or target.record_mode is None or self.options.rejudging:
@@ -258,12 +316,48 @@ class ConformanceRun:
         options = self.options
         aborted = self.aborted or self.health.down
         secrets = secrets_from_env(os.environ, [n for n in (options.api_key_env, options.ratelimit_key_env) if n])
-        write_run_reports(options.report_dir, self.records, self.outcomes, target=options.target,
+        if self.baseline is not None:
+            from conformance.errors import InputError
+
+            try:
+                self.reconciled = self._reconcile()
+            except InputError as exc:  # the refreshed baseline could not be written: said, and the run could not
+                self._baseline_lines.append(f"conformance: error: {exc}")
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        write_run_reports(options.report_dir, self.records, self.outcomes, baseline=self.reconciled,
+                          target=options.target,
                           mutant=options.mutant, select=options.select, party=options.party,
                           api_versions=options.api_versions or list(self.profiles.versions), secrets=secrets,
                           aborted=aborted,
                           spent={**self.spent.to_json(), "max_requests": options.max_requests,
                                  "max_tokens": options.max_tokens} if options.live else None)
+
+
+    def _reconcile(self) -> Any:
+        from conformance.baseline import save, update_line, updated
+        from conformance.reports.baseline import terminal_lines
+        from conformance.run.baselines import observed, reconcile_run
+
+        options = self.options
+        reconciled = reconcile_run(self.baseline, self.records, self.outcomes, self.today, select=options.select,
+                                   ignore=options.ignore, party=options.party)
+        self._baseline_lines += terminal_lines(reconciled)
+        if options.baseline_update and options.baseline is not None:
+            new = updated(self.baseline, reconciled, observed(self.records))
+            save(options.baseline, new)
+            self._baseline_lines.append(update_line(self.baseline, new))
+        return reconciled
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in self._baseline_lines:
+            terminalreporter.write_line(line)
+
+
+def _leave_out(config: pytest.Config, items: list[pytest.Item], drop: list[pytest.Item]) -> None:
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        gone = {id(i) for i in drop}
+        items[:] = [i for i in items if id(i) not in gone]
 
 
 def _no_shrinking_for_negative_checks(items: list[pytest.Item]) -> None:

@@ -75,6 +75,12 @@ class RunOptions:
     timeouts: Timeouts
     max_wait: float
     shrink_requests: int
+    baseline: Path | None = None
+    """Known deviations (:mod:`conformance.baseline`): their findings are reported as known and fail no check."""
+    baseline_update: bool = False
+    """Write or refresh :attr:`baseline` from this run when it ends."""
+    compare_versions: bool = False
+    """Send the same requests under both ``api_versions`` and compare (conformance/suite/test_versions.py)."""
 
     @classmethod
     def of(cls, config: pytest.Config) -> RunOptions:
@@ -88,7 +94,10 @@ class RunOptions:
                    list(get("conformance_ignore") or []), bool(get("conformance_first_failure_per_rule")),
                    get("conformance_party"), get("conformance_mutant"), get("conformance_seed"),
                    Timeouts(get("conformance_timeout"), get("conformance_stream_timeout")),
-                   get("conformance_max_wait"), get("conformance_shrink_requests"))
+                   get("conformance_max_wait"), get("conformance_shrink_requests"),
+                   baseline=Path(get("conformance_baseline")) if get("conformance_baseline") else None,
+                   baseline_update=bool(get("conformance_baseline_update")),
+                   compare_versions=bool(get("conformance_compare_versions")))
 
     @property
     def replaying(self) -> bool:

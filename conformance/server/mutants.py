@@ -99,6 +99,11 @@ def _metadata_refused(found: list[Problem], body: Any, profile: Profile) -> list
     return found
 
 
+def _metadata_refused_in_2023_06_01(found: list[Problem], body: Any, profile: Profile) -> list[Problem]:
+    # One version only: each answer alone looks like a strict server; only the two side by side show the break.
+    return _metadata_refused(found, body, profile) if profile.version == "2023-06-01" else found
+
+
 def _tool_results_refused(found: list[Problem], body: Any, profile: Profile) -> list[Problem]:
     messages = body.get("messages") if isinstance(body, dict) else None
     turns = messages if isinstance(messages, list) else []
@@ -307,6 +312,9 @@ MUTANT_TABLE: tuple[Mutant, ...] = (
            Behaviour(request_problems=_rejected_parameters_pass)),
     Mutant("metadata-rejected", "a valid request carrying metadata is answered 400", "positive.accepted",
            Behaviour(request_problems=_metadata_refused)),
+    Mutant("metadata-rejected-in-2023-06-01", "a request carrying metadata is answered 400 under 2023-06-01 and 200 "
+           "under every other version, a change no profile predicts", "versions.unpredicted-change",
+           Behaviour(request_problems=_metadata_refused_in_2023_06_01)),
     Mutant("tool-result-rejected", "a turn answering a tool_use with a tool_result is answered 400",
            "stateful.tool-loop", Behaviour(request_problems=_tool_results_refused)),
     Mutant("unknown-version-accepted", "an unknown anthropic-version is served as the default version",

@@ -45,6 +45,10 @@ COSTS: dict[str, Cost] = {
     "test_mid_stream_error_event_ends_the_stream": Cost(1, 30),
     "test_unknown_event_types_are_tolerated": Cost(1, 30),
     "test_burst_reaches_the_limit_and_retry_after_is_honoured": Cost(13, 13 * 20),
+    # test_versions (--compare-versions): each request once under each of the two versions, never streamed.
+    "test_the_common_parameters_under_both_versions": Cost(4, 4 * (64 + 100)),
+    "test_generated_requests_under_both_versions": Cost(6, 4 * (256 + 400), per_example=True),
+    "test_version_rejections_under_both_versions": Cost(2, 256 + 400, per_example=True),
 }
 
 

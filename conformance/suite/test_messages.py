@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.intent import Intent
-from conformance.strategies.requests import parameters, valid_requests
-from conformance.suite.helpers import count_tokens_body
+from conformance.strategies.requests import valid_requests
+from conformance.suite.helpers import common_parameters_body, count_tokens_body
 
 pytestmark = pytest.mark.conformance_areas("positive", "body", "stream", "message", "error", "ratelimit", "request",
                                            "response", "consistency", "count-tokens")
@@ -57,14 +57,8 @@ def test_a_many_block_answer_streams_in_order(conformance_client: Any, conforman
 
 def test_the_common_parameters_are_honoured(conformance_client: Any, conformance_profile: Any,
                                             conformance_check: Any) -> None:
-    """The parameters clients set most (system, stop sequences, metadata, sampling where the version takes it)
-    in one fixed request, so every run reaches the rules they feed (the stop sequence reported, metadata
-    accepted), not only the runs where a generated request happens to carry them."""
-    body: dict[str, Any] = {"model": conformance_profile.model_ids[0], "max_tokens": 64,
-                            "system": "Answer in plain words.", "stop_sequences": ["the", "###"],
-                            "metadata": {"user_id": "conformance-suite"},
-                            "messages": [{"role": "user", "content": "Describe the sea in twenty words."}]}
-    if "temperature" in parameters(conformance_profile, "messages"):
-        body["temperature"] = 0.5
-    send_three_ways(conformance_client, conformance_check, conformance_profile, body)
+    """The parameters clients set most, in one fixed request, so every run reaches the rules they feed (the stop
+    sequence reported, metadata accepted), not only the runs where a generated request happens to carry them."""
+    send_three_ways(conformance_client, conformance_check, conformance_profile,
+                    common_parameters_body(conformance_profile))
     conformance_check.verdict()

@@ -151,6 +151,8 @@ PROBES: dict[str, Callable[[TestClient], bool]] = {
     "problem-json-errors": _rule_fires("body.response-schema", _no_key),
     "overloaded-as-503": _overloaded_arrives_as_529,
     "metadata-rejected": lambda c: _status(c, headers(), body(metadata={"user_id": "u-1"})) != 200,
+    "metadata-rejected-in-2023-06-01": lambda c: _status(c, headers(), body(metadata={"user_id": "u-1"})) != 200
+    and _status(c, headers("2026-10-21"), body(metadata={"user_id": "u-1"})) == 200,
     "tool-result-rejected": lambda c: _tool_turn(c) != 200,
     "wrong-error-type": _rule_fires("error.status-type", _no_key),
     "missing-request-id": _rule_fires("error.request-id-missing", _post()),
@@ -223,6 +225,7 @@ def test_mutant_breaks_its_contract_and_the_faithful_server_does_not(name: str) 
 EXPECTED_OVERLAPS = {
     "accepts-invalid": {"tool-result-unchecked", "temperature-accepted"},  # it accepts every invalid request
     "wrong-delta-type": {"stream-differs"},  # text sent as thinking_delta is missing from the streamed text
+    "metadata-rejected-in-2023-06-01": {"metadata-rejected"},  # the probe of the general case uses 2023-06-01
 }
 
 

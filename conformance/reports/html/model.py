@@ -116,7 +116,8 @@ class _Builder:
             area=rule.split(".", 1)[0], message=str(f.get("message") or ""), source=key[0], interaction=key[1],
             version=f.get("api_version") if self.kind == "run" else _version_of(self.entries, key, self.anchor_of),
             where=where(f), path=str(f.get("path") or "$"), expected=inline(f.get("expected")),
-            actual=inline(f.get("actual")), exchange=self.anchor_of.get(key))
+            actual=inline(f.get("actual")), exchange=self.anchor_of.get(key),
+            baseline=str(f["baseline"]) if f.get("baseline") else None)
 
     # -- the matrix --------------------------------------------------------------------------------------
 
@@ -153,7 +154,9 @@ class _Builder:
             records_by_col[self.column_of_record(r)].append(r)
         counts: Counter[tuple[str, str | None, str]] = Counter()
         for f in self.raw_findings:
-            counts[(str(f.get("rule")), self.column_of_finding(f), severity_of(f))] += 1
+            # A known deviation (baseline) is shown in its own right, never as a failure.
+            severity = "known" if f.get("baseline") == "known" else severity_of(f)
+            counts[(str(f.get("rule")), self.column_of_finding(f), severity)] += 1
         areas: dict[str, list[RuleRow]] = defaultdict(list)
         for rule in self.rules:
             cells = [self.cell(rule, col, records_by_col.get(col, []), counts, idle) for col in columns]
@@ -178,6 +181,9 @@ class _Builder:
             return Cell(FAIL, errors, f"{errors} error finding(s)", column, href)
         if warnings:
             return Cell(WARN, warnings, f"{warnings} warning(s)", column, href)
+        known = counts[(rule.id, column, "known")]
+        if known:
+            return Cell(WARN, known, f"{known} known deviation(s), waived by the baseline", column, href)
         judged = sum(1 for r in records if self._judges(rule, r))
         if judged:
             return Cell(PASS, judged, f"judged {judged} exchange(s), none broke it", column)
@@ -219,7 +225,7 @@ class _Builder:
         out = []
         for party in PARTIES:
             mine = [f for f in self.findings if f.party == party]
-            errors = sum(1 for f in mine if f.severity == "error")
+            errors = sum(1 for f in mine if f.failing)
             warnings = sum(1 for f in mine if f.severity == "warning")
             cells = [c for a in matrix.areas for row in a.rules if row.rule.party == party for c in row.cells]
             merged = _merge(cells, "") if cells else Cell(NOT_EXERCISED_CELL, reason="no rule of this party")
@@ -230,7 +236,7 @@ class _Builder:
             elif state == NOT_EXERCISED_CELL:
                 reason = "no exchange reached its rules" if self.entries else "nothing was judged"
             out.append(PartyVerdict(party, state, errors, warnings,
-                                    sorted({f.area for f in mine if f.severity == "error"}), reason))
+                                    sorted({f.area for f in mine if f.failing}), reason))
         return out
 
     # -- exchanges and cards -------------------------------------------------------------------------------
@@ -266,7 +272,7 @@ class _Builder:
         rules = {r.id: r for r in self.rules}
         cards = []
         for rule_id, found in by_rule.items():
-            severity = "error" if any(f.severity == "error" for f in found) else "warning"
+            severity = "error" if any(f.failing for f in found) else "warning"
             example, minimised = self.example(rule_id, found, severity)
             view = exchanges[int(example.exchange[1:])] if example is not None and example.exchange else None
             cards.append(RuleCard(rules[rule_id], severity, found, view, example, minimised,
@@ -322,6 +328,12 @@ class _Builder:
         severities = Counter(f.severity for f in self.findings)
         facts.append(("findings", f"{severities['error']} errors, {severities['warning']} warnings, "
                                   f"{severities['info']} info"))
+        baseline = self.doc.get("baseline")
+        if isinstance(baseline, Mapping):
+            found, entries = baseline.get("findings") or {}, baseline.get("entries") or {}
+            facts.append(("baseline", f"{baseline.get('file')}: {found.get('known', 0)} known, {found.get('new', 0)} "
+                                      f"new, {found.get('expired', 0)} expired; {entries.get('fixed', 0)} "
+                                      "entries fixed"))
         if self.meta.get("suite_version"):
             facts.append(("suite", str(self.meta["suite_version"])))
         return title, facts, notes

@@ -94,6 +94,12 @@ class FindingView:
     actual: str | None
     exchange: str | None
     """The anchor of its exchange, when the log has it."""
+    baseline: str | None = None
+    """Its status against the run's baseline: ``known`` (shown, not failing), ``expired``, ``new``."""
+
+    @property
+    def failing(self) -> bool:
+        return self.severity == "error" and self.baseline != "known"
 
 
 @dataclasses.dataclass(slots=True)
