@@ -134,7 +134,7 @@ def _keyed(items: Sequence[Any], prefix: str) -> dict[str, Any]:
         key = None
         if isinstance(item, Mapping):
             key = _discriminator(item.get("if")) or _discriminator(item)
-        out[f"{{{key}}}" if key else f"{prefix}[{i}]"] = item
+        out[f"{{{key}}}" if key else f".{prefix}[{i}]"] = item
     return out
 
 

@@ -88,6 +88,9 @@ def _edited(tmp_path: Path, version: str, file: str, edit: Callable[[Any], None]
      "request", "$.verbosity", "added", False, True),
     ("request.schema.json", lambda d: d["properties"]["stream"].update(type=["boolean", "string"]),
      "request", "$.stream", "loosened", False, True),
+    # An unkeyed union branch is named by its keyword and index, one step below the field.
+    ("request.schema.json", lambda d: d["properties"]["container"]["anyOf"].pop(2),
+     "request", "$.container.anyOf[2]", "removed", True, False),
     ("message.schema.json", lambda d: d["required"].append("container"),
      "response", "$.container", "tightened", False, True),
     ("message.schema.json", lambda d: d["required"].remove("usage"),

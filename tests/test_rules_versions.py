@@ -59,7 +59,7 @@ def test_each_profile_predicts_its_own_answer() -> None:
     ("$.messages[*]{not role=assistant}{not role=system}.content{as array}[*]{type=text}.citations",
      "$.messages[0].content[1].citations",
      body(messages=[{"role": "user", "content": [{"type": "image"}, {"type": "text", "citations": []}]}]), "exact"),
-    ("$.output_formatanyOf[0].schema", "$.output_format.schema", body(output_format={}), "exact"),
+    ("$.output_format.anyOf[0].schema", "$.output_format.schema", body(output_format={}), "exact"),
     ("$.output_format", "$.output_format.schema", body(output_format={}), "ancestor"),
     ("$.messages[*].content", "$.messages[0]", body(), "descendant"),
     ("$.top_k", "$.temperature", body(), None),

@@ -123,7 +123,7 @@ def _alike(a: Answer, b: Answer) -> bool:
 # -- the diff's words for a predicted difference --------------------------------------------------------------
 
 _CHANGE_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|(\[\*\])|\{([^{}]*)\}")
-_BRANCH = re.compile(r"(anyOf|oneOf|allOf)\[\d+\]")
+_BRANCH = re.compile(r"\.(anyOf|oneOf|allOf)\[\d+\]")
 _FIELD_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
 
 
@@ -149,7 +149,7 @@ def relation(change_path: str, field_path: str, body: Any) -> str | None:
     field), ``descendant`` (below it), or ``None``: another place, or a condition the request does not meet (a change
     to assistant turns says nothing of a user turn's field)."""
     steps = _field_steps(field_path)
-    # diff names an unkeyed branch by its index right after the name (``$.output_formatanyOf[0].schema``): a branch
+    # diff names an unkeyed branch by its keyword and index (``$.output_format.anyOf[0].schema``): a branch
     # is no step into the request, so it reads as a condition that always holds.
     change_path = _BRANCH.sub(r"{\1}", change_path)
     node, n, at = body, 0, 1 if change_path.startswith("$") else 0
