@@ -228,9 +228,11 @@ def regression(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (opt-in): lint and reference-server throughput, report.html size and load time, proxy overhead."""
+    """Benchmarks (opt-in): lint and server throughput, report.html size and load, proxy overhead, live-target runs."""
     # playwright drives the system Chromium (Debian's chromium); no browser is downloaded.
     session.install("-e", ".", "playwright")
     session.run("python", "-m", "conformance.bench", *session.posargs)
     session.run("python", "-m", "conformance.reports.html.bench")
     session.run("python", "-m", "conformance.proxy.bench")
+    # A live-target run through a small gateway, conformant and broken one way each (issue 10's figures).
+    session.run("python", str(ROOT / "tests" / "bench_gateway.py"))

@@ -71,6 +71,30 @@ class TargetHealth:
             raise TargetUnreachable(f"the target stopped answering: {self.down}")
 
 
+@dataclasses.dataclass
+class RetryThrottle:
+    """A run-wide retry budget, as gRPC throttles retries: a target that fails everything is not retried forever.
+
+    Each transient failure of a valid request takes a token, each complete answer gives back ``ratio`` of
+    one; retries are allowed while more than half of ``max_tokens`` are left. A target overloaded now and
+    then is retried as an SDK would; one that ends every stream in an error costs one request per request,
+    not three, and its checks fail on the first answer (``positive.completed`` names it).
+    """
+
+    max_tokens: float = 10.0
+    ratio: float = 0.1
+    tokens: float = 10.0
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    def observe(self, transient: bool) -> None:
+        with self._lock:
+            self.tokens = max(0.0, self.tokens - 1.0) if transient else min(self.max_tokens, self.tokens + self.ratio)
+
+    def allows(self) -> bool:
+        with self._lock:
+            return self.tokens > self.max_tokens / 2
+
+
 @dataclasses.dataclass(frozen=True)
 class TransientRetry:
     """Bounded retries of a valid request whose answer never arrived (the SDKs' policy, in the profile).
@@ -86,10 +110,12 @@ class TransientRetry:
     max_wait: float = 60.0
     statuses: frozenset[int] = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
     stream_errors: frozenset[str] = frozenset({"overloaded_error", "api_error"})
+    throttle: RetryThrottle | None = None
+    """Shared by every check of a run (``None``: every transient failure may be retried)."""
 
     def delay(self, attempt: int, response: HttpResponse | None) -> float | None:
         """Seconds to wait before retry ``attempt`` (1, 2, ...), or ``None`` when it should not be retried."""
-        if attempt > self.max_retries:
+        if attempt > self.max_retries or (self.throttle is not None and not self.throttle.allows()):
             return None
         hint = retry_after_seconds(response) if response is not None else None
         if hint is not None:
@@ -323,15 +349,19 @@ class TargetClient:
                 self.pacer.sleep(wait)
                 exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
         policy = self.transient_retry
-        attempt = 0
-        while policy is not None and intent is not None and intent.kind == "valid" and policy.transient(exchange):
+        if policy is not None and intent is not None and intent.kind == "valid":
             # A valid request must end in a complete answer; a transient failure is retried as an SDK would.
-            attempt += 1
-            wait = policy.delay(attempt, exchange.response)
-            if wait is None:
-                break
-            self.pacer.sleep(wait)
-            exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
+            attempt = 0
+            while True:
+                transient = policy.transient(exchange)
+                if policy.throttle is not None:
+                    policy.throttle.observe(transient)
+                attempt += 1
+                wait = policy.delay(attempt, exchange.response) if transient else None
+                if wait is None:
+                    break
+                self.pacer.sleep(wait)
+                exchange = self._send_once(method, path, content, sent_headers, stream, meta, pace)
         if self.shrink_allowance is not None:
             self._answers[key] = exchange
         return exchange

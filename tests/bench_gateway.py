@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.gateway import Gateway, running_reference, serving
 
-DEFAULT_FAULTS = ("422-for-400", "200-for-400", "500-for-400", "wrong-error-type", "drop-request-id")
+DEFAULT_FAULTS = ("422-for-400", "200-for-400", "500-for-400", "wrong-error-type", "drop-request-id",
+                  "drop-retry-after", "error-every-stream")
 
 
 def one_run(fault: str | None, extra: list[str]) -> dict[str, object]:

@@ -62,7 +62,8 @@ def conformance_client(request: pytest.FixtureRequest, conformance_target: RunTa
     # A live target's valid requests are retried as an SDK would when the answer never arrived: a verdict
     # on a passing overload would say nothing about the target's conformance.
     retry = TransientRetry(max_retries=profile.retry.max_retries, initial_delay=profile.retry.initial_delay_s,
-                           max_delay=profile.retry.max_delay_s, statuses=profile.retry.statuses) if live else None
+                           max_delay=profile.retry.max_delay_s, statuses=profile.retry.statuses,
+                           throttle=run.retry_throttle) if live else None
     client = TargetClient(conformance_target.base_url, conformance_target.api_key, conformance_api_version,
                           budget=conformance_budget, pacer=Pacer(enabled=live), retry_429=live, meta=meta,
                           timeouts=run.options.timeouts, transient_retry=retry, health=run.health)

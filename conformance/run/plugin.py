@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conformance.client import TargetHealth
+from conformance.client import RetryThrottle, TargetHealth
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome
 from conformance.run.judge import CheckJudge, areas_of
 from conformance.run.target import RunOptions, RunTarget, check_target
@@ -72,6 +72,8 @@ class ConformanceRun:
         self._progress_at = 0.0
         self.health = TargetHealth()
         """Transport failures against the target, shared by every check of this process."""
+        self.retry_throttle = RetryThrottle()
+        """The retry budget of valid requests whose answer never arrived, shared by every check of this process."""
         self.aborted: str | None = None
         self._recording: Any = None
         self.baseline = self._baseline()
