@@ -56,6 +56,8 @@ def test_the_faithful_server_changes_as_the_profiles_predict(tmp_path: Path) -> 
     summary = (tmp_path / "summary.md").read_text()
     assert f"## Across API versions: {A} and {B}" in summary
     assert f"| the common parameters of {A} | 1 | 200×1 | 400×1 | changed as predicted |" in summary
+    page = (tmp_path / "report.html").read_text()
+    assert f"Across API versions: {A} and {B}" in page and 'data-across-verdict="changed as predicted"' in page
 
 
 def test_a_behaviour_change_no_profile_predicts_is_found(tmp_path: Path) -> None:

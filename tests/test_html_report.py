@@ -370,3 +370,37 @@ def test_render_report_reads_a_findings_document_of_an_older_suite() -> None:
     html = render_report(doc, [])
     parse(html)
     assert 'id="rule-stream.retired-rule"' in html and "not in this suite&#39;s catalogue" in html
+
+
+def test_a_version_comparison_is_a_table_with_deviations_marked() -> None:
+    """--compare-versions: per kind of request, the statuses under each version and the verdict, not by colour."""
+    a, b = "2023-06-01", "2026-10-21"
+    doc = {"findings": [], "summary": {"checks": 1}, "meta": {"kind": "run", "api_versions": [a, b]},
+           "versions": {"versions": [a, b],
+                        "counts": {"unpredicted change": 1, "changed as predicted": 1, "not comparable": 1},
+                        "rows": [{"request": "temperature", "verdict": "changed as predicted", "pairs": 2,
+                                  "statuses": {a: {"200": 2}, b: {"400": 2}}},
+                                 {"request": "metadata", "verdict": "unpredicted change", "pairs": 1,
+                                  "statuses": {a: {"400": 1}, b: {"200": 1}}},
+                                 {"request": "a <b>burst</b>", "verdict": "not comparable", "pairs": 1,
+                                  "statuses": {a: {}, b: {"429": 1}}}]}}
+    html = render_report(doc, [])
+    parse(html)
+    section = html.split('id="across"')[1].split("</section>")[0]
+    assert f"Across API versions: {a} and {b}" in section
+    assert "1 unpredicted change, 0 predicted change missing, 1 changed as predicted, 0 alike, 1 not comparable." \
+        in section
+    rows = {re.search(r'data-across-verdict="([^"]+)"', row).group(1): row  # type: ignore[union-attr]
+            for row in section.split("<tr ")[1:]}
+    assert "200 × 2" in rows["changed as predicted"] and "400 × 2" in rows["changed as predicted"]
+    assert 's-fail">✗ unpredicted change' in rows["unpredicted change"]
+    assert 's-pass">✓ changed as predicted' in rows["changed as predicted"]
+    assert 's-not-exercised">○ not comparable' in rows["not comparable"]
+    assert "a &lt;b&gt;burst&lt;/b&gt;" in rows["not comparable"] and "—" in rows["not comparable"]
+
+
+@pytest.mark.parametrize("versions", [None, "x", {"rows": "x"}, {"rows": [1, None, {"statuses": 3, "pairs": "9"}]},
+                                      {"versions": [1, "2023-06-01"], "counts": {"alike": "many"}, "rows": []}])
+def test_a_broken_version_comparison_renders_what_it_can(versions: Any) -> None:
+    html = render_report({"findings": [], "summary": {}, "meta": {"kind": "run"}, "versions": versions}, [])
+    parse(html)

@@ -24,6 +24,8 @@ from conformance.reports.html.views import (
     QUIET_INLINE_MAX,
     SKIPPED,
     WARN,
+    AcrossRow,
+    AcrossVersions,
     AreaRow,
     Cell,
     ExchangeView,
@@ -51,6 +53,7 @@ from conformance.reports.markdown import (
     rule_applies,
     version_matrix,
 )
+from conformance.reports.versions import MISSING, NOT_COMPARABLE, UNPREDICTED_CHANGE, VERDICTS
 from conformance.rules.base import RuleInfo
 
 
@@ -304,6 +307,31 @@ class _Builder:
                                  for r in self.records])
         return [VersionRow(v, v in self.known_versions, sorted(matrix[v].items())) for v in sorted(matrix)]
 
+    def across(self) -> AcrossVersions | None:
+        """The version comparison of the findings document, read defensively (it may come from any file)."""
+        doc = self.doc.get("versions")
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("rows"), list):
+            return None
+        versions = [str(v) for v in doc.get("versions") or [] if isinstance(v, str)][:2]
+        found = doc.get("counts")
+        counts: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        rows = []
+        for row in doc["rows"]:
+            if not isinstance(row, Mapping):
+                continue
+            given = row.get("statuses")
+            statuses: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+            per_version = [[(str(k), n) for k, n in statuses[v].items() if isinstance(n, int)]
+                           if isinstance(statuses.get(v), Mapping) else [] for v in versions]
+            verdict = str(row.get("verdict") or "?")
+            pairs = row.get("pairs")
+            rows.append(AcrossRow(str(row.get("request") or "?"), pairs if isinstance(pairs, int) else 0,
+                                  per_version, verdict,
+                                  FAIL if verdict in (UNPREDICTED_CHANGE, MISSING)
+                                  else NOT_EXERCISED_CELL if verdict == NOT_COMPARABLE else PASS))
+        return AcrossVersions(versions, [(v, int(counts.get(v) or 0)) for v in VERDICTS
+                                         if isinstance(counts.get(v, 0), int)], rows)
+
     def facts_and_title(self) -> tuple[str, list[tuple[str, str]], list[str]]:
         summary: Mapping[str, Any] = self.doc.get("summary") or {}
         notes: list[str] = []
@@ -356,7 +384,7 @@ class _Builder:
                    "area": [a.area for a in matrix.areas], "version": versions}
         return Report(self.kind, title, facts, verdict, text, verdicts, matrix, self.cards(exchanges), self.findings,
                       exchanges, self.not_exercised(), self.version_rows(), notes, filters,
-                      lazy_quiet=len(exchanges) > QUIET_INLINE_MAX)
+                      lazy_quiet=len(exchanges) > QUIET_INLINE_MAX, across=self.across())
 
 
 def _version_of(entries: Sequence[Mapping[str, Any]], key: tuple[str | None, int | None],

@@ -151,6 +151,27 @@ class VersionRow:
 
 
 @dataclasses.dataclass(slots=True)
+class AcrossRow:
+    """One kind of request of ``--compare-versions`` and what its pairs came to."""
+
+    request: str
+    pairs: int
+    statuses: list[list[tuple[str, int]]]
+    """Per version, in :attr:`AcrossVersions.versions` order: (status, count)."""
+    verdict: str
+    state: str
+    """``fail`` for a deviation (an unpredicted change, a predicted change missing), ``not-exercised`` when the
+    pair could not be compared, else ``pass``."""
+
+
+@dataclasses.dataclass(slots=True)
+class AcrossVersions:
+    versions: list[str]
+    counts: list[tuple[str, int]]
+    rows: list[AcrossRow]
+
+
+@dataclasses.dataclass(slots=True)
 class Report:
     kind: str
     """``run`` or ``lint``."""
@@ -169,6 +190,8 @@ class Report:
     filters: dict[str, list[str]]
     lazy_quiet: bool
     """List only the exchanges with findings until asked (see :data:`QUIET_INLINE_MAX`)."""
+    across: AcrossVersions | None = None
+    """``--compare-versions``: the same requests under two versions, side by side."""
 
 
 # -- formatting -------------------------------------------------------------------------------------------------
