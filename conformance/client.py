@@ -379,6 +379,8 @@ class TargetClient:
     def shrink_seconds(self) -> float:
         """How long shrinking may take: what the request allowance would take at this target's pace."""
         allowance = self.shrink_allowance or 0
+        if allowance == 0:
+            return 0.0  # nothing smaller may be sent: the failing example stands as it is
         pace = self.seconds_sending / max(1, self._sends)
         return max(0.5, min(60.0, 2 * allowance * pace))
 

@@ -16,6 +16,8 @@ Faults (``fault=``), each one behaviour a real gateway has been seen to get wron
     "stall-streams"       stop sending a stream after its first events, keeping the connection open
     "silent"              accept connections and never answer
     "echo-key"            echo the request's key back in many encodings (headers and bodies)
+    "reject-large"        answer a request body over 600 bytes with 400 invalid_request_error (a failure that
+                          depends on the request: shrinking has something to find)
 
 It is real HTTP on loopback (Starlette + uvicorn in a thread, httpx to the upstream), started and
 stopped by the test; it holds no state beyond a request counter.
@@ -44,7 +46,7 @@ from starlette.routing import Route
 from conformance.server import ServerConfig, running_server
 
 FAULTS = ("conformant", "422-for-400", "200-for-400", "500-for-400", "wrong-error-type", "drop-retry-after",
-          "drop-request-id", "error-every-stream", "stall-streams", "silent", "echo-key")
+          "drop-request-id", "error-every-stream", "stall-streams", "silent", "echo-key", "reject-large")
 _HOP = {"content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding", "host"}
 
 
@@ -72,8 +74,13 @@ class Gateway:
             await asyncio.sleep(3600)
         key = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
+        content = await request.body()
+        if self.fault == "reject-large" and len(content) > 600:
+            return Response(json.dumps({"type": "error", "error": {"type": "invalid_request_error",
+                                                                    "message": "too large for this gateway"}}),
+                            status_code=400, headers={"content-type": "application/json", "request-id": "req_gw"})
         upstream = self.client.build_request(request.method, request.url.path, params=request.query_params,
-                                             headers=headers, content=await request.body())
+                                             headers=headers, content=content)
         answer = await self.client.send(upstream, stream=True)
         out_headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP}
         if self.fault == "drop-retry-after":

@@ -78,6 +78,8 @@ def test_streams_ending_in_an_error_event_are_not_a_pass(tmp_path: Path) -> None
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert "positive.completed" in error_rules(tmp_path)
     assert "positive.completed" in proc.stdout
+    # The run ends shrinking itself (the request allowance): Hypothesis's "five minutes" warning is not shown.
+    assert "five minutes" not in proc.stdout and "PLEASE REPORT" not in proc.stdout
 
 
 def test_a_key_echoed_in_any_encoding_is_written_nowhere(tmp_path: Path) -> None:
@@ -136,17 +138,29 @@ def test_caps_too_small_for_the_selection_are_said_before_anything_is_sent(tmp_p
     assert idle and all("request cap reached" in c["reason"] for c in idle)
 
 
-def test_a_failing_check_spends_a_bounded_number_of_requests_looking_for_a_smaller_example(tmp_path: Path) -> None:
+def requests_sent(fault: str, tmp_path: Path, *extra: str) -> int:
+    """How many requests a `--select positive` run sent through a gateway with ``fault``."""
     from tests.gateway import Gateway, serving
 
     with running_reference() as upstream:
-        gateway = Gateway(upstream, "error-every-stream")
+        gateway = Gateway(upstream, fault)
         with serving(gateway) as url:
-            proc = run(*live(url, tmp_path, "--select", "positive", "--shrink-requests", "2"))
+            proc = run(*live(url, tmp_path / f"{fault}{'-'.join(extra)}", "--select", "positive", *extra))
     assert proc.returncode == 1, proc.stdout[-2000:]
-    # The generated check fails on its first example (3 requests), then may spend 2 more; the two fixed
-    # checks send 3 each. A replay of the failing example is answered from what was already received.
-    assert gateway.requests <= 3 + 2 + 3 + 3, gateway.requests
+    return gateway.requests
+
+
+def test_a_failing_check_spends_a_bounded_number_of_requests_looking_for_a_smaller_example(tmp_path: Path) -> None:
+    # A gateway refusing large requests: a failure a smaller request can avoid, so shrinking has work to do.
+    alone = requests_sent("reject-large", tmp_path, "--max-examples", "5", "--shrink-requests", "0")
+    allowed = requests_sent("reject-large", tmp_path, "--max-examples", "5", "--shrink-requests", "3")
+    assert 0 < allowed - alone <= 3, (alone, allowed)
+
+
+def test_an_answer_that_never_arrived_is_not_shrunk(tmp_path: Path) -> None:
+    """No smaller request makes "the stream ended in an error" clearer: not one request goes to shrinking it."""
+    alone = requests_sent("error-every-stream", tmp_path, "--shrink-requests", "0")
+    assert requests_sent("error-every-stream", tmp_path, "--shrink-requests", "25") == alone
 
 
 def test_one_pervasive_fault_reads_as_one_line_and_a_quick_verdict_skips_its_repeats(tmp_path: Path) -> None:

@@ -58,6 +58,9 @@ class RuleInfo:
     title: str
     party: str = SERVER
     """``client`` (the request) or ``server`` (the answer)."""
+    shrinks: bool = True
+    """``False``: no smaller request makes a failure of this rule clearer (it is about whether an answer arrived
+    at all), so a live run spends no requests shrinking it."""
 
     def __post_init__(self) -> None:
         if self.party not in (CLIENT, SERVER):

@@ -72,7 +72,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(ACCUMULATED_MESSAGE, _E, "the message accumulated from the stream is a valid Message"),
     RuleInfo(UNKNOWN_EVENT, _I, "event, block or delta type unknown to this suite (forward-compatible)"),
     RuleInfo(UNTERMINATED_EVENT, _W, "the last event is followed by the blank line that dispatches it"),
-    RuleInfo(STALLED, _E, "a stream keeps coming until it ends (no silence longer than the run's timeout)"),
+    RuleInfo(STALLED, _E, "a stream keeps coming until it ends (no silence longer than the run's timeout)",
+             shrinks=False),
 )
 
 GRAMMAR_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",

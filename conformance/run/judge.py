@@ -107,12 +107,20 @@ class CheckJudge:
         if errors and self.areas:
             self.run.failed_areas.setdefault(self.areas[0], self.check)
         if errors and self.client is not None:
-            self.client.failed(minimal=all(f.part == "response.headers" for f in errors))
+            # A missing header, an answer that never arrived: a smaller request would fail the same way.
+            from conformance.rules import RULES_BY_ID
+
+            def unshrinkable(f: Finding) -> bool:
+                rule = RULES_BY_ID.get(f.rule)
+                return f.part == "response.headers" or (rule is not None and not rule.shrinks)
+
+            self.client.failed(minimal=all(unshrinkable(f) for f in errors))
             if self.run.options.live:
                 # Read by Hypothesis when it starts shrinking this failure (it documents it as the knob).
                 from hypothesis.internal.conjecture import engine
 
                 engine.MAX_SHRINKING_SECONDS = self.client.shrink_seconds()
+                _quiet_shrink_deadline_warning(engine)
         if errors:
             from conformance.reports.markdown import curl_for
 
@@ -148,3 +156,25 @@ def _record(exchange: Any, version: str, findings: list[Finding], nodeid: str, a
         # (not for a mutant or a replay) and only inside a generated check (not at teardown).
         "shrinking": currently_in_test_context() and Phase.shrink in settings().phases,
     }
+
+
+_SLOW_SHRINK = "WARNING: Hypothesis has spent more than five minutes working to shrink"
+
+
+def _quiet_shrink_deadline_warning(engine: Any) -> None:
+    """Drop Hypothesis's "spent more than five minutes shrinking, PLEASE REPORT THIS" line.
+
+    Against a live target the run ends shrinking itself, after the check's request allowance (seconds, not
+    minutes), through the deadline that line is about: it would tell the user something false. Whether the
+    example was minimised is said where the example is shown."""
+    if getattr(engine.report, "conformance_quiet", False):
+        return
+    original = engine.report
+
+    def report(text: str) -> None:
+        if not text.startswith(_SLOW_SHRINK):
+            original(text)
+
+    report.conformance_quiet = True  # type: ignore[attr-defined]
+    engine.report = report
+
