@@ -72,6 +72,7 @@ def exact_version(version: str) -> str:
 
 def _run_install(argv: Sequence[str], cwd: Path) -> None:
     log = cwd / "install.log"
+    start = log.stat().st_size if log.is_file() else 0
     with open(log, "ab") as out:
         try:
             done = subprocess.run(list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=INSTALL_TIMEOUT,
@@ -81,9 +82,22 @@ def _run_install(argv: Sequence[str], cwd: Path) -> None:
         except OSError as exc:
             raise InputError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
     if done.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or [""]
-        raise InputError(f"{shlex.join(argv)} failed (exit {done.returncode}): {tail[0][:200]}", file=str(log),
-                         fix="the registry must be reachable once; the version must exist")
+        with open(log, "rb") as written:
+            written.seek(start)
+            said = written.read(1 << 20).decode("utf-8", errors="replace")
+        raise InputError(f"{shlex.join(argv)} failed (exit {done.returncode}): {telling_line(said)[:200]}",
+                         file=str(log), fix="the registry must be reachable once; the version must exist")
+
+
+_TELLING = ("no matching", "could not find", "not found", "unable to resolve", "could not resolve")
+
+
+def telling_line(output: str) -> str:
+    """The line of an installer's output that says why it failed (pip's and npm's end with boilerplate)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() and "complete log" not in line.lower()]
+    return next((line for line in errors if any(t in line.lower() for t in _TELLING)), None) \
+        or (errors[0] if errors else lines[-1] if lines else "no output")
 
 
 def _prepared(directory: Path, commands: Callable[[Path], list[list[str]]], what: str,

@@ -105,3 +105,33 @@ def test_a_custom_driver_is_a_command_line(tmp_path):
         custom_driver("'unbalanced")
     with pytest.raises(UsageError, match="brings its own"):
         driver_for("python", "2.14.0", "node d.mjs", tmp_path)
+
+
+NPM_NOTARGET = """npm error code ETARGET
+npm error notarget No matching version found for @anthropic-ai/sdk@0.50.0.
+npm error notarget In most cases you or one of your dependencies are requesting
+npm error A complete log of this run can be found in: /root/.npm/_logs/x-debug-0.log
+"""
+PIP_MISSING = """Looking in indexes: https://pypi.org/simple
+ERROR: Could not find a version that satisfies the requirement anthropic==9.9.9 (from versions: 0.2.0)
+ERROR: No matching distribution found for anthropic==9.9.9
+"""
+
+
+@pytest.mark.parametrize(("output", "says"), [
+    (NPM_NOTARGET, "No matching version found for @anthropic-ai/sdk@0.50.0"),
+    (PIP_MISSING, "Could not find a version that satisfies the requirement anthropic==9.9.9"),
+    ("npm error code E500\nnpm error A complete log of this run can be found in: x.log\n", "npm error code E500"),
+    ("something odd\nand then it stopped\n", "and then it stopped"),
+    ("", "no output"),
+])
+def test_a_failed_install_names_why_not_the_installers_boilerplate(output: str, says: str) -> None:
+    assert says in environments.telling_line(output)
+
+
+def test_the_reason_comes_from_this_attempt_not_an_earlier_one(tmp_path: Path) -> None:
+    (tmp_path / "install.log").write_text("ERROR: No matching distribution found for an-earlier-attempt\n")
+    script = "import sys; print('npm error notarget No matching version found for this-attempt'); sys.exit(1)"
+    with pytest.raises(InputError) as raised:
+        environments._run_install([sys.executable, "-c", script], tmp_path)
+    assert "this-attempt" in str(raised.value) and "an-earlier-attempt" not in str(raised.value)

@@ -50,3 +50,21 @@ def test_a_hostile_result_is_one_line_naming_what_is_wrong(line, says):
         parse_result(line)
     message = str(info.value)
     assert says in message and "\n" not in message and len(message) < 400
+
+
+def test_the_python_driver_reports_a_missing_beta_namespace_as_unsupported() -> None:
+    """anthropic before 0.3x has no client.beta: the beta scenario is not exercised, it is not a failure."""
+    import importlib.util
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    pytest.importorskip("anthropic")
+    path = Path(__file__).parents[2] / "conformance" / "sdk" / "drivers" / "python_anthropic.py"
+    spec = importlib.util.spec_from_file_location("python_anthropic_driver", path)
+    assert spec is not None and spec.loader is not None
+    driver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(driver)
+    old_client = SimpleNamespace(messages=SimpleNamespace(create=lambda **kw: kw))
+    with pytest.raises(driver.Unsupported, match=r"has no client\.beta\.messages"):
+        driver.resource(old_client, {"betas": ["tools-2024-04-04"]}, "messages")
+    assert driver.resource(old_client, {}, "messages") is old_client.messages

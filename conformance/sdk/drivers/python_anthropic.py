@@ -2,7 +2,8 @@
 
 Reads scenario lines on stdin, calls the SDK once per line against ANTHROPIC_BASE_URL with
 ANTHROPIC_API_KEY, and prints one result line per scenario on stdout. Standard library and the SDK
-only: it runs in the SDK's own environment (any anthropic from 0.40 on), never imports the suite.
+only: it runs in the SDK's own environment, never imports the suite. Tested from anthropic 0.30 on; what an
+older SDK lacks (client.beta, count_tokens, models, a parameter) is reported as unsupported, so not exercised.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class Unsupported(Exception):
 
 def resource(client: anthropic.Anthropic, scenario: dict[str, Any], name: str) -> Any:
     betas = scenario.get("betas")
-    base = client.beta if betas else client
+    base = getattr(client, "beta", None) if betas else client  # the beta namespace came with anthropic 0.3x
     found = getattr(base, name, None)
     if found is None:
         raise Unsupported(f"anthropic {anthropic.__version__} has no client{'.beta' if betas else ''}.{name}")
