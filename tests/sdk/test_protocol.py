@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import orjson
 import pytest
@@ -68,3 +69,52 @@ def test_the_python_driver_reports_a_missing_beta_namespace_as_unsupported() -> 
     with pytest.raises(driver.Unsupported, match=r"has no client\.beta\.messages"):
         driver.resource(old_client, {"betas": ["tools-2024-04-04"]}, "messages")
     assert driver.resource(old_client, {}, "messages") is old_client.messages
+
+
+_FAKE_SDK = """
+class APIError extends Error {
+  constructor(style, id) {
+    super('500 scripted');
+    this.status = 500;
+    this.error = { type: 'error', error: { type: 'api_error', message: 'scripted' } };
+    if (style === 'camel') this.requestID = id;
+    if (style === 'snake') { this.request_id = id; this.headers = { 'request-id': id }; }
+    if (style === 'headers') this.headers = new Headers({ 'request-id': id });
+  }
+}
+class Anthropic {
+  constructor() {
+    this.messages = { create: async (p) => { throw new APIError(p.metadata.user_id, 'req_' + p.metadata.user_id); } };
+  }
+}
+module.exports = { default: Anthropic, APIError };
+"""
+
+
+@pytest.mark.parametrize("style", ["camel", "snake", "headers"])
+def test_the_typescript_driver_reads_the_request_id_of_every_sdk_generation(tmp_path: Path, style: str) -> None:
+    """`requestID` (0.3x on), `request_id` (before), or only the answer's header: the id is read, not lost."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the TypeScript driver cannot run here")
+    package = tmp_path / "node_modules" / "@anthropic-ai" / "sdk"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({"name": "@anthropic-ai/sdk", "version": "0.0.1",
+                                                      "main": "index.js"}))
+    (package / "index.js").write_text(_FAKE_SDK)
+    (tmp_path / "package.json").write_text("{}")
+    driver = Path(__file__).parents[2] / "conformance" / "sdk" / "drivers" / "typescript" / "driver.mjs"
+    scenario = {"protocol": 1, "client": {"max_retries": 0, "timeout": 1}, "call": "messages.create",
+                "params": {"model": "m", "max_tokens": 1, "messages": [], "metadata": {"user_id": style}}}
+    done = subprocess.run([node, str(driver)], input=json.dumps(scenario) + "\n", capture_output=True, text=True,
+                          timeout=30, env={"PATH": "/usr/bin:/bin", "CONFORMANCE_SDK_PATH": str(tmp_path),
+                                           "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "error" and result["error"]["request_id"] == f"req_{style}"
+    assert result["error"]["status"] == 500 and result["error"]["type"] == "api_error"

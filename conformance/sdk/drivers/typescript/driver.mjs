@@ -64,8 +64,16 @@ function describe(err) {
   return {
     class: classes[0] || typeof err, classes, kind: errorKind(err), status, type,
     message: String(err?.message ?? err).slice(0, 100000),
-    request_id: typeof err?.requestID === 'string' ? err.requestID : null,
+    request_id: requestId(err),
   };
+}
+
+// `requestID` from 0.3x on; `request_id` before; else the answer's header (a Headers or a plain record).
+function requestId(err) {
+  const headers = err?.headers;
+  const fromHeaders = typeof headers?.get === 'function' ? headers.get('request-id') : headers?.['request-id'];
+  const found = [err?.requestID, err?.request_id, fromHeaders].find((v) => typeof v === 'string' && v);
+  return found ?? null;
 }
 
 function makeClient(client) {
