@@ -16,7 +16,6 @@ change in checks passed / failed / not exercised, the checks whose outcome chang
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,7 +26,6 @@ from conformance.engine import parties
 from conformance.errors import InputError
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED
 
-MAX_REPORT_BYTES = 512 * 1024 * 1024
 NEW, FIXED, UNCHANGED, UNCHECKED = "new", "fixed", "unchanged", "unchecked"
 _RANK = {"warning": 1, "error": 2}
 
@@ -49,30 +47,19 @@ class Side:
         return {o: outcomes.get(o, 0) for o in (PASSED, FAILED, NOT_EXERCISED)}
 
 
+_FIX = "give a report directory or the findings.json of `conformance run` or `lint --report-dir`"
+
+
 def _bad(name: str, where: str, message: str) -> InputError:
-    return InputError(message, file=name, where=where,
-                      fix="give a report directory or the findings.json of `conformance run` or `lint --report-dir`")
+    return InputError(message, file=name, where=where, fix=_FIX)
 
 
 def read_side(path: Path) -> Side:
     """A report directory or a ``findings.json``; :class:`InputError` naming the file and what is wrong."""
+    from conformance.reports.documents import read_findings_file
+
     file = path / "findings.json" if path.is_dir() else path
-    name = str(file)
-    try:
-        with file.open("rb") as fh:
-            raw = fh.read(MAX_REPORT_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=name,
-                         fix="give a report directory or its findings.json") from None
-    if len(raw) > MAX_REPORT_BYTES:
-        raise _bad(name, "$", f"larger than {MAX_REPORT_BYTES // (1024 * 1024)} MiB")
-    try:
-        doc = json.loads(raw)
-    except RecursionError:
-        raise _bad(name, "$", "nested too deeply to be a report") from None
-    except ValueError as exc:
-        raise _bad(name, "$", f"not JSON ({exc})") from None
-    return side_of(doc, name)
+    return side_of(read_findings_file(file, fix=_FIX), str(file))
 
 
 def side_of(doc: Any, name: str) -> Side:

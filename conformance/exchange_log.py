@@ -141,18 +141,36 @@ def write_exchange_log(path: Path, entries: Iterable[Mapping[str, Any]]) -> None
             out.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
 
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""The longest exchange-log line read back: a written entry is bounded far below it (bodies, events)."""
+_REWRITE = "rewrite it with `conformance run` or `conformance lint --report-dir`"
+
+
 def read_exchange_log(path: Path) -> Iterator[dict[str, Any]]:
-    """The entries of an exchange log; a broken line is an :class:`InputError` naming the file and line."""
-    with path.open(encoding="utf-8") as lines:
-        for n, line in enumerate(lines, 1):
+    """The entries of an exchange log, each checked against ``schemas/reports/exchange.schema.json``.
+
+    A broken line (not JSON, too long, too deep, the wrong shape) is an :class:`InputError` naming the file,
+    the line and the JSON path."""
+    from conformance.reports.documents import EXCHANGE_SCHEMA, check_document
+
+    with path.open("rb") as lines:
+        n = 0
+        while line := lines.readline(MAX_LINE_BYTES + 1):
+            n += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                raise InputError(f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB", file=str(path),
+                                 where=str(n), fix=_REWRITE)
             if not line.strip():
                 continue
             try:
                 entry = json.loads(line)
+            except RecursionError:
+                raise InputError("nested too deeply to be an exchange", file=str(path), where=str(n),
+                                 fix=_REWRITE) from None
             except ValueError as exc:
-                raise InputError(f"not a JSON object: {exc}", file=str(path), where=str(n),
-                                 fix="rewrite it with `conformance run` or `conformance lint --report-dir`") from None
+                raise InputError(f"not a JSON object: {exc}", file=str(path), where=str(n), fix=_REWRITE) from None
             if not isinstance(entry, dict):
                 raise InputError("not a JSON object", file=str(path), where=str(n),
                                  fix="each line of an exchange log is one exchange as a JSON object")
+            check_document(entry, EXCHANGE_SCHEMA, file=str(path), line=n, fix=_REWRITE)
             yield entry

@@ -17,7 +17,8 @@ a JSON pointer into it, and ``[]`` when the tree is sound:
   :meth:`SchemaSet.unknown_values` evaluates), and response schemas never close
   objects with ``additionalProperties: false`` (responses are forward-compatible);
 * ``drift-allow.json``, when present, is a well-formed allow list (every entry with a reason);
-* ``sdk/*.schema.json`` (the SDK driver protocol) are valid 2020-12 documents whose refs resolve.
+* ``sdk/*.schema.json`` (the SDK driver protocol) and ``reports/*.schema.json`` (the report files read back)
+  are valid 2020-12 documents whose refs resolve.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ RESPONSE_SHAPES = ("message", "error", "stream_event", "model", "models_list", "
 _IF_KEYWORDS = frozenset({"properties", "required", "const", "enum", "type", "not", "allOf", "anyOf", "oneOf",
                           "$ref", "description"})
 _VERSION_KEYS = ("version", "status", "source", "notes", "differences")
-NOT_VERSIONS = frozenset({"shared", "sdk"})
-"""Directories of the schema tree that are not API versions: ``shared`` (referenced by every version) and
-``sdk`` (the SDK driver protocol, checked on its own by :func:`_check_sdk_protocol`)."""
+NOT_VERSIONS = frozenset({"shared", "sdk", "reports"})
+"""Directories of the schema tree that are not API versions: ``shared`` (referenced by every version), ``sdk``
+(the SDK driver protocol) and ``reports`` (the report files), these two checked by :func:`_check_standalone`."""
 _SOURCES = ("real-api", "reference-document")
 
 
@@ -234,13 +235,15 @@ def check_schema_tree(root: Path) -> list[str]:
         else:
             _check_profile(profile_path, _read(profile_path, problems), compiled.get(SHAPES["model"]), problems)
     _check_drift_allow(root, problems)
-    _check_sdk_protocol(root, problems)
+    for standalone in ("sdk", "reports"):
+        _check_standalone(root / standalone, problems)
     return problems
 
 
-def _check_sdk_protocol(root: Path, problems: list[str]) -> None:
-    """The driver protocol's schemas (``sdk/``): valid 2020-12 documents with a ``$id``, their refs resolving."""
-    paths = sorted((root / "sdk").glob("*.schema.json"))
+def _check_standalone(directory: Path, problems: list[str]) -> None:
+    """Schemas outside the profiles (``sdk/``: the driver protocol; ``reports/``: the report files read back):
+    valid 2020-12 documents with a ``$id``, their refs resolving."""
+    paths = sorted(directory.glob("*.schema.json"))
     docs = {p: d for p in paths if isinstance(d := _read(p, problems), Mapping)}
     for path, doc in docs.items():
         _check_document(path, doc, None, problems)

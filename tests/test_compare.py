@@ -81,10 +81,10 @@ def test_markdown_has_checks_and_version_support_side_by_side() -> None:
 @pytest.mark.parametrize(("content", "says"), [
     ("not json", "not JSON"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    ("[]", "a findings.json is an object"),
-    ('{"findings": {}}', "findings: no list of findings"),
-    ('{"findings": [3]}', "findings[0]: a finding is an object with a rule"),
-    ('{"findings": [], "checks": [{"check": 1}]}', "checks[0]: a check is an object"),
+    ("[]", "$: [] is not of type 'object'"),
+    ('{"findings": {}}', "$.findings: {} is not of type 'array'"),
+    ('{"findings": [3]}', "$.findings[0]: 3 is not of type 'object'"),
+    ('{"findings": [], "checks": [{"check": 1}]}', "$.checks[0]"),
 ])
 def test_a_broken_report_is_one_line_naming_it(tmp_path: Path, content: str, says: str) -> None:
     path = tmp_path / "findings.json"

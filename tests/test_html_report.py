@@ -4,6 +4,7 @@ cut, honest verdicts for empty and idle runs, rebuilt identically by `conformanc
 from __future__ import annotations
 
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conformance.cli import main
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
@@ -20,6 +23,7 @@ from conformance.reports.html import render_report
 from conformance.reports.html.timeline import build_timeline
 from conformance.reports.markdown import failing_example, is_minimal
 from conformance.reports.run import write_run_reports
+from conformance.strategies.jsonschema import from_schema
 from tests.test_cli import MISMATCHED_DELTA, VALID_STREAM
 
 CHECK = "test_messages::test_valid_requests_get_valid_messages[2023-06-01]"
@@ -404,3 +408,33 @@ def test_a_version_comparison_is_a_table_with_deviations_marked() -> None:
 def test_a_broken_version_comparison_renders_what_it_can(versions: Any) -> None:
     html = render_report({"findings": [], "summary": {}, "meta": {"kind": "run"}, "versions": versions}, [])
     parse(html)
+
+
+def _report_schema(name: str) -> dict[str, Any]:
+    from conformance.profiles import schemas_root
+
+    return json.loads((schemas_root() / "reports" / name).read_text(encoding="utf-8"))
+
+
+@settings(max_examples=int(os.environ.get("REPORT_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(doc=from_schema(_report_schema("findings.schema.json")),
+       entries=st.lists(from_schema(_report_schema("exchange.schema.json")), max_size=4))
+def test_any_report_the_schemas_allow_renders(doc: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    """`conformance report` checks what it reads against schemas/reports/; whatever passes must render."""
+    parse(render_report(doc, entries))
+
+
+def test_a_report_that_breaks_its_schema_is_one_line_naming_the_file_and_path(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "findings.json").write_text(json.dumps({"findings": [], "checks": [1]}))
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "findings.json:$.checks[0]" in err and "Traceback" not in err
+    (tmp_path / "findings.json").write_text(json.dumps({"findings": []}))
+    (tmp_path / "exchanges.jsonl").write_text(json.dumps({"events": [{"index": 0}, 5]}) + "\n")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "exchanges.jsonl:1:$.events[1]" in capsys.readouterr().err
+    (tmp_path / "exchanges.jsonl").write_text("[" * 5000 + "]" * 5000 + "\n")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err

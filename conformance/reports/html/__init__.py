@@ -9,7 +9,6 @@ exchange log ``exchanges.jsonl``), so ``conformance report DIR`` rebuilds exactl
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -82,17 +81,14 @@ def write_html_report(report_dir: Path, doc: Mapping[str, Any], entries: Sequenc
 def load_report_dir(report_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """``findings.json`` and the exchange log of a report directory; a missing log is an empty one."""
     from conformance.exchange_log import EXCHANGES_FILE, read_exchange_log
+    from conformance.reports.documents import read_findings_file
     from conformance.reports.run import FINDINGS_FILE
 
     findings = report_dir / FINDINGS_FILE
     if not findings.is_file():
         raise InputError("no findings.json here", file=str(report_dir),
                          fix="write one with `conformance run --report-dir DIR` or `conformance lint --report-dir DIR`")
-    try:
-        doc = json.loads(findings.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"not JSON: {exc}", file=str(findings), fix="rewrite it with the run or lint that made it") \
-            from None
+    doc = read_findings_file(findings, fix="rewrite it with the run or lint that made it")
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
         raise InputError("not a findings document (no \"findings\" list)", file=str(findings),
                          fix="point `conformance report` at a directory a run or lint wrote")
