@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -62,14 +63,34 @@ class _Progress:
         self.stream.flush()
 
 
-def _byte_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} bytes: give at least 1")
-    return value
+def _whole(minimum: int, unit: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum`` (a cap, a count), named in the error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number{unit and ' of ' + unit}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value}{unit and ' ' + unit}: give at least {minimum}")
+        return value
+    return parse
+
+
+def _seconds(*, zero: bool) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds, above 0 (``zero``: or 0)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            least = "of 0 or more" if zero else "above 0"
+            raise argparse.ArgumentTypeError(f"{text} seconds: give a finite number {least}")
+        return value
+    return parse
+
+
+_byte_count = _whole(1, "bytes")
 
 
 def _add_baseline_options(parser: argparse.ArgumentParser, kind: str) -> None:
@@ -188,6 +209,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from conformance.drift import run_drift
     from conformance.drift.render import render_text, to_json
 
+    if args.sdk_path and args.sdk != "typescript":
+        raise UsageError("--sdk-path is where @anthropic-ai/sdk is installed (with --sdk typescript); the Python "
+                         "SDK is the anthropic package of the interpreter running conformance")
     run = run_drift(args.sdk, args.profile, sdk_path=args.sdk_path)
     if args.format == "json":
         sys.stdout.write(json.dumps(to_json(run), indent=2) + "\n")
@@ -386,17 +410,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--record-mode", choices=("none", "once", "new_episodes", "all"),
                      help="record or replay cassettes (vcrpy modes) in --cassette-dir")
     run.add_argument("--cassette-dir", default="cassettes", metavar="DIR")
-    run.add_argument("--max-examples", type=int, metavar="N", help="Hypothesis examples per generated check")
-    run.add_argument("--max-requests", type=int, metavar="N", help="hard cap on requests sent")
-    run.add_argument("--max-tokens", type=int, metavar="N", help="hard cap on tokens spent")
-    run.add_argument("--shrink-requests", type=int, metavar="N",
+    run.add_argument("--max-examples", type=_whole(1), metavar="N", help="Hypothesis examples per generated check")
+    run.add_argument("--max-requests", type=_whole(1), metavar="N", help="hard cap on requests sent")
+    run.add_argument("--max-tokens", type=_whole(1), metavar="N", help="hard cap on tokens spent")
+    run.add_argument("--shrink-requests", type=_whole(0), metavar="N",
                      help="against a live target, requests a failing check may spend on a smaller example "
                           "(default 25; negative checks never shrink)")
-    run.add_argument("--max-wait", type=float, metavar="SECONDS",
+    run.add_argument("--max-wait", type=_seconds(zero=True), metavar="SECONDS",
                      help="the longest a check waits for a target's retry-after (longer: not exercised); default 70")
-    run.add_argument("--timeout", type=float, metavar="SECONDS",
+    run.add_argument("--timeout", type=_seconds(zero=False), metavar="SECONDS",
                      help="wait this long for an answer to start (a plain answer: to arrive whole); default 60")
-    run.add_argument("--stream-timeout", type=float, metavar="SECONDS",
+    run.add_argument("--stream-timeout", type=_seconds(zero=False), metavar="SECONDS",
                      help="a stream silent this long between events has stalled (stream.stalled); default 30")
     run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--report-dir", default="reports", metavar="DIR")
@@ -467,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--annotate", action="store_true",
                        help="add x-conformance-findings: N; first=RULE to each answer (a plain answer is read "
                             "whole first; a stream's head can only count the request's findings)")
-    proxy.add_argument("--max-requests", type=int, metavar="N", help="stop after N exchanges")
+    proxy.add_argument("--max-requests", type=_whole(1), metavar="N", help="stop after N exchanges")
     proxy.add_argument("--max-body-bytes", type=_byte_count, default=16 * 1024 * 1024, metavar="N",
                        help="keep at most N bytes of a body for the rules and the recording; a larger answer is "
                             "passed on whole, a larger request refused with 413 (default 16 MiB)")
@@ -489,14 +513,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="break exactly one contract (suite self-test); see conformance.server.mutants")
     serve.add_argument("--control-token", metavar="TOKEN",
                        help="the token every /_conformance/* call must send (default: a fresh one, printed)")
-    serve.add_argument("--limit-concurrency", type=int, metavar="N",
+    serve.add_argument("--limit-concurrency", type=_whole(1), metavar="N",
                        help="connections and requests served at once; more get 503 (default: below the "
                             "process's open-file limit)")
-    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+    serve.add_argument("--header-timeout", type=_seconds(zero=False), default=10.0, metavar="SECONDS",
                        help="close a connection that has not sent its request headers by then (default 10)")
-    serve.add_argument("--log-max-requests", type=int, metavar="N",
+    serve.add_argument("--log-max-requests", type=_whole(1), metavar="N",
                        help="the request log keeps the newest N requests (default 1000)")
-    serve.add_argument("--log-max-bytes", type=int, metavar="N",
+    serve.add_argument("--log-max-bytes", type=_whole(1, "bytes"), metavar="N",
                        help="... and at most N bytes of them (default 16 MiB; bodies are cut to 64 KiB)")
     serve.set_defaults(func=cmd_serve)
     return parser

@@ -133,6 +133,29 @@ def test_bad_severity_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert "loud" in err
 
 
+@pytest.mark.parametrize(("args", "says"), [
+    (["run", "--max-examples", "0"], "0: give at least 1"),
+    (["run", "--max-requests", "-3"], "-3: give at least 1"),
+    (["run", "--max-tokens", "0"], "0: give at least 1"),
+    (["run", "--shrink-requests", "-1"], "-1: give at least 0"),
+    (["run", "--max-wait", "-1"], "-1 seconds: give a finite number of 0 or more"),
+    (["run", "--timeout", "0"], "0 seconds: give a finite number above 0"),
+    (["run", "--stream-timeout", "nan"], "nan seconds"),
+    (["run", "--timeout", "1e400"], "seconds: give a finite number"),
+    (["run", "--max-requests", "many"], "'many' is not a whole number"),
+    (["proxy", "--upstream", "reference", "--max-requests", "0"], "0: give at least 1"),
+    (["serve", "--header-timeout", "-5"], "give a finite number above 0"),
+    (["serve", "--log-max-bytes", "0"], "0 bytes: give at least 1"),
+    (["lint", "--max-body-bytes", "0", "x"], "0 bytes: give at least 1"),
+    (["drift", "--sdk", "python", "--sdk-path", "/nowhere"], "--sdk-path is where @anthropic-ai/sdk is installed"),
+])
+def test_a_number_that_cannot_work_is_refused_before_anything_runs(
+        args: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cap of 0 examples would report every generated check passed without sending anything."""
+    code, _, err = run(capsys, *args)
+    assert code == 2 and says in err and "Traceback" not in err
+
+
 def test_other_endpoints_are_skipped_with_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cassette = tmp_path / "legacy.yaml"
     cassette.write_text(
