@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
@@ -61,6 +61,13 @@ class _Progress:
         if n == total:
             self.stream.write("\r" + " " * (width + 60) + "\r")
         self.stream.flush()
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (what was wrong, and where the help is), exit 2: no usage block to scroll past."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _whole(minimum: int, unit: str = "") -> Callable[[str], int]:
@@ -304,7 +311,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="conformance",
+    parser = _Parser(prog="conformance",
                                      description="Contract-testing and conformance suite for the Claude Messages API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

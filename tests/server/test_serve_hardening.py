@@ -168,7 +168,7 @@ def _one_line_exit_2(done: subprocess.CompletedProcess[str], fragment: str) -> N
     (["--host", "not a host"], "--host 'not a host'"),
     (["--control-token", "has space"], "control token"),
     (["--mutant", "nope"], "unknown mutant"),
-    (["--log-max-requests", "-5"], "log_max_requests"),
+    (["--log-max-requests", "-5"], "--log-max-requests: -5: give at least 1"),
 ])
 def test_bad_serve_arguments(args: list[str], fragment: str) -> None:
     _one_line_exit_2(_run(*args), fragment)
