@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ import orjson
 
 from conformance.cassettes.redact import SECRET_REQUEST_HEADERS, SECRET_RESPONSE_HEADERS, redact_headers
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
+from conformance.inflate import InflateOverflow, inflater
 from conformance.intent import Intent, RecordingMeta
 
 DEFAULT_VERSION: Any = object()
@@ -45,6 +47,13 @@ class Timeouts:
     """Connecting, sending and receiving the response head; for a plain answer, the whole body."""
     between_events: float = 30.0
     """Silence tolerated between two chunks of a streamed answer (after which it counts as stalled)."""
+    whole_answer: float = 900.0
+    """The longest one answer may take to arrive whole, however steadily it trickles in."""
+
+
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+"""The most of one answer that is read (decoded): a target that sends more (an endless stream, a compression
+bomb) is cut off there, and the exchange is judged on what arrived, with the reason."""
 
 
 @dataclasses.dataclass
@@ -257,7 +266,7 @@ class TargetClient:
                  pacer: Pacer | None = None, timeouts: Timeouts | None = None,
                  transport: httpx.BaseTransport | None = None, retry_429: bool = True,
                  meta: RecordingMeta | None = None, transient_retry: TransientRetry | None = None,
-                 health: TargetHealth | None = None) -> None:
+                 health: TargetHealth | None = None, max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.version = version
@@ -291,6 +300,7 @@ class TargetClient:
         self.transient_retry = transient_retry
         """Retry a valid request whose answer never arrived (live targets); ``None``: never."""
         self.health = health or TargetHealth()
+        self.max_answer_bytes = max_answer_bytes
         self._http = httpx.Client(base_url=self.base_url, timeout=self.timeouts.first_byte, transport=transport)
 
     def close(self) -> None:
@@ -304,7 +314,8 @@ class TargetClient:
 
     def headers(self, *, auth: str | None = "x-api-key", version: Any = DEFAULT_VERSION,
                 key: str | None = None) -> dict[str, str]:
-        out = {"content-type": "application/json", "accept": "application/json"}
+        # Only encodings the client inflates itself, within its bound (httpx would add br and zstd when installed).
+        out = {"content-type": "application/json", "accept": "application/json", "accept-encoding": "gzip, deflate"}
         secret = key if key is not None else self.api_key
         if auth == "x-api-key" and secret is not None:
             out["x-api-key"] = secret
@@ -431,15 +442,39 @@ class TargetClient:
                   meta: RecordingMeta) -> Exchange:
         """Send ``request`` and keep whatever came back, even when the answer broke off."""
         try:
-            response = self._send_http(request, stream)
+            response = self._send_http(request)
         except httpx.TransportError as exc:
             return Exchange(recorded_request, None, meta=meta, transport_error=_describe(exc, "no answer"))
         chunks: list[bytes] = []
         failure: str | None = None
         stalled = False
+        size, deadline = 0, time.monotonic() + self.timeouts.whole_answer
+        encoding = response.headers.get("content-encoding")
+        # Raw bytes, inflated here within what is left of the bound (httpx would inflate a chunk whole); an
+        # answer a transport handed over already read (httpx.MockTransport with bytes) comes decoded.
+        buffered = response.is_stream_consumed
+        decoder = None if buffered else inflater(encoding)
         try:
-            for chunk in response.iter_bytes():
+            for raw in [response.content] if buffered else response.iter_raw():
+                try:
+                    chunk = decoder.feed(raw, self.max_answer_bytes - size) if decoder is not None else raw
+                except (InflateOverflow, zlib.error) as exc:
+                    failure = (f"the answer passed {self.max_answer_bytes:,} bytes; the rest was not read"
+                               if isinstance(exc, InflateOverflow) else
+                               f"the answer does not inflate as its content-encoding {encoding} says ({exc})")
+                    break
                 chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_answer_bytes:
+                    failure = f"the answer passed {self.max_answer_bytes:,} bytes; the rest was not read"
+                    break
+                if time.monotonic() > deadline:
+                    failure = (f"the answer was still arriving after {self.timeouts.whole_answer:g} s "
+                               f"({size:,} bytes); the rest was not read")
+                    break
+            else:
+                if decoder is not None:
+                    chunks.append(decoder.flush())
         except httpx.ReadTimeout:
             stalled = True
             failure = (f"stalled: nothing for {self.timeouts.between_events:g} s after {sum(map(len, chunks))} "
@@ -454,13 +489,13 @@ class TargetClient:
         return Exchange(recorded_request, recorded_response, meta=meta, transport_error=failure,
                         stalled=stalled and stream)
 
-    def _send_http(self, request: httpx.Request, stream: bool) -> httpx.Response:
+    def _send_http(self, request: httpx.Request) -> httpx.Response:
         from vcr.errors import CannotOverwriteExistingCassetteException
 
         from conformance.cassettes.recorder import unmatched_request_error
 
         try:
-            return self._http.send(request, stream=stream)
+            return self._http.send(request, stream=True)  # every body is read here, within its bounds
         except CannotOverwriteExistingCassetteException as exc:
             problem = unmatched_request_error(exc)
             if self.on_input_error is not None:

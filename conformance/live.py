@@ -43,6 +43,7 @@ from conformance.exchange import (
     parse_events,
 )
 from conformance.findings import Finding, info
+from conformance.inflate import INFLATED, InflateOverflow, Inflater
 from conformance.limits import ReadLimits, size_text
 from conformance.profiles import Profile, Profiles, load_profiles
 from conformance.rules import EXCHANGE_CHECKS, body, requests, transport
@@ -61,7 +62,6 @@ _REQUEST_SIDE: tuple[Check, ...] = (body.request_body_matches_schema, *requests.
 """What is judged of an exchange whose response body was too large to keep."""
 _SSE_SNIFFED = frozenset({"", "text/plain", "application/octet-stream"})
 """Content types whose body may still be a stream (as :attr:`Exchange.is_stream` decides for a recording)."""
-_INFLATED = frozenset({"gzip", "x-gzip", "deflate"})
 
 
 def _headers(raw: RawHeaders) -> Headers:
@@ -134,7 +134,7 @@ class LiveExchange:
         self._body: list[bytes] = []
         self._kept = 0
         self._cut = False
-        self._inflate: Any = None
+        self._inflate: Inflater | None = None
         self._stream: BlockStream | None = None
         self._sniff = False
         self._validator: StreamValidator | None = None
@@ -164,9 +164,8 @@ class LiveExchange:
         response = HttpResponse(_headers(headers), None, status=status)
         self.exchange.response = response
         encoding = "identity" if decoded else (response.headers.get("content-encoding") or "identity").strip().lower()
-        if encoding in _INFLATED:
-            # wbits 47: a gzip or a zlib header, told apart by the inflater itself.
-            self._inflate = zlib.decompressobj(47 if encoding != "deflate" else 15)
+        if encoding in INFLATED:
+            self._inflate = Inflater(encoding)
         elif encoding != "identity":
             self._cut = True
             self.exchange.notes.append(f"content-encoding {encoding}: passed on, not decoded, not judged")
@@ -221,20 +220,16 @@ class LiveExchange:
 
     def _inflated(self, chunk: bytes) -> bytes:
         # One chunk may inflate to at most the body limit: past it is a bomb (or a body too large to judge).
-        room = self.judge.max_body_bytes + 1
+        assert self._inflate is not None
         try:
-            data: bytes = self._inflate.decompress(chunk, room)
-        except zlib.error as exc:
+            return self._inflate.feed(chunk, self.judge.max_body_bytes)
+        except (InflateOverflow, zlib.error) as exc:
             self._inflate = None
-            self._drop_body(f"the compressed body does not inflate ({exc}): passed on, not judged")
+            self._drop_body(f"one chunk inflates past {size_text(self.judge.max_body_bytes)}: passed on, not judged"
+                            if isinstance(exc, InflateOverflow) else
+                            f"the compressed body does not inflate ({exc}): passed on, not judged")
             self._stream = None
             return b""
-        if self._inflate.unconsumed_tail:
-            self._inflate = None
-            self._drop_body(f"one chunk inflates past {size_text(self.judge.max_body_bytes)}: passed on, not judged")
-            self._stream = None
-            return b""
-        return data
 
     def _drop_body(self, why: str | None = None) -> None:
         self._cut = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -82,3 +84,52 @@ def test_complete_answers_earn_the_retries_back() -> None:
     for _ in range(200):
         throttle.observe(transient=False)
     assert throttle.tokens == throttle.max_tokens
+
+
+def test_an_endless_or_bombing_answer_is_cut_off_and_judged_on_what_arrived() -> None:
+    import gzip
+
+    def endless() -> Iterator[bytes]:
+        yield b"event: message_start\ndata: {}\n\n"
+        while True:
+            yield b"event: ping\ndata: {\"type\": \"ping\"}\n\n" * 64
+
+    bomb = gzip.compress(b"{" + b" " * (8 * 1024 * 1024) + b"}")  # 8 MiB of JSON from 8 KiB on the wire
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("stream"):
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=endless())
+        return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": "gzip"},
+                              content=iter([bomb[:4096], bomb[4096:]]))  # streamed, as over a socket
+
+    target = TargetClient("http://target.test", "sk-ant-test", "2023-06-01", pacer=NoWait(), retry_429=False,
+                          transport=httpx.MockTransport(handle), max_answer_bytes=1024 * 1024)
+    with target:
+        streamed = target.send("POST", "/stream", json={**BODY, "stream": True})
+        plain = target.send("POST", "/plain", json=BODY)
+    for exchange in (streamed, plain):
+        assert exchange.response is not None and exchange.transport_error is not None
+        assert "passed 1,048,576 bytes" in exchange.transport_error
+        assert len(exchange.response.body) < 2 * 1024 * 1024
+    assert streamed.events and streamed.events[0].name == "message_start"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "identity"])
+def test_a_compressed_answer_arrives_whole_and_decoded(encoding: str) -> None:
+    import json
+    import zlib
+
+    raw = json.dumps(MESSAGE).encode()
+    wire = {"gzip": lambda b: zlib.compress(b, wbits=31), "deflate": zlib.compress, "identity": bytes}[encoding](raw)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.headers["accept-encoding"] == "gzip, deflate"  # only what the client inflates itself
+        return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": encoding},
+                              content=iter([wire[:7], wire[7:]]))
+
+    target = TargetClient("http://target.test", "sk-ant-test", "2023-06-01", pacer=NoWait(), retry_429=False,
+                          transport=httpx.MockTransport(handle))
+    with target:
+        exchange = target.send("POST", "/v1/messages", json=BODY)
+    assert exchange.transport_error is None and exchange.response is not None
+    assert exchange.response.body == raw
