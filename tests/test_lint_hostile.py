@@ -60,6 +60,41 @@ def test_aliases_a_cassette_writer_produces_are_read(tmp_path: Path) -> None:
     assert "alias" not in out.stderr and out.code in (0, 1), out.stderr
 
 
+# --- multidict istr header names (vcrpy through aiohttp) ----------------------------------------------
+
+
+ISTR = "!!python/object/apply:multidict._multidict.istr"
+
+
+def test_a_hundred_thousand_istr_header_names_are_read_in_bounded_work(tmp_path: Path) -> None:
+    names = "".join(f"      ? {ISTR}\n      - x-h{i}\n      : ['v']\n" for i in range(100_000))
+    path = tmp_path / "many-istr.yaml"
+    path.write_text(cassette("    body: {string: '{}'}\n", extra_response_headers=names))
+    out = lint_bounded(path)
+    assert out.code in (0, 1), out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("value", [
+    "[" * 999 + "a" + "]" * 999,
+    "[" * 5000 + "a" + "]" * 5000,
+    "[" + ", ".join(["a"] * 500_000) + "]",
+    "{a: " + "{a: " * 500 + "b" + "}" * 501,
+    "[!!python/object/apply:os.system [touch {marker}]]",
+    "[12345]",
+], ids=["deep", "deeper-than-libyaml", "huge", "deep-mapping", "python-inside", "int"])
+def test_an_istr_tag_holding_a_hostile_value_is_one_input_error(tmp_path: Path, value: str) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / "hostile-istr.yaml"
+    path.write_text(cassette("    body: {string: '{}'}\n", extra_response_headers=(
+        f"      ? {ISTR} {value.replace('{marker}', str(marker))}\n      : ['v']\n")))
+    out = lint_bounded(path)
+    assert out.code == 2
+    line = one_error_line(out.stderr, str(path))
+    assert "istr tag refused" in line or "nesting depth" in line or "invalid YAML" in line, line
+    assert not marker.exists()
+
+
 # --- what one finding may quote -----------------------------------------------------------------------
 
 

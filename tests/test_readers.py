@@ -331,6 +331,61 @@ def test_python_name_tag_is_refused(tmp_path: Path) -> None:
         read_recording(write(tmp_path, "evil2.yaml", "interactions: !!python/name:os.system\n"))
 
 
+def test_multidict_istr_header_names_are_read_as_plain_strings() -> None:
+    # vcrpy through aiohttp writes header names as `? !!python/object/apply:multidict._multidict.istr [Name]`.
+    rec = read("vcrpy_aiohttp_istr.yaml")
+    assert rec.format == "vcrpy-yaml"
+    (ex,) = rec.exchanges
+    assert ex.request is not None
+    assert [name for name, _ in ex.request.headers] == ["Content-Type", "anthropic-version", "Content-Length"]
+    assert ex.request.headers.get("content-type") == "application/json"
+    assert any("multidict istr" in n for n in rec.notes)
+    assert not any("multidict" in n for n in read("vcrpy_plain.yaml").notes)
+
+
+@pytest.mark.parametrize("module", ["multidict._multidict", "multidict._multidict_py", "multidict"])
+def test_every_istr_spelling_is_read(tmp_path: Path, module: str) -> None:
+    text = (DATA / "vcrpy_plain.yaml").read_text().replace(
+        "      Content-Type:\n      - application/json\n      anthropic-version:",
+        f"      ? !!python/object/apply:{module}.istr\n      - Content-Type\n      : - application/json\n"
+        "      anthropic-version:", 1)
+    assert "istr" in text
+    ex = read_recording(write(tmp_path, "istr.yaml", text)).exchanges[0]
+    assert ex.request is not None and ex.request.headers.get("content-type") == "application/json"
+
+
+@pytest.mark.parametrize("value", [
+    "[]", "[Accept, Accept-Encoding]", "{{args: [Accept]}}", "Accept", "[[Accept]]", "[1]", "[null]",
+    "[!!binary QUJD]",
+    "[!!python/object/apply:os.system [touch {marker}]]",
+    "[!!python/object/apply:multidict._multidict.istr [Accept]]",
+    "[{huge}]",
+], ids=["empty", "two", "mapping", "scalar", "nested-list", "int", "null", "binary", "python-inside",
+        "istr-inside", "huge"])
+def test_an_istr_tag_holding_anything_but_one_string_is_refused(tmp_path: Path, value: str) -> None:
+    marker = tmp_path / "pwned"
+    value = value.format(marker=marker, huge=", ".join(["x"] * 200_000))
+    text = ("interactions:\n- request:\n    headers:\n"
+            f"      ? !!python/object/apply:multidict._multidict.istr {value}\n      : [a]\n"
+            "    method: POST\n    uri: https://api.anthropic.com/v1/messages\n  response: {}\n")
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "bad-istr.yaml", text))
+    assert not marker.exists()
+    assert "line 4" in str(info.value) and "istr" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_other_python_tags_next_to_istr_keys_are_still_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    text = (DATA / "vcrpy_aiohttp_istr.yaml").read_text().replace(
+        "      Content-Length:", f"      ? !!python/object/apply:os.system [touch {marker}]\n      : [x]\n"
+        "      Content-Length:", 1)
+    with pytest.raises(InputError, match=r"!!python/\.\.\. tag refused"):
+        read_recording(write(tmp_path, "evil-istr.yaml", text))
+    assert not marker.exists()
+    with pytest.raises(InputError, match=r"!!python/\.\.\. tag refused"):
+        read_recording(write(tmp_path, "new.yaml", "interactions: !!python/object/new:multidict._multidict.istr [A]\n"))
+
+
 def test_truncated_yaml_names_the_line(tmp_path: Path) -> None:
     text = (DATA / "vcrpy_plain.yaml").read_text()
     cut = text[: text.index("Hello") + 2]  # inside a quoted scalar

@@ -4,7 +4,8 @@ Two steps. The syntax: one JSON document, else raw SSE, else one JSON object per
 (see :class:`Document`). Then the structure: :data:`READERS` lists each format with its detector,
 most specific first (vcrpy JSON, HAR, nock, dd-trace, openinference, JSON-lines events, bare body,
 raw SSE, vcrpy/go-vcr YAML). YAML is always loaded with a safe loader: a ``!!python/...`` tag is an
-input error and nothing is ever constructed from it.
+input error and nothing is ever constructed from it (multidict ``istr`` header names are read as the
+string they hold: see :mod:`conformance.cassettes.safe_yaml`).
 """
 
 from __future__ import annotations
