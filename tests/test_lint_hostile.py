@@ -95,6 +95,67 @@ def test_an_istr_tag_holding_a_hostile_value_is_one_input_error(tmp_path: Path, 
     assert not marker.exists()
 
 
+# --- http-snapshot JSON (a list of request/response pairs) ---------------------------------------------
+
+
+def _snapshot_item(response_body: object = None, **response: object) -> dict[str, object]:
+    return {"request": {"method": "POST", "url": "https://api.anthropic.com/v1/messages",
+                        "headers": {"anthropic-version": "2023-06-01", "content-type": "application/json"},
+                        "body": {"model": "claude-sonnet-4-5-20250929", "max_tokens": 8,
+                                 "messages": [{"role": "user", "content": "Hi"}]}},
+            "response": {"status_code": 200, "headers": {"content-type": "application/json"},
+                         "body": response_body, **response}}
+
+
+def test_ten_thousand_http_snapshot_exchanges_are_linted_in_bounded_work(tmp_path: Path) -> None:
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+            "content": [{"type": "text", "text": "x" * 200}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1}}
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps([_snapshot_item(body)] * 10_000))
+    out = lint_bounded("--min-severity", "warning", path)
+    assert out.code == 0, out.stderr[-2000:]
+    assert "10000 interactions, 0 errors" in out.stdout
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[" * 300 + "]" * 300, "nested too deep to re-serialise"),
+    ("[" * 100_000 + "]" * 100_000, "invalid JSON"),
+    (json.dumps({"x": "y" * 50_000_000}), None),
+    ("12", None),
+    ('{"k": ' * 200 + "1" + "}" * 200, None),
+], ids=["deep", "deeper-than-orjson", "huge", "number", "deep-but-serialisable"])
+def test_an_http_snapshot_with_a_hostile_body_is_bounded(tmp_path: Path, text: str, needle: str | None) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps([_snapshot_item()]).replace('"body": null', f'"body": {text}'))
+    out = lint_bounded(path)
+    assert "Traceback" not in out.stderr
+    if needle is None:
+        assert out.code in (0, 1), out.stderr[-2000:]
+        assert len(out.stdout) < 20_000
+    else:
+        assert out.code == 2
+        one_error_line(out.stderr, str(path), needle)
+
+
+@pytest.mark.parametrize("response", [
+    {"status_code": 200.5}, {"status_code": [200]}, {"status_code": "abc"}, {"status_code": None},
+    {"headers": [["request-id", "req_1"]] * 10_000}, {"headers": "content-type: application/json"},
+    {"headers": {"x": {"y": [1, {"z": None}]}}},
+], ids=["float-status", "list-status", "text-status", "null-status", "header-pairs", "header-text", "nested-headers"])
+def test_an_http_snapshot_with_wrongly_typed_fields_is_read_or_one_input_error(tmp_path: Path,
+                                                                                response: dict[str, object]) -> None:
+    path = tmp_path / "typed.json"
+    path.write_text(json.dumps([_snapshot_item({"type": "message"}), _snapshot_item({"type": "message"}, **response)]))
+    out = lint_bounded(path)
+    assert "Traceback" not in out.stderr
+    if "status_code" in response:
+        assert out.code == 2
+        one_error_line(out.stderr, str(path), "[1].response.status_code")
+    else:
+        assert out.code in (0, 1), out.stderr[-2000:]
+
+
 # --- what one finding may quote -----------------------------------------------------------------------
 
 

@@ -12,7 +12,9 @@ import csv
 import gzip
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -202,6 +204,94 @@ def test_openinference_json_is_a_response_only() -> None:
     assert ex.request is None
     assert ex.response is not None and ex.response.status == 200
     assert ex.events is not None and [e.type for e in ex.events] == ["message_start", "message_stop"]
+
+
+def test_http_snapshot_parsed_and_text_bodies_with_filtered_headers() -> None:
+    # The http-snapshot pytest plugin's inline-snapshot JSON (the Anthropic Python SDK's tests/lib).
+    rec = read("http_snapshot.json")
+    assert rec.format == "http-snapshot"
+    limited, streamed = rec.exchanges
+    assert [limited.interaction, streamed.interaction] == [0, 1]
+    assert limited.request is not None and limited.response is not None
+    assert limited.request.method == "POST" and limited.request.path == "/v1/messages"
+    assert limited.request.json["messages"][0]["content"] == "1+2?"
+    assert limited.request.body is not None and limited.request.body.startswith(b'{"max_tokens":8,')
+    assert limited.response.status == 429
+    assert limited.response.json["error"]["type"] == "rate_limit_error"
+    assert "response body stored parsed; re-serialised as compact JSON (not byte-exact)" in limited.notes
+    assert streamed.is_stream and streamed.events is not None
+    assert [e.type for e in streamed.events][::5] == ["message_start", "message_stop"]
+    # The recorder keeps a few response headers and drops auth: neither side's headers are complete.
+    assert not any(ex.response_headers_complete or ex.request_headers_complete for ex in rec.exchanges)
+    assert any("filtered by the recorder" in n for n in rec.notes)
+
+
+def test_http_snapshot_headers_are_not_judged_as_complete() -> None:
+    from conformance.lint import lint_paths
+
+    result = lint_paths([DATA / "http_snapshot.json"])
+    rules = {f.rule for f in result.findings}
+    assert result.interactions == 2 and not result.input_errors
+    assert not rules & {"error.request-id-missing", "ratelimit.retry-after-missing", "ratelimit.missing-on-429"}
+
+
+def _snapshot_item(**response: object) -> dict[str, object]:
+    return {"request": {"method": "POST", "url": "https://api.anthropic.com/v1/messages", "headers": {}, "body": "{}"},
+            "response": {"status_code": 200, "headers": {}, "body": "", **response}}
+
+
+def test_http_snapshot_without_the_request_is_a_response_only(tmp_path: Path) -> None:
+    item = _snapshot_item(body={"type": "message"})
+    del item["request"]
+    (ex,) = read_recording(write(tmp_path, "r.json", orjson.dumps([item]))).exchanges
+    assert ex.request is None and ex.response is not None and ex.response.status == 200
+    assert ex.response.json == {"type": "message"} and not ex.response_headers_complete
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (lambda item: item.update(response=[]), "[1].response"),
+    (lambda item: item.pop("response"), "[1].response"),
+    (lambda item: item["response"].update(status_code=True), "[1].response.status_code"),
+    (lambda item: item["response"].update(status_code={"x": 1}), "[1].response.status_code"),
+    (lambda item: item["response"].pop("status_code"), "[1].response.status_code"),
+    (lambda item: item["request"].update(method=7), "[1].request.method"),
+    (lambda item: item["request"].pop("url"), "[1].request.url"),
+    (lambda item: item.update(request="GET /"), "[1].request"),
+    (lambda item: item["request"].update(url="http://[::1/v1"), "[1].request.url"),
+], ids=["response-list", "no-response", "bool-status", "mapping-status", "no-status", "method", "no-url",
+        "request-string", "bad-url"])
+def test_a_damaged_http_snapshot_names_the_place(tmp_path: Path, change: Callable[[dict[str, Any]], None],
+                                                 where: str) -> None:
+    # The first item decides the format (the detector is strict about it); a later one is read and checked.
+    items: list[Any] = [_snapshot_item(), _snapshot_item()]
+    change(items[1])
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "bad.json", orjson.dumps(items)))
+    assert info.value.where == where and info.value.fix
+
+
+def test_an_http_snapshot_item_that_is_not_a_mapping_names_it(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "bad.json", orjson.dumps([_snapshot_item(), 5])))
+    assert info.value.where == "[1]"
+
+
+def test_an_http_snapshot_body_too_deep_to_reserialise_is_an_input_error(tmp_path: Path) -> None:
+    deep = "[" * 300 + "]" * 300
+    text = orjson.dumps([_snapshot_item()]).decode().replace('"body":""', f'"body":{deep}')
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "deep.json", text))
+    assert info.value.where == "[0].response.body" and "too deep" in str(info.value)
+
+
+@pytest.mark.parametrize("data", [
+    [], [[{"name": "span"}]], [{"request": {}, "response": {"status": 200}}],
+    [{"response": {"status_code": 200}, "extra": 1}],
+    [{"request": {"method": "GET"}, "response": {"status_code": 200}}],
+], ids=["empty", "ddtrace-spans", "no-status-code", "extra-key", "no-url"])
+def test_other_json_lists_are_not_http_snapshots(tmp_path: Path, data: object) -> None:
+    path = write(tmp_path, "list.json", orjson.dumps(data))
+    assert claiming_readers(read_document(path)) == []
 
 
 def test_bare_message_body() -> None:
