@@ -60,6 +60,45 @@ def test_aliases_a_cassette_writer_produces_are_read(tmp_path: Path) -> None:
     assert "alias" not in out.stderr and out.code in (0, 1), out.stderr
 
 
+# --- several streams in one capture ---------------------------------------------------------------------
+
+
+STOP_START = ('{"type":"message_stop"}\n{"type":"message_start","message":{"id":"msg_1","type":"message",'
+              '"role":"assistant","content":[],"model":"m","stop_reason":null,"stop_sequence":null,'
+              '"usage":{"input_tokens":1,"output_tokens":1}}}\n')
+
+
+@pytest.mark.parametrize(("suffix", "count", "interactions"), [
+    (".chunks.txt", 50_000, 1000),
+    (".sse", 20_000, 1000),
+    # a capture too large to hold is read from disk a chunk at a time, as one stream
+    (".sse", 50_000, 1),
+])
+def test_many_tiny_streams_cost_what_one_long_stream_costs(tmp_path: Path, suffix: str, count: int,
+                                                           interactions: int) -> None:
+    # Each message_start after a message_stop begins a stream: at most MAX_STREAMS are read out of a file.
+    text = STOP_START * count
+    if suffix == ".sse":
+        text = "".join(f"data: {line}\n\n" for line in text.splitlines())
+    path = tmp_path / f"tiny{suffix}"
+    path.write_text(text)
+    out = lint_bounded("--format", "json", path)
+    assert out.code == 1, out.stderr[-2000:]
+    assert len(out.stdout) < 5_000_000
+    assert json.loads(out.stdout)["summary"]["interactions"] == interactions
+
+
+def test_a_huge_event_between_two_streams_is_read_in_bounded_work(tmp_path: Path) -> None:
+    # Finding where streams begin decodes only the blocks that may be a message_start or message_stop.
+    stop, start = STOP_START.splitlines()
+    big = json.dumps({"type": "ping", "pad": "message_st" * 700_000})
+    path = tmp_path / "big.sse"
+    path.write_text(f"data: {start}\n\ndata: {stop}\n\ndata: {big}\n\ndata: {start}\n\ndata: {stop}\n\n")
+    out = lint_bounded(path)
+    assert out.code == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert "2 interactions" in out.stdout
+
+
 # --- multidict istr header names (vcrpy through aiohttp) ----------------------------------------------
 
 

@@ -22,6 +22,7 @@ import pytest
 from conformance.cassettes import FORMATS, ReadLimits, Recording, iter_recording_files, read_recording
 from conformance.cassettes.detect import claiming_readers, read_document, stream_event_types
 from conformance.cassettes.files import SkippedFile, walk_recordings
+from conformance.cassettes.streams import MAX_STREAMS, stream_starts
 from conformance.errors import InputError
 from conformance.exchange import MISSING
 
@@ -339,6 +340,75 @@ def test_a_bad_json_line_stays_an_event_for_the_rules(tmp_path: Path) -> None:
     assert ex.events is not None
     assert ex.events[0].parse_error is None
     assert ex.events[1].payload is MISSING and ex.events[1].parse_error
+
+
+# --- several streams stored one after another ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["multi_step.chunks.txt", "multi_step.sse"])
+def test_streams_stored_one_after_another_are_one_interaction_each(name: str) -> None:
+    # A multi-step test's fixture: each message_start after a message_stop begins the next response.
+    rec = read(name)
+    assert [ex.interaction for ex in rec.exchanges] == [0, 1]
+    kinds = [[e.type for e in ex.events or []] for ex in rec.exchanges]
+    assert all(k[0] == "message_start" and k[-1] == "message_stop" and len(k) == 6 for k in kinds)
+    assert [ex.accumulated["id"] for ex in rec.exchanges if ex.accumulated] == ["msg_step1", "msg_step2"]
+    assert [e.index for e in rec.exchanges[1].events or []] == list(range(6))
+    assert any("2 streams stored one after another" in n for n in rec.notes)
+
+
+def test_concatenated_sse_with_crlf_and_comments_is_cut_between_events(tmp_path: Path) -> None:
+    raw = (DATA / "multi_step.sse").read_bytes()
+    cut = raw.index(b"event: message_start", 1)
+    # CR LF line ends, a comment and a blank line between the two streams: each piece is whole events.
+    text = (raw[:cut] + b": next step\n\n\n" + raw[cut:]).replace(b"\n", b"\r\n")
+    rec = read_recording(write(tmp_path, "two.txt", text))
+    first, second = rec.exchanges
+    assert first.response is not None and first.response.body is not None
+    assert second.response is not None and second.response.body is not None
+    assert second.response.body.startswith(b"event: message_start\r\n")
+    assert first.response.body + second.response.body == text
+    assert [len(ex.events or []) for ex in rec.exchanges] == [6, 6]
+
+
+@pytest.mark.parametrize("kinds,starts", [
+    ([], [0]),
+    (["message_start", "ping", "message_stop"], [0]),
+    (["message_start", "message_stop", "message_start", "message_stop"], [0, 2]),
+    (["message_start", "message_stop", "ping", None, "message_start"], [0, 4]),
+    # a second message_start before any message_stop: a spliced or repeated start stays in its stream
+    (["message_start", "message_start", "message_stop"], [0]),
+    (["message_start", None, "message_start", None, "message_stop"], [0]),
+    (["message_start", "message_stop", "message_start", "message_start", "message_stop", "message_start"], [0, 2, 5]),
+    (["message_stop", "message_start"], [0, 1]),
+])
+def test_stream_starts(kinds: list[str | None], starts: list[int]) -> None:
+    assert stream_starts(kinds) == starts
+
+
+@pytest.mark.parametrize("suffix", [".chunks.txt", ".sse"])
+def test_a_spliced_or_repeated_message_start_stays_one_stream(tmp_path: Path, suffix: str) -> None:
+    lines = (DATA / "multi_step.chunks.txt").read_text().splitlines()
+    spliced = lines[:3] + lines[6:]  # the first step cut off mid-block, the second spliced in
+    repeated = lines[:1] + lines[6:]  # two message_starts, then one stream's events
+    for events in (spliced, repeated):
+        if suffix == ".sse":
+            text = "".join(f"data: {line}\n\n" for line in events)
+        else:
+            text = "\n".join(events) + "\n"
+        rec = read_recording(write(tmp_path, f"broken{suffix}", text))
+        (ex,) = rec.exchanges
+        assert ex.events is not None and len(ex.events) == len(events)
+        assert not any("streams stored" in n for n in rec.notes)
+
+
+def test_at_most_max_streams_are_read_out_of_one_file(tmp_path: Path) -> None:
+    one = (DATA / "multi_step.chunks.txt").read_text()
+    rec = read_recording(write(tmp_path, "many.chunks.txt", one * (MAX_STREAMS // 2 + 5)))
+    assert len(rec.exchanges) == MAX_STREAMS
+    last = rec.exchanges[-1].events
+    assert last is not None and len(last) == 6 * 11
+    assert any("10 more streams read as part of the last" in n for n in rec.notes)
 
 
 def test_bom_before_json(tmp_path: Path) -> None:
