@@ -359,6 +359,20 @@ def test_a_large_capture_is_judged_event_by_event(tmp_path: Path) -> None:
     assert not any(rule == "stream.message-stop" for rule, _ in found)
 
 
+def test_a_large_capture_of_another_apis_stream_is_skipped_after_its_first_events(tmp_path: Path) -> None:
+    chunk = ('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"'
+             + "x" * 200 + '"}}]}\n\n')
+    path = tmp_path / "openai.sse"
+    with path.open("w") as fh:
+        for _ in range(8):
+            fh.write(chunk * 25_000)  # 8 x 5 MB, read from disk a chunk at a time
+        fh.write('data: {"type":"message_start"' + "[" * 100_000 + "\n\ndata: [DONE]\n\n")
+    out = lint_bounded(path, memory=300 << 20, timeout=20)
+    assert out.code == 0, out.stderr[-2000:]
+    assert "not a Messages API stream (OpenAI chat.completion.chunk events)" in out.stdout
+    assert "0 interactions" in out.stdout
+
+
 def test_an_event_larger_than_max_body_bytes_in_a_large_capture_is_one_input_error(tmp_path: Path) -> None:
     path = tmp_path / "one-event.sse"
     path.write_bytes(b"data: " + b"x" * (10 << 20))
