@@ -1,7 +1,8 @@
 """Run the rule tables over exchanges: pick the profile, skip what is not ours, locate findings.
 
 The engine knows nothing about any one rule. It decides which exchanges the
-rules apply to (the Messages API endpoints), which profile each one is judged
+rules apply to (the Messages API endpoints; not a captured stream of another
+API's events, see :func:`foreign_stream`), which profile each one is judged
 by, stamps every finding with where it came from and whose fault it is (the
 rule's party), and turns a client's mistake that the server rejected as the API
 does into a warning (``request.rejected-as-expected``): the server did its job.
@@ -9,18 +10,20 @@ does into a warning (``request.rejected-as-expected``): the server did its job.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 from conformance.errors import InputError
-from conformance.exchange import Exchange, endpoint_of
+from conformance.exchange import Exchange, StreamEvent, endpoint_of
 from conformance.findings import CLIENT, PARTIES, Finding, Severity
 from conformance.profiles import Profile, Profiles, load_profiles
 from conformance.rules import EXCHANGE_CHECKS, INTERNAL, SEQUENCE_CHECKS, party_of
 from conformance.rules.base import Check, Context, SequenceCheck
 from conformance.rules.errors import TypeMatch, error_type_matches_status, error_type_of
 from conformance.rules.requests import REJECTED_AS_EXPECTED
+from conformance.rules.stream import GRAMMAR_EVENTS
 
 
 def requested_version(exchange: Exchange) -> str | None:
@@ -150,6 +153,61 @@ def parties(party: str) -> frozenset[str]:
     return frozenset({party})
 
 
+FOREIGN_LOOK = 16
+"""How many events of a captured stream :func:`foreign_stream` reads: a Messages stream names itself at once."""
+
+
+def foreign_stream(exchange: Exchange) -> str | None:
+    """Why a captured stream is clearly another API's (OpenAI chat completion chunks, a ``[DONE]`` sentinel,
+    Responses API or Gemini events), or ``None``.
+
+    Only for captures (no request recorded), which :func:`~conformance.exchange.endpoint_of` takes for
+    Messages responses: a stream answered to a request for ``/v1/messages`` is judged whatever it holds.
+    One event of the Messages stream grammar (``message_start``, ``ping``, ``error``, ...) among the first
+    :data:`FOREIGN_LOOK` makes it a Messages stream; events of unknown types are no sign either way.
+    """
+    if (exchange.request is not None and exchange.request.url) or not exchange.is_stream:
+        return None
+    signs: list[str] = []
+    for event in _first_events(exchange, FOREIGN_LOOK):
+        if event.type in GRAMMAR_EVENTS:
+            return None
+        sign = _foreign_sign(event)
+        if sign is not None and sign not in signs:
+            signs.append(sign)
+    return ", ".join(signs) or None
+
+
+def _first_events(exchange: Exchange, count: int) -> list[StreamEvent]:
+    out: list[StreamEvent] = []
+    # Closed when done: a capture read from disk is not read past its first batch.
+    with contextlib.closing(exchange.event_batches()) as batches:
+        for batch in batches:
+            out.extend(batch[:count - len(out)])
+            if len(out) >= count:
+                break
+    return out
+
+
+def _foreign_sign(event: StreamEvent) -> str | None:
+    """What marks ``event`` as another API's, in a few words (``None``: nothing does)."""
+    if event.data.strip() == "[DONE]":
+        return "a data: [DONE] sentinel"
+    payload = event.payload
+    if not isinstance(payload, dict):
+        return None
+    kind, obj = payload.get("type"), payload.get("object")
+    if isinstance(obj, str) and obj.startswith(("chat.completion", "text_completion")):
+        return f"OpenAI {obj} events"
+    if kind is None and isinstance(payload.get("choices"), list):
+        return "OpenAI chat completion chunks"
+    if isinstance(kind, str) and kind.startswith("response."):
+        return "OpenAI Responses API events"
+    if kind is None and isinstance(payload.get("candidates"), list):
+        return "Gemini generateContent chunks"
+    return None
+
+
 @dataclasses.dataclass
 class CheckResult:
     findings: list[Finding] = dataclasses.field(default_factory=list)
@@ -168,6 +226,10 @@ def check_exchanges(exchanges: Iterable[Exchange], profiles: Profiles, *, api_ve
         endpoint = endpoint_of(ex)
         if endpoint is None:
             result.skipped.append((ex, "not a Messages API endpoint"))
+            continue
+        foreign = foreign_stream(ex)
+        if foreign is not None:
+            result.skipped.append((ex, f"not a Messages API stream ({foreign})"))
             continue
         profile = profile_for(ex, profiles, api_version)
         result.checked += 1

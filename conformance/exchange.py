@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -275,7 +275,7 @@ class Exchange:
         assert self.response is not None and self.response.body is not None
         return parse_events(decode_sse(self.response.body))
 
-    def event_batches(self) -> Iterator[list[StreamEvent]]:
+    def event_batches(self) -> Generator[list[StreamEvent], None, None]:
         """The stream's events in order, numbered from 0, a batch at a time (none when not a stream)."""
         source = self.event_source
         if source is None:

@@ -177,6 +177,60 @@ def test_other_endpoints_are_skipped_with_a_note(tmp_path: Path, capsys: pytest.
     assert "0 interactions" in out
 
 
+DATA = Path(__file__).parent / "data" / "recordings"
+RESPONSES_API = ('event: response.created\ndata: {"type":"response.created","response":{"id":"resp_1"}}\n\n'
+                 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n')
+
+
+@pytest.mark.parametrize(("name", "content", "why"), [
+    ("openai.sse", (DATA / "openai_chat_chunks.sse").read_text(),
+     "OpenAI chat.completion.chunk events, a data: [DONE] sentinel"),
+    ("openai.chunks.txt", '{"id":"c","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n' * 2,
+     "OpenAI chat completion chunks"),
+    ("responses.sse", RESPONSES_API, "OpenAI Responses API events"),
+    ("gemini.sse", 'data: {"candidates":[{"content":{"parts":[{"text":"Hi"}]}}]}\n\n', "Gemini"),
+    ("done.sse", "data: [DONE]\n\n", "a data: [DONE] sentinel"),
+])
+def test_another_apis_stream_is_skipped_with_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                                                    content: str, why: str) -> None:
+    (tmp_path / name).write_text(content)
+    code, out, _ = run(capsys, "lint", str(tmp_path / name))
+    assert code == 0, out
+    assert f"skipped, not a Messages API stream ({why}" in out
+    assert "0 interactions" in out and "1 skipped" in out
+
+
+@pytest.mark.parametrize("content", [
+    VALID_STREAM + "data: [DONE]\n\n",  # a Messages stream with a sentinel appended: judged, and the extra reported
+    'data: {"type":"message_start","message":{}}\n\n' + (DATA / "openai_chat_chunks.sse").read_text(),
+    'event: ping\ndata: {"type":"ping"}\n\n' + RESPONSES_API,
+    'data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\ndata: [DONE]\n\n',
+    'data: {"type":"a_future_event","choices":[]}\n\ndata: {"type":"another_one"}\n\n',
+    'data: {"object":5,"choices":"x","type":7,"candidates":{}}\n\n',
+], ids=["done-appended", "openai-after-start", "responses-after-ping", "error-then-done", "unknown-types",
+        "wrongly-typed"])
+def test_a_stream_with_messages_events_or_no_foreign_sign_is_judged(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    content: str) -> None:
+    (tmp_path / "s.sse").write_text(content)
+    code, out, _ = run(capsys, "lint", str(tmp_path / "s.sse"))
+    assert "not a Messages API stream" not in out
+    assert "1 interaction," in out and code == 1, out
+
+
+def test_another_apis_stream_answered_to_a_messages_request_is_judged(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.hostile import cassette
+
+    # A gateway answering /v1/messages with OpenAI chunks is the deviation the rules are for.
+    chunks = (DATA / "openai_chat_chunks.sse").read_text()
+    (tmp_path / "gw.yaml").write_text(cassette(f"    body: {{string: {json.dumps(chunks)}}}\n",
+                                               content_type="text/event-stream"))
+    code, out, _ = run(capsys, "lint", str(tmp_path / "gw.yaml"))
+    assert "not a Messages API stream" not in out and "1 interaction," in out, out
+    assert code == 1
+
+
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys)
     assert code == 2

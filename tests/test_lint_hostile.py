@@ -60,6 +60,141 @@ def test_aliases_a_cassette_writer_produces_are_read(tmp_path: Path) -> None:
     assert "alias" not in out.stderr and out.code in (0, 1), out.stderr
 
 
+# --- several streams in one capture ---------------------------------------------------------------------
+
+
+STOP_START = ('{"type":"message_stop"}\n{"type":"message_start","message":{"id":"msg_1","type":"message",'
+              '"role":"assistant","content":[],"model":"m","stop_reason":null,"stop_sequence":null,'
+              '"usage":{"input_tokens":1,"output_tokens":1}}}\n')
+
+
+@pytest.mark.parametrize(("suffix", "count", "interactions"), [
+    (".chunks.txt", 50_000, 1000),
+    (".sse", 20_000, 1000),
+    # a capture too large to hold is read from disk a chunk at a time, as one stream
+    (".sse", 50_000, 1),
+])
+def test_many_tiny_streams_cost_what_one_long_stream_costs(tmp_path: Path, suffix: str, count: int,
+                                                           interactions: int) -> None:
+    # Each message_start after a message_stop begins a stream: at most MAX_STREAMS are read out of a file.
+    text = STOP_START * count
+    if suffix == ".sse":
+        text = "".join(f"data: {line}\n\n" for line in text.splitlines())
+    path = tmp_path / f"tiny{suffix}"
+    path.write_text(text)
+    out = lint_bounded("--format", "json", path)
+    assert out.code == 1, out.stderr[-2000:]
+    assert len(out.stdout) < 5_000_000
+    assert json.loads(out.stdout)["summary"]["interactions"] == interactions
+
+
+def test_a_huge_event_between_two_streams_is_read_in_bounded_work(tmp_path: Path) -> None:
+    # Finding where streams begin decodes only the blocks that may be a message_start or message_stop.
+    stop, start = STOP_START.splitlines()
+    big = json.dumps({"type": "ping", "pad": "message_st" * 700_000})
+    path = tmp_path / "big.sse"
+    path.write_text(f"data: {start}\n\ndata: {stop}\n\ndata: {big}\n\ndata: {start}\n\ndata: {stop}\n\n")
+    out = lint_bounded(path)
+    assert out.code == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert "2 interactions" in out.stdout
+
+
+# --- multidict istr header names (vcrpy through aiohttp) ----------------------------------------------
+
+
+ISTR = "!!python/object/apply:multidict._multidict.istr"
+
+
+def test_a_hundred_thousand_istr_header_names_are_read_in_bounded_work(tmp_path: Path) -> None:
+    names = "".join(f"      ? {ISTR}\n      - x-h{i}\n      : ['v']\n" for i in range(100_000))
+    path = tmp_path / "many-istr.yaml"
+    path.write_text(cassette("    body: {string: '{}'}\n", extra_response_headers=names))
+    out = lint_bounded(path)
+    assert out.code in (0, 1), out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("value", [
+    "[" * 999 + "a" + "]" * 999,
+    "[" * 5000 + "a" + "]" * 5000,
+    "[" + ", ".join(["a"] * 500_000) + "]",
+    "{a: " + "{a: " * 500 + "b" + "}" * 501,
+    "[!!python/object/apply:os.system [touch {marker}]]",
+    "[12345]",
+], ids=["deep", "deeper-than-libyaml", "huge", "deep-mapping", "python-inside", "int"])
+def test_an_istr_tag_holding_a_hostile_value_is_one_input_error(tmp_path: Path, value: str) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / "hostile-istr.yaml"
+    path.write_text(cassette("    body: {string: '{}'}\n", extra_response_headers=(
+        f"      ? {ISTR} {value.replace('{marker}', str(marker))}\n      : ['v']\n")))
+    out = lint_bounded(path)
+    assert out.code == 2
+    line = one_error_line(out.stderr, str(path))
+    assert "istr tag refused" in line or "nesting depth" in line or "invalid YAML" in line, line
+    assert not marker.exists()
+
+
+# --- http-snapshot JSON (a list of request/response pairs) ---------------------------------------------
+
+
+def _snapshot_item(response_body: object = None, **response: object) -> dict[str, object]:
+    return {"request": {"method": "POST", "url": "https://api.anthropic.com/v1/messages",
+                        "headers": {"anthropic-version": "2023-06-01", "content-type": "application/json"},
+                        "body": {"model": "claude-sonnet-4-5-20250929", "max_tokens": 8,
+                                 "messages": [{"role": "user", "content": "Hi"}]}},
+            "response": {"status_code": 200, "headers": {"content-type": "application/json"},
+                         "body": response_body, **response}}
+
+
+def test_ten_thousand_http_snapshot_exchanges_are_linted_in_bounded_work(tmp_path: Path) -> None:
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+            "content": [{"type": "text", "text": "x" * 200}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1}}
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps([_snapshot_item(body)] * 10_000))
+    out = lint_bounded("--min-severity", "warning", path)
+    assert out.code == 0, out.stderr[-2000:]
+    assert "10000 interactions, 0 errors" in out.stdout
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[" * 300 + "]" * 300, "nested too deep to re-serialise"),
+    ("[" * 100_000 + "]" * 100_000, "invalid JSON"),
+    (json.dumps({"x": "y" * 50_000_000}), None),
+    ("12", None),
+    ('{"k": ' * 200 + "1" + "}" * 200, None),
+], ids=["deep", "deeper-than-orjson", "huge", "number", "deep-but-serialisable"])
+def test_an_http_snapshot_with_a_hostile_body_is_bounded(tmp_path: Path, text: str, needle: str | None) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps([_snapshot_item()]).replace('"body": null', f'"body": {text}'))
+    out = lint_bounded(path)
+    assert "Traceback" not in out.stderr
+    if needle is None:
+        assert out.code in (0, 1), out.stderr[-2000:]
+        assert len(out.stdout) < 20_000
+    else:
+        assert out.code == 2
+        one_error_line(out.stderr, str(path), needle)
+
+
+@pytest.mark.parametrize("response", [
+    {"status_code": 200.5}, {"status_code": [200]}, {"status_code": "abc"}, {"status_code": None},
+    {"headers": [["request-id", "req_1"]] * 10_000}, {"headers": "content-type: application/json"},
+    {"headers": {"x": {"y": [1, {"z": None}]}}},
+], ids=["float-status", "list-status", "text-status", "null-status", "header-pairs", "header-text", "nested-headers"])
+def test_an_http_snapshot_with_wrongly_typed_fields_is_read_or_one_input_error(tmp_path: Path,
+                                                                                response: dict[str, object]) -> None:
+    path = tmp_path / "typed.json"
+    path.write_text(json.dumps([_snapshot_item({"type": "message"}), _snapshot_item({"type": "message"}, **response)]))
+    out = lint_bounded(path)
+    assert "Traceback" not in out.stderr
+    if "status_code" in response:
+        assert out.code == 2
+        one_error_line(out.stderr, str(path), "[1].response.status_code")
+    else:
+        assert out.code in (0, 1), out.stderr[-2000:]
+
+
 # --- what one finding may quote -----------------------------------------------------------------------
 
 
@@ -222,6 +357,20 @@ def test_a_large_capture_is_judged_event_by_event(tmp_path: Path) -> None:
     assert ("stream.delta-type", events - 4) in found
     assert ("stream.unterminated-event", events - 1) in found
     assert not any(rule == "stream.message-stop" for rule, _ in found)
+
+
+def test_a_large_capture_of_another_apis_stream_is_skipped_after_its_first_events(tmp_path: Path) -> None:
+    chunk = ('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"'
+             + "x" * 200 + '"}}]}\n\n')
+    path = tmp_path / "openai.sse"
+    with path.open("w") as fh:
+        for _ in range(8):
+            fh.write(chunk * 25_000)  # 8 x 5 MB, read from disk a chunk at a time
+        fh.write('data: {"type":"message_start"' + "[" * 100_000 + "\n\ndata: [DONE]\n\n")
+    out = lint_bounded(path, memory=300 << 20, timeout=20)
+    assert out.code == 0, out.stderr[-2000:]
+    assert "not a Messages API stream (OpenAI chat.completion.chunk events)" in out.stdout
+    assert "0 interactions" in out.stdout
 
 
 def test_an_event_larger_than_max_body_bytes_in_a_large_capture_is_one_input_error(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ import csv
 import gzip
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -20,6 +22,7 @@ import pytest
 from conformance.cassettes import FORMATS, ReadLimits, Recording, iter_recording_files, read_recording
 from conformance.cassettes.detect import claiming_readers, read_document, stream_event_types
 from conformance.cassettes.files import SkippedFile, walk_recordings
+from conformance.cassettes.streams import MAX_STREAMS, stream_starts
 from conformance.errors import InputError
 from conformance.exchange import MISSING
 
@@ -204,6 +207,94 @@ def test_openinference_json_is_a_response_only() -> None:
     assert ex.events is not None and [e.type for e in ex.events] == ["message_start", "message_stop"]
 
 
+def test_http_snapshot_parsed_and_text_bodies_with_filtered_headers() -> None:
+    # The http-snapshot pytest plugin's inline-snapshot JSON (the Anthropic Python SDK's tests/lib).
+    rec = read("http_snapshot.json")
+    assert rec.format == "http-snapshot"
+    limited, streamed = rec.exchanges
+    assert [limited.interaction, streamed.interaction] == [0, 1]
+    assert limited.request is not None and limited.response is not None
+    assert limited.request.method == "POST" and limited.request.path == "/v1/messages"
+    assert limited.request.json["messages"][0]["content"] == "1+2?"
+    assert limited.request.body is not None and limited.request.body.startswith(b'{"max_tokens":8,')
+    assert limited.response.status == 429
+    assert limited.response.json["error"]["type"] == "rate_limit_error"
+    assert "response body stored parsed; re-serialised as compact JSON (not byte-exact)" in limited.notes
+    assert streamed.is_stream and streamed.events is not None
+    assert [e.type for e in streamed.events][::5] == ["message_start", "message_stop"]
+    # The recorder keeps a few response headers and drops auth: neither side's headers are complete.
+    assert not any(ex.response_headers_complete or ex.request_headers_complete for ex in rec.exchanges)
+    assert any("filtered by the recorder" in n for n in rec.notes)
+
+
+def test_http_snapshot_headers_are_not_judged_as_complete() -> None:
+    from conformance.lint import lint_paths
+
+    result = lint_paths([DATA / "http_snapshot.json"])
+    rules = {f.rule for f in result.findings}
+    assert result.interactions == 2 and not result.input_errors
+    assert not rules & {"error.request-id-missing", "ratelimit.retry-after-missing", "ratelimit.missing-on-429"}
+
+
+def _snapshot_item(**response: object) -> dict[str, object]:
+    return {"request": {"method": "POST", "url": "https://api.anthropic.com/v1/messages", "headers": {}, "body": "{}"},
+            "response": {"status_code": 200, "headers": {}, "body": "", **response}}
+
+
+def test_http_snapshot_without_the_request_is_a_response_only(tmp_path: Path) -> None:
+    item = _snapshot_item(body={"type": "message"})
+    del item["request"]
+    (ex,) = read_recording(write(tmp_path, "r.json", orjson.dumps([item]))).exchanges
+    assert ex.request is None and ex.response is not None and ex.response.status == 200
+    assert ex.response.json == {"type": "message"} and not ex.response_headers_complete
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (lambda item: item.update(response=[]), "[1].response"),
+    (lambda item: item.pop("response"), "[1].response"),
+    (lambda item: item["response"].update(status_code=True), "[1].response.status_code"),
+    (lambda item: item["response"].update(status_code={"x": 1}), "[1].response.status_code"),
+    (lambda item: item["response"].pop("status_code"), "[1].response.status_code"),
+    (lambda item: item["request"].update(method=7), "[1].request.method"),
+    (lambda item: item["request"].pop("url"), "[1].request.url"),
+    (lambda item: item.update(request="GET /"), "[1].request"),
+    (lambda item: item["request"].update(url="http://[::1/v1"), "[1].request.url"),
+], ids=["response-list", "no-response", "bool-status", "mapping-status", "no-status", "method", "no-url",
+        "request-string", "bad-url"])
+def test_a_damaged_http_snapshot_names_the_place(tmp_path: Path, change: Callable[[dict[str, Any]], None],
+                                                 where: str) -> None:
+    # The first item decides the format (the detector is strict about it); a later one is read and checked.
+    items: list[Any] = [_snapshot_item(), _snapshot_item()]
+    change(items[1])
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "bad.json", orjson.dumps(items)))
+    assert info.value.where == where and info.value.fix
+
+
+def test_an_http_snapshot_item_that_is_not_a_mapping_names_it(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "bad.json", orjson.dumps([_snapshot_item(), 5])))
+    assert info.value.where == "[1]"
+
+
+def test_an_http_snapshot_body_too_deep_to_reserialise_is_an_input_error(tmp_path: Path) -> None:
+    deep = "[" * 300 + "]" * 300
+    text = orjson.dumps([_snapshot_item()]).decode().replace('"body":""', f'"body":{deep}')
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "deep.json", text))
+    assert info.value.where == "[0].response.body" and "too deep" in str(info.value)
+
+
+@pytest.mark.parametrize("data", [
+    [], [[{"name": "span"}]], [{"request": {}, "response": {"status": 200}}],
+    [{"response": {"status_code": 200}, "extra": 1}],
+    [{"request": {"method": "GET"}, "response": {"status_code": 200}}],
+], ids=["empty", "ddtrace-spans", "no-status-code", "extra-key", "no-url"])
+def test_other_json_lists_are_not_http_snapshots(tmp_path: Path, data: object) -> None:
+    path = write(tmp_path, "list.json", orjson.dumps(data))
+    assert claiming_readers(read_document(path)) == []
+
+
 def test_bare_message_body() -> None:
     rec = read("message.json")
     assert rec.format == "json-message"
@@ -249,6 +340,75 @@ def test_a_bad_json_line_stays_an_event_for_the_rules(tmp_path: Path) -> None:
     assert ex.events is not None
     assert ex.events[0].parse_error is None
     assert ex.events[1].payload is MISSING and ex.events[1].parse_error
+
+
+# --- several streams stored one after another ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["multi_step.chunks.txt", "multi_step.sse"])
+def test_streams_stored_one_after_another_are_one_interaction_each(name: str) -> None:
+    # A multi-step test's fixture: each message_start after a message_stop begins the next response.
+    rec = read(name)
+    assert [ex.interaction for ex in rec.exchanges] == [0, 1]
+    kinds = [[e.type for e in ex.events or []] for ex in rec.exchanges]
+    assert all(k[0] == "message_start" and k[-1] == "message_stop" and len(k) == 6 for k in kinds)
+    assert [ex.accumulated["id"] for ex in rec.exchanges if ex.accumulated] == ["msg_step1", "msg_step2"]
+    assert [e.index for e in rec.exchanges[1].events or []] == list(range(6))
+    assert any("2 streams stored one after another" in n for n in rec.notes)
+
+
+def test_concatenated_sse_with_crlf_and_comments_is_cut_between_events(tmp_path: Path) -> None:
+    raw = (DATA / "multi_step.sse").read_bytes()
+    cut = raw.index(b"event: message_start", 1)
+    # CR LF line ends, a comment and a blank line between the two streams: each piece is whole events.
+    text = (raw[:cut] + b": next step\n\n\n" + raw[cut:]).replace(b"\n", b"\r\n")
+    rec = read_recording(write(tmp_path, "two.txt", text))
+    first, second = rec.exchanges
+    assert first.response is not None and first.response.body is not None
+    assert second.response is not None and second.response.body is not None
+    assert second.response.body.startswith(b"event: message_start\r\n")
+    assert first.response.body + second.response.body == text
+    assert [len(ex.events or []) for ex in rec.exchanges] == [6, 6]
+
+
+@pytest.mark.parametrize("kinds,starts", [
+    ([], [0]),
+    (["message_start", "ping", "message_stop"], [0]),
+    (["message_start", "message_stop", "message_start", "message_stop"], [0, 2]),
+    (["message_start", "message_stop", "ping", None, "message_start"], [0, 4]),
+    # a second message_start before any message_stop: a spliced or repeated start stays in its stream
+    (["message_start", "message_start", "message_stop"], [0]),
+    (["message_start", None, "message_start", None, "message_stop"], [0]),
+    (["message_start", "message_stop", "message_start", "message_start", "message_stop", "message_start"], [0, 2, 5]),
+    (["message_stop", "message_start"], [0, 1]),
+])
+def test_stream_starts(kinds: list[str | None], starts: list[int]) -> None:
+    assert stream_starts(kinds) == starts
+
+
+@pytest.mark.parametrize("suffix", [".chunks.txt", ".sse"])
+def test_a_spliced_or_repeated_message_start_stays_one_stream(tmp_path: Path, suffix: str) -> None:
+    lines = (DATA / "multi_step.chunks.txt").read_text().splitlines()
+    spliced = lines[:3] + lines[6:]  # the first step cut off mid-block, the second spliced in
+    repeated = lines[:1] + lines[6:]  # two message_starts, then one stream's events
+    for events in (spliced, repeated):
+        if suffix == ".sse":
+            text = "".join(f"data: {line}\n\n" for line in events)
+        else:
+            text = "\n".join(events) + "\n"
+        rec = read_recording(write(tmp_path, f"broken{suffix}", text))
+        (ex,) = rec.exchanges
+        assert ex.events is not None and len(ex.events) == len(events)
+        assert not any("streams stored" in n for n in rec.notes)
+
+
+def test_at_most_max_streams_are_read_out_of_one_file(tmp_path: Path) -> None:
+    one = (DATA / "multi_step.chunks.txt").read_text()
+    rec = read_recording(write(tmp_path, "many.chunks.txt", one * (MAX_STREAMS // 2 + 5)))
+    assert len(rec.exchanges) == MAX_STREAMS
+    last = rec.exchanges[-1].events
+    assert last is not None and len(last) == 6 * 11
+    assert any("10 more streams read as part of the last" in n for n in rec.notes)
 
 
 def test_bom_before_json(tmp_path: Path) -> None:
@@ -329,6 +489,61 @@ def test_python_tags_are_refused_and_never_executed(tmp_path: Path) -> None:
 def test_python_name_tag_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="python"):
         read_recording(write(tmp_path, "evil2.yaml", "interactions: !!python/name:os.system\n"))
+
+
+def test_multidict_istr_header_names_are_read_as_plain_strings() -> None:
+    # vcrpy through aiohttp writes header names as `? !!python/object/apply:multidict._multidict.istr [Name]`.
+    rec = read("vcrpy_aiohttp_istr.yaml")
+    assert rec.format == "vcrpy-yaml"
+    (ex,) = rec.exchanges
+    assert ex.request is not None
+    assert [name for name, _ in ex.request.headers] == ["Content-Type", "anthropic-version", "Content-Length"]
+    assert ex.request.headers.get("content-type") == "application/json"
+    assert any("multidict istr" in n for n in rec.notes)
+    assert not any("multidict" in n for n in read("vcrpy_plain.yaml").notes)
+
+
+@pytest.mark.parametrize("module", ["multidict._multidict", "multidict._multidict_py", "multidict"])
+def test_every_istr_spelling_is_read(tmp_path: Path, module: str) -> None:
+    text = (DATA / "vcrpy_plain.yaml").read_text().replace(
+        "      Content-Type:\n      - application/json\n      anthropic-version:",
+        f"      ? !!python/object/apply:{module}.istr\n      - Content-Type\n      : - application/json\n"
+        "      anthropic-version:", 1)
+    assert "istr" in text
+    ex = read_recording(write(tmp_path, "istr.yaml", text)).exchanges[0]
+    assert ex.request is not None and ex.request.headers.get("content-type") == "application/json"
+
+
+@pytest.mark.parametrize("value", [
+    "[]", "[Accept, Accept-Encoding]", "{{args: [Accept]}}", "Accept", "[[Accept]]", "[1]", "[null]",
+    "[!!binary QUJD]",
+    "[!!python/object/apply:os.system [touch {marker}]]",
+    "[!!python/object/apply:multidict._multidict.istr [Accept]]",
+    "[{huge}]",
+], ids=["empty", "two", "mapping", "scalar", "nested-list", "int", "null", "binary", "python-inside",
+        "istr-inside", "huge"])
+def test_an_istr_tag_holding_anything_but_one_string_is_refused(tmp_path: Path, value: str) -> None:
+    marker = tmp_path / "pwned"
+    value = value.format(marker=marker, huge=", ".join(["x"] * 200_000))
+    text = ("interactions:\n- request:\n    headers:\n"
+            f"      ? !!python/object/apply:multidict._multidict.istr {value}\n      : [a]\n"
+            "    method: POST\n    uri: https://api.anthropic.com/v1/messages\n  response: {}\n")
+    with pytest.raises(InputError) as info:
+        read_recording(write(tmp_path, "bad-istr.yaml", text))
+    assert not marker.exists()
+    assert "line 4" in str(info.value) and "istr" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_other_python_tags_next_to_istr_keys_are_still_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    text = (DATA / "vcrpy_aiohttp_istr.yaml").read_text().replace(
+        "      Content-Length:", f"      ? !!python/object/apply:os.system [touch {marker}]\n      : [x]\n"
+        "      Content-Length:", 1)
+    with pytest.raises(InputError, match=r"!!python/\.\.\. tag refused"):
+        read_recording(write(tmp_path, "evil-istr.yaml", text))
+    assert not marker.exists()
+    with pytest.raises(InputError, match=r"!!python/\.\.\. tag refused"):
+        read_recording(write(tmp_path, "new.yaml", "interactions: !!python/object/new:multidict._multidict.istr [A]\n"))
 
 
 def test_truncated_yaml_names_the_line(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@
 - ``go-vcr``: go-vcr YAML (Title-Case headers, ``url``, ``status: "200 OK"``, ``code``)
 - ``nock``: nock recorder JSON (``scope`` + ``path``, ``rawHeaders``, ``response`` object/string/hex)
 - ``har``: HAR 1.2 (``log.entries``; base64 ``content.text``)
+- ``http-snapshot``: the http-snapshot pytest plugin's inline-snapshot JSON (a list of request/response
+  pairs; headers filtered, so response headers never count as complete)
 - ``ddtrace-json``: dd-trace test-agent JSON cassette (one exchange)
 - ``openinference-json``: openinference JS cassette (the response only)
 - ``sse``: raw SSE text (one exchange, no request, status ``None``)

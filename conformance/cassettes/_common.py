@@ -27,6 +27,7 @@ FORMATS: tuple[str, ...] = (
     "go-vcr",
     "nock",
     "har",
+    "http-snapshot",
     "ddtrace-json",
     "openinference-json",
     "sse",
@@ -36,8 +37,9 @@ FORMATS: tuple[str, ...] = (
 """Every format :func:`conformance.cassettes.read_recording` can return, in the order it documents them."""
 
 FORMATS_FIX = (
-    "supported: vcrpy cassettes (YAML or JSON), go-vcr YAML, nock JSON, HAR 1.2, dd-trace test-agent JSON, "
-    "openinference JS JSON, raw SSE text, one JSON stream event per line, a bare JSON Message/error body"
+    "supported: vcrpy cassettes (YAML or JSON), go-vcr YAML, nock JSON, HAR 1.2, http-snapshot JSON, "
+    "dd-trace test-agent JSON, openinference JS JSON, raw SSE text, one JSON stream event per line, "
+    "a bare JSON Message/error body"
 )
 
 _GZIP_MAGIC = b"\x1f\x8b"

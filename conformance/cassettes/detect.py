@@ -2,9 +2,10 @@
 
 Two steps. The syntax: one JSON document, else raw SSE, else one JSON object per line, else YAML
 (see :class:`Document`). Then the structure: :data:`READERS` lists each format with its detector,
-most specific first (vcrpy JSON, HAR, nock, dd-trace, openinference, JSON-lines events, bare body,
-raw SSE, vcrpy/go-vcr YAML). YAML is always loaded with a safe loader: a ``!!python/...`` tag is an
-input error and nothing is ever constructed from it.
+most specific first (vcrpy JSON, HAR, nock, http-snapshot, dd-trace, openinference, JSON-lines events,
+bare body, raw SSE, vcrpy/go-vcr YAML). YAML is always loaded with a safe loader: a ``!!python/...`` tag is an
+input error and nothing is ever constructed from it (multidict ``istr`` header names are read as the
+string they hold: see :mod:`conformance.cassettes.safe_yaml`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from conformance.cassettes.single import (
     read_ddtrace,
     read_openinference,
 )
+from conformance.cassettes.snapshot import is_http_snapshot, read_http_snapshot
 from conformance.cassettes.streams import first_line_is_json_object, read_jsonl, read_sse, read_sse_file
 from conformance.cassettes.vcr import is_vcr, read_vcr
 from conformance.errors import InputError
@@ -177,6 +179,7 @@ READERS: tuple[Reader, ...] = (
     Reader("vcrpy-json", _json_claims(is_vcr), lambda src, doc: read_vcr(src, doc.json, "json")),
     Reader("har", _json_claims(is_har), lambda src, doc: read_har(src, doc.json)),
     Reader("nock", _json_claims(is_nock), lambda src, doc: read_nock(src, doc.json)),
+    Reader("http-snapshot", _json_claims(is_http_snapshot), lambda src, doc: read_http_snapshot(src, doc.json)),
     Reader("ddtrace-json", _json_claims(is_ddtrace), lambda src, doc: read_ddtrace(src, doc.json)),
     Reader("openinference-json", _json_claims(is_openinference), lambda src, doc: read_openinference(src, doc.json)),
     Reader("jsonl-events", lambda doc: doc.syntax == "json-lines" or (doc.syntax == "json" and _is_single_event(doc)),

@@ -1,6 +1,8 @@
 """YAML, loaded safely and within bounds.
 
 Always a safe loader: a ``!!python/...`` tag is an input error and nothing is ever constructed from it.
+One family is read, never executed: the ``multidict`` ``istr`` header names vcrpy writes for aiohttp
+(``? !!python/object/apply:multidict._multidict.istr [Accept]``) become the plain string they hold.
 Aliases are checked before anything is built from the node graph: a small file whose aliases expand
 to gigabytes ("billion laughs") or contain themselves is refused in one line.
 """
@@ -14,7 +16,45 @@ import yaml
 from conformance.cassettes._common import Source
 
 # libyaml's safe loader when available: same safety, several times faster on big cassettes.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseSafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+ISTR_TAGS = tuple(f"tag:yaml.org,2002:python/object/apply:{name}.istr"
+                  for name in ("multidict._multidict", "multidict._multidict_py", "multidict"))
+"""How PyYAML spells a ``multidict.istr`` (aiohttp's case-insensitive header name) in the C and the
+pure-Python builds of multidict: the only ``!!python/...`` tags read, and only as the string they hold."""
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _IstrError(yaml.constructor.ConstructorError):
+    """An istr tag holding anything but one string."""
+
+
+def _istr(loader: Any, node: yaml.Node) -> str:
+    # Read straight off the node: nothing is constructed, so nothing nested in it can run.
+    if (isinstance(node, yaml.SequenceNode) and len(node.value) == 1
+            and isinstance(node.value[0], yaml.ScalarNode) and node.value[0].tag == _STR_TAG):
+        loader.istr_keys = True
+        return str(node.value[0].value)
+    raise _IstrError(None, None, f"{node.tag.rsplit(':', 1)[-1]} holds {_shape(node)}, not one header name",
+                     node.start_mark)
+
+
+def _shape(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return f"a list of {len(node.value)} items" if len(node.value) != 1 else "a list of one non-string"
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    return "a scalar"
+
+
+class _SafeLoader(_BaseSafeLoader):  # type: ignore[misc]  # a safe loader (see _BaseSafeLoader), never yaml.Loader
+    istr_keys = False
+    """Set once a multidict istr was read, so the recording can say how its header names were stored."""
+
+
+for _tag in ISTR_TAGS:
+    _SafeLoader.add_constructor(_tag, _istr)
 
 
 ALIAS_ALLOWANCE = 1_000_000
@@ -31,7 +71,14 @@ def load_yaml(src: Source, text: str, name: str) -> Any:
             return None
         if "&" in text:  # no anchor, no alias
             _check_alias_expansion(src, node, len(text) + ALIAS_ALLOWANCE)
-        return loader.construct_document(node)
+        data = loader.construct_document(node)
+        if loader.istr_keys:
+            src.note("header names stored as multidict istr tags (vcrpy with aiohttp): read as plain strings")
+        return data
+    except _IstrError as exc:
+        raise src.error(f"YAML multidict istr tag refused: {exc.problem}", _mark(exc),
+                        "an istr tag holds a one-item list with the header name, e.g. [Content-Type]; "
+                        "re-record the cassette") from None
     except yaml.constructor.ConstructorError as exc:
         where = _mark(exc)
         if "python/" in str(exc.problem or "") or "python/" in str(exc):
