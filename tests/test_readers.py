@@ -814,3 +814,44 @@ def test_a_lone_json_object_is_an_event_or_a_body_by_its_type_and_name(tmp_path:
     path = write(tmp_path, name, line)
     assert [r.name for r in claiming_readers(read_document(path))] == [fmt]
     assert read_recording(path).format == fmt
+
+
+_CASSETTE = """interactions:
+- request:
+    body: '{"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}'
+    headers:
+      anthropic-version: ['2023-06-01']
+      content-type: [application/json]
+    method: POST
+    uri: https://api.anthropic.com/v1/messages
+  response:
+    body:
+      string: '{"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Hello"}], "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 8, "output_tokens": 2}}'
+    headers:
+{headers}
+    status: {{code: 200, message: OK}}
+version: 1
+"""
+
+
+@pytest.mark.parametrize(("headers", "judged"), [
+    ("      Content-Type: [application/json]", False),
+    ("      Content-Type: [application/json]\n      Content-Length: ['230']", False),
+    ("      Content-Type: [application/json]\n      Date: ['Mon, 30 Nov 2026 08:00:00 GMT']", True),
+    ("      content-type: [application/json]\n      server: [cloudflare]", True),
+])
+def test_response_headers_cut_down_to_the_bodys_own_are_not_judged(tmp_path: Path, headers: str,
+                                                                   judged: bool) -> None:
+    """A fixture keeping only Content-Type was stripped or hand-written: no request-id there is not the server's."""
+    from conformance.lint import lint_paths
+
+    path = tmp_path / "cassette.yaml"
+    path.write_text(_CASSETTE.replace("{headers}", headers).replace("{{", "{").replace("}}", "}"))
+    result = lint_paths([path])
+    assert result.interactions == 1 and not result.input_errors
+    assert ("error.request-id-missing" in {f.rule for f in result.findings}) is judged
+    (exchange,) = read_recording(path).exchanges
+    assert exchange.response_headers_complete is judged
+    assert any("reduced to the body's own" in n for n in exchange.notes) is not judged

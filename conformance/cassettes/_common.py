@@ -252,13 +252,26 @@ def has_auth_header(headers: Headers) -> bool:
     return any(name in headers for name in _AUTH_HEADERS)
 
 
+_REPRESENTATION = frozenset({"content-type", "content-length", "content-encoding", "transfer-encoding", "connection",
+                             "keep-alive"})
+"""Headers about the body alone: a recording that keeps only these was stripped (or written by hand)."""
+
+
+def response_headers_complete(headers: Headers) -> bool:
+    """Whether recorded response headers can be judged as what the server sent: any header a server adds
+    beyond the body's own (``date``, ``server``, ``request-id``, rate limits ...). A recorder that kept only
+    ``Content-Type`` dropped the rest, and a missing ``request-id`` there says nothing about the server."""
+    return any(name.lower() not in _REPRESENTATION for name, _ in headers)
+
+
 def http_exchange(src: Source, index: int, *, method: str, url: str, url_where: str, req_headers: Headers,
                   req_body: bytes | None, resp_headers: Headers, resp_body: bytes | None, status: int | None,
                   notes: list[str], response_headers_complete: bool | None = None) -> Exchange:
     """One recorded request and response, as every full-HTTP reader builds it.
 
     Recorders filter the auth header by default: without it the request headers are not the whole story.
-    The response headers count as complete when any were recorded, unless the reader knows better.
+    The response headers count as complete when a server's own were recorded (:func:`response_headers_complete`),
+    unless the reader knows better.
     """
     return Exchange(
         request=HttpRequest(req_headers, req_body, method=method.upper(), url=checked_url(src, url, url_where)),
@@ -267,6 +280,14 @@ def http_exchange(src: Source, index: int, *, method: str, url: str, url_where: 
         interaction=index,
         notes=notes,
         request_headers_complete=has_auth_header(req_headers),
-        response_headers_complete=(bool(len(resp_headers)) if response_headers_complete is None
+        response_headers_complete=(_headers_complete(resp_headers, notes) if response_headers_complete is None
                                    else response_headers_complete),
     )
+
+
+def _headers_complete(headers: Headers, notes: list[str]) -> bool:
+    complete = response_headers_complete(headers)
+    if len(headers) and not complete:
+        notes.append("response headers reduced to the body's own (stripped by the recorder or written by hand): "
+                     "header rules not applied")
+    return complete

@@ -101,7 +101,7 @@ def _exchange(src: Source, item: Any, index: int, *, go: bool, filtered: bool) -
     return http_exchange(src, index, method=method, url=url, url_where=f"{where}.request.uri",
                          req_headers=req_headers, req_body=req_body, resp_headers=resp_headers,
                          resp_body=resp_body, status=status, notes=notes,
-                         response_headers_complete=bool(len(resp_headers)) and not filtered)
+                         response_headers_complete=None if not filtered else False)
 
 
 def _stored_body(part: Mapping[str, Any], side: str, notes: list[str]) -> bytes | None:
