@@ -18,7 +18,7 @@ from conformance.cassettes import iter_recording_files, read_recording
 from conformance.exchange import MISSING, Exchange
 from conformance.profiles import load_profiles, schemas_root
 from conformance.schemacheck import check_schema_tree
-from conformance.schemas import SHAPES, SchemaSet
+from conformance.schemas import SHAPES, SchemaSet, Violation, split_profile_lag
 from conformance.strategies.jsonschema import json_values, profile_shape
 from conformance.strategies.streams import stream_mutations, valid_streams
 from tests.conftest import corpus_dir
@@ -289,6 +289,23 @@ def test_assistant_turns_echo_advisor_tool_results(version: str) -> None:
         assert schemas.is_valid("request", replay(content)), content
     broken = replay({"type": "advisor_result"})
     assert [v.path for v in schemas.violations("request", broken)] == ["$.messages[1].content[1].content"]
+
+
+def test_a_lagging_profile_explains_unknown_keys_and_block_types_and_nothing_inside_such_blocks() -> None:
+    known = PROFILES.get("2023-06-01").schemas.type_values("request")
+    assert {"text", "tool_use", "advisor_tool_result", "tool_addition", "tool_reference"} <= known
+    unknown_type = Violation("$.messages[1].content[2].type", "", "s", "enum", ["text"], "oracle_result")
+    inside = Violation("$.messages[1].content[2].verdict", "", "s", "additionalProperties", None, "verdict")
+    deeper = Violation("$.messages[1].content[2].content[0].text", "", "s", "type", "string", 3)
+    unknown_key = Violation("$.speculative_decoding", "", "s", "additionalProperties", None, "speculative_decoding")
+    known_elsewhere = Violation("$.messages[3].content[0].type", "", "s", "const", "text", "image")
+    not_a_block = Violation("$.thinking.type", "", "s", "enum", ["enabled"], "pondering")
+    next_block = Violation("$.messages[1].content[20].text", "", "s", "type", "string", 3)
+    lag, rest = split_profile_lag([unknown_type, inside, deeper, unknown_key, known_elsewhere, not_a_block,
+                                   next_block], known)
+    # An unknown key here is listed once (by its key): what is inside a block of an unknown type, not at all.
+    assert lag == [unknown_type, unknown_key]
+    assert rest == [known_elsewhere, not_a_block, next_block]
 
 
 def test_request_headers_pin_the_profile_version_and_auth_styles() -> None:

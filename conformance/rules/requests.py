@@ -25,7 +25,7 @@ from conformance.findings import CLIENT, Finding, Severity, error, info, warning
 from conformance.profiles import Profile, Profiles
 from conformance.rules.base import Check, Context, RuleInfo
 from conformance.rules.ratelimit import header_path
-from conformance.schemas import Violation, is_unknown_field
+from conformance.schemas import Violation, split_profile_lag
 
 REJECTED_AS_EXPECTED = "request.rejected-as-expected"
 
@@ -351,9 +351,12 @@ def server_rejects_invalid_requests(exchange: Exchange, ctx: Context) -> Iterato
         problems = [Violation("$", f"request body is not JSON: {req.json_error}", "", "json")]
     if not _recorded(exchange):
         problems += [v for v in header_problems(req.headers, ctx.profiles) if v.keyword != "authentication"]
-    # An unknown field the server took is evidence the profile lags (schema.unknown-request-field), and a
-    # cross-field rule it did not enforce may be newer than the server: only the rest is a breach.
-    problems = [v for v in problems if not is_unknown_field(v)]
+    # An unknown field or block/tool type the server took is evidence the profile lags
+    # (schema.unknown-request-field), and a cross-field rule it did not enforce may be newer than the server:
+    # only the rest is a breach.
+    shape = endpoint_named(endpoint).request_shape if endpoint else None
+    known = profile.schemas.type_values(shape) if shape is not None and profile.schemas.has(shape) else frozenset()
+    problems = split_profile_lag(problems, known)[1]
     if problems:
         first = problems[0]
         make = warning if all(v.keyword in CROSS_FIELD for v in problems) else error
