@@ -308,6 +308,21 @@ def test_a_lagging_profile_explains_unknown_keys_and_block_types_and_nothing_ins
     assert rest == [known_elsewhere, not_a_block, next_block]
 
 
+@pytest.mark.parametrize("version", _REAL)
+def test_usage_iterations_are_counts_per_sampling_iteration(version: str) -> None:
+    schemas = PROFILES.get(version).schemas
+    entry = {"type": "compaction", "input_tokens": 100, "output_tokens": 83, "cache_read_input_tokens": 55096,
+             "cache_creation_input_tokens": 0, "cache_creation": {"ephemeral_5m_input_tokens": 0,
+                                                                  "ephemeral_1h_input_tokens": 0}}
+    usage = {"input_tokens": 181, "output_tokens": 8, "iterations": [entry, {**entry, "type": "message"}]}
+    assert schemas.is_valid("message", {**_message(), "usage": usage})
+    assert schemas.is_valid("stream_event", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                             "usage": usage})
+    broken = {**usage, "iterations": [{**entry, "input_tokens": -1}]}
+    assert [v.path for v in schemas.violations("message", {**_message(), "usage": broken})] == [
+        "$.usage.iterations[0].input_tokens"]
+
+
 def test_request_headers_pin_the_profile_version_and_auth_styles() -> None:
     real, ref = PROFILES.get("2023-06-01").schemas, PROFILES.get("2024-01-01").schemas
     bearer = {"authorization": "Bearer sk-1", "content-type": "application/json"}

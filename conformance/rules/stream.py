@@ -65,7 +65,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(DELTA_TYPE, _E, "the delta type belongs to the block type"),
     RuleInfo(SIGNATURE_ORDER, _W, "signature_delta is the last delta of a thinking block"),
     RuleInfo(MESSAGE_DELTA_ORDER, _E, "message_delta comes after every block stopped, before message_stop"),
-    RuleInfo(USAGE_MONOTONIC, _E, "usage counts never decrease across message_start and message_delta"),
+    RuleInfo(USAGE_MONOTONIC, _E, "usage counts never decrease across message_start and message_delta (after a "
+             "compaction, summed over usage.iterations)"),
     RuleInfo(MESSAGE_STOP, _E, "message_stop ends the stream, exactly once, with nothing after it"),
     RuleInfo(ERROR_EVENT, _E, "an error event carries a known error type and ends the stream"),
     RuleInfo(TOOL_INPUT_JSON, _E, "the input_json_delta fragments of a block join into a JSON object"),
@@ -107,6 +108,24 @@ def _allowed_deltas(block_type: str | None) -> frozenset[str] | None:
         if block_type.endswith("_tool_result"):
             return _NO_DELTAS
     return allowed
+
+
+def _totals_after_compaction(usage: dict[str, Any], counts: Sequence[str]) -> dict[str, int] | None:
+    """Each count summed over ``usage.iterations`` when one of them is a compaction; ``None`` otherwise.
+
+    A compaction's tokens are not in the top-level counts, which then describe only the iterations after
+    it (anthropic 2.14 ``BetaIterationsUsage``): message_start's counts (the first iteration's) may exceed
+    them, never the totals. A count not given by every iteration has no total (absent).
+    """
+    entries = usage.get("iterations")
+    if type(entries) is not list or not any(type(e) is dict and e.get("type") == "compaction" for e in entries):
+        return None
+    totals: dict[str, int] = {}
+    for key in counts:
+        values = [e.get(key) if type(e) is dict else None for e in entries]
+        if all(type(v) is int for v in values):
+            totals[key] = sum(values)  # type: ignore[arg-type]
+    return totals
 
 
 def _f(severity: Severity, rule: str, message: str, event: int | None, path: str = "$", **kw: Any) -> Finding:
@@ -365,17 +384,21 @@ class _Grammar:
         usage = p.get("usage")
         if type(usage) is dict:
             seen = self.usage
+            totals = _totals_after_compaction(usage, self.usage_counts)
             for key in self.usage_counts:
                 value = usage.get(key)
                 if type(value) is not int:
                     continue
                 before = seen.get(key)
-                if before is not None and value < before:
+                now = value if totals is None else totals.get(key)
+                if before is not None and now is not None and now < before:
                     # A refusal withdraws the output, and its final usage may restate the counts
                     # (SDK fixtures refusal_response.txt, stream-a-toolrefusal.sse): tolerated.
                     sev, why = (_W, " (at a refusal, tolerated)") if self.stop_reason == "refusal" else (_E, "")
-                    self.out.append(_f(sev, USAGE_MONOTONIC, f"usage.{key} fell from {before} to {value}{why}", i,
-                                       f"$.usage.{key}", expected=f">= {before}", actual=value))
+                    if totals is not None:
+                        why = " (summed over usage.iterations, after a compaction)" + why
+                    self.out.append(_f(sev, USAGE_MONOTONIC, f"usage.{key} fell from {before} to {now}{why}", i,
+                                       f"$.usage.{key}", expected=f">= {before}", actual=now))
                 seen[key] = value
 
     def message_stop(self, i: int) -> None:
