@@ -87,6 +87,34 @@ def test_tool_result_must_answer_a_tool_use_of_the_previous_turn() -> None:
     assert "toolu_9" in v.message and v.message.startswith("messages.2.content.0.tool_use_id: unexpected `tool_use_id`")
 
 
+def _use(tool_id: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": [{"type": "tool_use", "id": tool_id, "name": "get_weather", "input": {}}]}
+
+
+def _results(*tool_ids: str) -> dict[str, Any]:
+    return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": t, "content": "x"} for t in tool_ids]}
+
+
+def test_tool_results_answer_the_whole_previous_assistant_turn_of_consecutive_messages() -> None:
+    # The API merges consecutive messages of one role: one assistant turn split in two (a recorded replay,
+    # answered 200), and one user turn split in two, are single turns.
+    split = [{"role": "user", "content": "q"}, _use("call_a"), _use("auto_load_b"), _results("call_a", "auto_load_b")]
+    assert request_problems(body(messages=split, tools=TOOLS), P) == []
+    both = {"role": "assistant", "content": [*_use("toolu_a")["content"], *_use("toolu_b")["content"]]}
+    answers_split = [{"role": "user", "content": "q"}, both, _results("toolu_a"), _results("toolu_b")]
+    assert request_problems(body(messages=answers_split, tools=TOOLS), P) == []
+    # Only the turn just before counts: an id of an earlier assistant turn is still a mismatch.
+    earlier = [{"role": "user", "content": "q"}, _use("toolu_a"), _results("toolu_a"), _use("toolu_b"),
+               _results("toolu_a")]
+    (v,) = request_problems(body(messages=earlier, tools=TOOLS), P)
+    assert (v.path, v.expected, v.actual) == ("$.messages[4].content[0].tool_use_id", ["toolu_b"], "toolu_a")
+    # A turn of another role between them ends the assistant turn.
+    apart = [{"role": "user", "content": "q"}, _use("toolu_a"), {"role": "system", "content": "note"},
+             _results("toolu_a")]
+    (v,) = request_problems(body(messages=apart, tools=TOOLS), P)
+    assert (v.path, v.expected) == ("$.messages[3].content[0].tool_use_id", [])
+
+
 def test_tool_choice_must_name_a_tool() -> None:
     (v,) = request_problems(body(tools=TOOLS, tool_choice={"type": "tool", "name": "nope"}), P)
     assert (v.path, v.actual) == ("$.tool_choice.name", "nope")

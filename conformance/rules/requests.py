@@ -140,18 +140,26 @@ def _conversation_problems(messages: list[Any]) -> Iterator[Violation]:
     if isinstance(first, dict) and first.get("role") == "assistant":
         yield _cross("$.messages[0].role", 'first message must use the "user" role', FIRST_TURN_ROLE,
                      expected="user", actual="assistant")
+    # The API merges consecutive messages of one role into one turn: a user turn's tool results answer the
+    # tool uses of every assistant message of the turn before it (a recorded replay splits one assistant turn
+    # in two and is answered 200).
+    asked: set[str] = set()  # tool_use ids of the current (or last) assistant turn
+    ids: set[str] = set()  # the ids the current user turn may answer
+    prev_role: Any = None
     for i, msg in enumerate(messages):
-        if not isinstance(msg, dict) or msg.get("role") != "user":
+        role = msg.get("role") if isinstance(msg, dict) else None
+        if role == "assistant":
+            if prev_role != "assistant":
+                asked = set()
+            # Only string ids can match (any other type is the schema's to report): never hash a JSON value.
+            asked |= {b["id"] for b in _blocks(msg)
+                      if isinstance(b, dict) and b.get("type") == "tool_use" and isinstance(b.get("id"), str)}
+        elif role == "user" and prev_role != "user":
+            ids = set(asked) if prev_role == "assistant" else set()
+        prev_role = role
+        if role != "user":
             continue
         results = [(j, b) for j, b in enumerate(_blocks(msg)) if isinstance(b, dict) and b.get("type") == "tool_result"]
-        if not results:
-            continue
-        prev = messages[i - 1] if i > 0 else None
-        # Only string ids can match (any other type is the schema's to report): never hash a JSON value.
-        ids: set[str] = set()
-        if isinstance(prev, dict) and prev.get("role") == "assistant":
-            ids = {b["id"] for b in _blocks(prev)
-                   if isinstance(b, dict) and b.get("type") == "tool_use" and isinstance(b.get("id"), str)}
         for j, block in results:
             tid = block.get("tool_use_id")
             if not (isinstance(tid, str) and tid in ids):
