@@ -3,7 +3,7 @@
 Two pure functions answer "would the API reject this?" exactly as the API words it:
 
 * :func:`request_problems` — the body: schema violations plus the cross-field rules no
-  schema can express (first turn from the user, ``tool_result`` ids, ``tool_choice``,
+  schema can express (the first turn's role where the version fixes it, ``tool_result`` ids, ``tool_choice``,
   thinking budget, the version's own rejections), most useful first, each message in
   the API's style (``messages.0.role: Input should be 'user' or 'assistant'``).
 * :func:`header_problems` — ``anthropic-version`` and auth, with the API's messages.
@@ -135,11 +135,13 @@ def _blocks(message: Any) -> list[Any]:
     return content if isinstance(content, list) else []
 
 
-def _conversation_problems(messages: list[Any]) -> Iterator[Violation]:
+def _conversation_problems(messages: list[Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
     first = messages[0] if messages else None
-    if isinstance(first, dict) and first.get("role") == "assistant":
-        yield _cross("$.messages[0].role", 'first message must use the "user" role', FIRST_TURN_ROLE,
-                     expected="user", actual="assistant")
+    role = first.get("role") if isinstance(first, dict) else None
+    required = profile.request_rules.first_message_role
+    if required is not None and isinstance(role, str) and role != required and "$.messages[0].role" not in already:
+        yield _cross("$.messages[0].role", f'first message must use the "{required}" role', FIRST_TURN_ROLE,
+                     expected=required, actual=role)
     # The API merges consecutive messages of one role into one turn: a user turn's tool results answer the
     # tool uses of every assistant message of the turn before it (a recorded replay splits one assistant turn
     # in two and is answered 200).
@@ -257,7 +259,7 @@ def request_problems(body: Any, profile: Profile, endpoint: str = "messages") ->
         found.append(_cross("$.messages", "List should have at least 1 item after validation", "minItems",
                             expected=1, actual=0))
     if isinstance(messages, list):
-        found.extend(_conversation_problems(messages))
+        found.extend(_conversation_problems(messages, profile, already))
     found.extend(_tool_choice_problems(body))
     if endpoint == "messages":
         found.extend(_thinking_problems(body, profile, already))

@@ -231,7 +231,8 @@ EXCHANGE_MUTATIONS: tuple[ExchangeMutation, ...] = (
              also=_ACCEPTED),
     # The server took it, and the API enforced some cross-field rules only later: a warning, not a breach.
     ExchangeMutation("2xx for a request starting with an assistant turn", "request.cross-field", "message",
-             _assistant_first, also=_ACCEPTED, severity=Severity.WARNING),
+             _assistant_first, also=_ACCEPTED, needs=lambda p: p.request_rules.first_message_role == "user",
+             severity=Severity.WARNING),
     ExchangeMutation("anthropic-version duplicated", "request.version-duplicated", "message", _duplicate_version,
              also=_ACCEPTED),
     ExchangeMutation("anthropic-version missing", "request.version-missing", "message", _drop_version, also=_ACCEPTED),
