@@ -173,6 +173,18 @@ def test_message_delta_after_every_block_stopped() -> None:
     assert fired(stream(START, block, end()[1:]), Severity.WARNING) == {R.MESSAGE_DELTA_ORDER}
 
 
+def test_message_start_that_already_stopped_needs_no_message_delta() -> None:
+    # Recorded (programmatic tool calling): message_start carries the tool_use called from code execution,
+    # stop_reason tool_use and zero usage; message_stop follows at once.
+    whole = copy.deepcopy(START)
+    whole["message"].update(stop_reason="tool_use", usage={"input_tokens": 0, "output_tokens": 0}, content=[
+        {"type": "tool_use", "id": "toolu_1", "name": "roll", "input": {"player": "p2"},
+         "caller": {"type": "code_execution_20250825", "tool_id": "srvtoolu_1"}}])
+    assert findings(stream(whole, {"type": "message_stop"})) == []
+    # Without a stop_reason in message_start, a missing message_delta is still a warning.
+    assert fired(stream(START, {"type": "message_stop"}), Severity.WARNING) == {R.MESSAGE_DELTA_ORDER}
+
+
 def test_tool_block_cut_by_max_tokens_is_a_warning_not_an_error() -> None:
     cut = stream(START, tool_block(0, '{"a": [1, ', stop=False), end("max_tokens"))
     assert fired(cut) == set()

@@ -3,6 +3,7 @@
 Grammar (the API's, with the real world's allowances)::
 
     stream  = ping* message_start (ping | block)* message_delta+ message_stop
+            | ping* message_start(stop_reason set) (ping | block)* message_delta* message_stop
             | ... error                    (an error event ends a stream anywhere)
     block   = content_block_start(i) content_block_delta(i)* content_block_stop(i)
 
@@ -64,7 +65,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(DELTA_AFTER_STOP, _E, "no delta for a block after its content_block_stop"),
     RuleInfo(DELTA_TYPE, _E, "the delta type belongs to the block type"),
     RuleInfo(SIGNATURE_ORDER, _W, "signature_delta is the last delta of a thinking block"),
-    RuleInfo(MESSAGE_DELTA_ORDER, _E, "message_delta comes after every block stopped, before message_stop"),
+    RuleInfo(MESSAGE_DELTA_ORDER, _E, "message_delta comes after every block stopped, before message_stop (unless "
+             "message_start already gave the stop_reason)"),
     RuleInfo(USAGE_MONOTONIC, _E, "usage counts never decrease across message_start and message_delta (after a "
              "compaction, summed over usage.iterations)"),
     RuleInfo(MESSAGE_STOP, _E, "message_stop ends the stream, exactly once, with nothing after it"),
@@ -159,6 +161,8 @@ class _Grammar:
         self.signed: set[int] = set()
         self.reported_open: set[int] = set()
         self.message_deltas = 0
+        self.stopped_at_start = False
+        """Whether message_start's message already had a stop_reason (then no message_delta need follow)."""
         self.stop_reason: Any = None
         self.usage: dict[str, int] = {}
         self.seen_unknown: set[tuple[str, str]] = set()
@@ -359,6 +363,9 @@ class _Grammar:
             return
         self.started = i
         message = p.get("message")
+        # Programmatic tool calling: message_start may carry the whole answer (content, stop_reason), with no
+        # message_delta after it (recorded: a tool_use called from code execution, then message_stop).
+        self.stopped_at_start = type(message) is dict and message.get("stop_reason") is not None
         usage = message.get("usage") if type(message) is dict else None
         if type(usage) is dict:
             for key in self.usage_counts:
@@ -405,7 +412,7 @@ class _Grammar:
         if self.started is None:
             self.before_start("message_stop", i)
         self.stopped_at = i
-        if self.message_deltas == 0 and self.started is not None:
+        if self.message_deltas == 0 and self.started is not None and not self.stopped_at_start:
             self.out.append(_f(_W, MESSAGE_DELTA_ORDER, "message_stop without a message_delta before it "
                                                         "(no stop_reason, no final usage)", i))
         for idx in sorted(self.open - self.reported_open):
