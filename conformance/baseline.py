@@ -62,12 +62,13 @@ MAX_TEXT = 2_000
 """Characters of any one field: a path is at most 300 (findings cut theirs), a reason a paragraph."""
 
 KEPT_INDEXES: frozenset[tuple[str, str, int]] = frozenset({
-    # The first turn must be the user's: a finding there is about that position, whatever was generated after it.
+    # A version may require the first turn to be the user's: a finding there is about that position, whatever
+    # was generated after it.
     ("request.body", "$.messages", 0),
 })
 """(part, path of the array, index): the array positions the contract itself gives a meaning. Every other
 index is ``[*]``: a content block's position depends on what came before it (thinking first, text, then
-tool_use), and a rule about a position names it in its id (``message.tool-use-last``, ``stream.first-event``)."""
+tool_use), and a rule about a position names it in its id (``stream.first-event``)."""
 
 # One step of a finding's JSON path that may hold an index: [3], or ['a name'] (kept whole: it may hold digits).
 _STEP = re.compile(r"\[(\d+)\]|\['(?:[^'\\]|\\.)*'\]")

@@ -76,6 +76,9 @@ class Tier:
 class RequestRules:
     """What a version rejects beyond its request schema (``request_rules`` in profile.json)."""
 
+    first_message_role: str | None = "user"
+    """The role the first message must have; ``None``: any role the schema allows (the API has accepted an
+    assistant message first since about December 2024)."""
     thinking_budget_tokens_min: int = 1024
     thinking_budget_below_max_tokens: bool = True
     rejected_parameters: tuple[str, ...] = ()
@@ -306,7 +309,9 @@ def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Pro
         tiers = tuple(_tier(name, t) for name, t in _need(data, "tiers", profile_path).items())
         models = tuple(_need(data, "models", profile_path))
         rules = data.get("request_rules") or {}
+        first_role = rules.get("first_message_role", "user")
         request_rules = RequestRules(
+            first_message_role=None if first_role is None else str(first_role),
             thinking_budget_tokens_min=int(rules.get("thinking_budget_tokens_min", 1024)),
             thinking_budget_below_max_tokens=bool(rules.get("thinking_budget_below_max_tokens", True)),
             rejected_parameters=tuple(str(p) for p in rules.get("rejected_parameters") or ()),

@@ -26,7 +26,8 @@ import dataclasses
 import itertools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,8 +102,38 @@ _EXTRA_KEYWORDS = ("additionalProperties", "unevaluatedProperties")
 
 
 def is_unknown_field(v: Violation) -> bool:
-    """Whether ``v`` is a key the schema does not know (the only problem a newer API could explain)."""
+    """Whether ``v`` is a key the schema does not know (a problem a newer API could explain)."""
     return v.keyword in _EXTRA_KEYWORDS
+
+
+# The ``type`` of a block or a tool: an item of a list (content blocks, tools, a tool result's blocks), or a
+# block held alone (an advisor result's ``content``, a tool change's ``tool``).
+_BLOCK_TYPE = re.compile(r"(?:\[\d+\]|\.content|\.tool)\.type$")
+
+
+def is_unknown_type(v: Violation, known: AbstractSet[str]) -> bool:
+    """Whether ``v`` refuses the ``type`` of a block or tool for a value the schema lists nowhere (``known``:
+    :meth:`SchemaSet.type_values`): like an unknown key, a problem a newer API could explain. A type the
+    schema knows, refused where it stands, is not one."""
+    return (v.keyword in ("enum", "const") and isinstance(v.actual, str) and v.actual not in known
+            and _BLOCK_TYPE.search(v.path) is not None)
+
+
+def split_profile_lag(violations: Iterable[Violation],
+                      known: AbstractSet[str]) -> tuple[list[Violation], list[Violation]]:
+    """``(lag, rest)``: the violations a profile lagging the API explains (an unknown key, an unknown block or
+    tool type), and the others. What lies inside a block of an unknown type is in neither: it was judged
+    against another type's schema, which says nothing about it."""
+    listed = list(violations)
+    types = [v for v in listed if is_unknown_type(v, known)]
+    blocks = tuple(v.path[:-len(".type")] for v in types)
+
+    def inside(v: Violation) -> bool:
+        return any(v.path.startswith(b) and v.path[len(b):len(b) + 1] in (".", "[") for b in blocks)
+
+    lag = [v for v in listed if v in types or (is_unknown_field(v) and not inside(v))]
+    rest = [v for v in listed if v not in lag and not inside(v)]
+    return lag, rest
 
 
 def _violations(err: jsonschema.ValidationError) -> list[Violation]:
@@ -162,6 +193,23 @@ def _dispatch_branches(node: Any, key: str, *, top_level: bool) -> list[tuple[st
     return out
 
 
+def _type_values(node: Any) -> Iterable[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _type_values(item)
+        return
+    if not isinstance(node, Mapping):
+        return
+    props = node.get("properties")
+    typed = props.get("type") if isinstance(props, Mapping) else None
+    if isinstance(typed, Mapping):
+        enum = typed.get("enum")
+        values = [typed.get("const"), *(enum if isinstance(enum, list) else ())]
+        yield from (v for v in values if isinstance(v, str))
+    for value in node.values():
+        yield from _type_values(value)
+
+
 MAX_VIOLATIONS = 100
 """Schema errors listed for one instance (then one violation saying there are more)."""
 
@@ -178,6 +226,7 @@ class SchemaSet:
         self._fast: dict[str, Any] = {}
         self._slow: dict[str, Any] = {}
         self._dispatch: dict[tuple[str, str], dict[str, Callable[[Any], bool]]] = {}
+        self._type_values: dict[str, frozenset[str]] = {}
 
     @classmethod
     def load(cls, root: Path, version: str) -> SchemaSet:
@@ -299,6 +348,14 @@ class SchemaSet:
     def resolver(self, shape: str) -> Resolver[Any]:
         """A resolver whose base is ``shape``'s ``$id``, so its relative ``$ref`` values resolve."""
         return self._registry.resolver(base_uri=str(self.schema(shape).get("$id", "")))
+
+    def type_values(self, shape: str) -> frozenset[str]:
+        """Every value the ``shape`` schema names for a ``type`` property anywhere (``const`` or ``enum``): the
+        block, tool and option types the profile knows."""
+        cached = self._type_values.get(shape)
+        if cached is None:
+            cached = self._type_values[shape] = frozenset(_type_values(self.schema(shape)))
+        return cached
 
     def unknown_values(self, shape: str, instance: Any) -> list[UnknownValue]:
         """Each string in ``instance`` annotated ``x-known-values`` whose value is not listed.

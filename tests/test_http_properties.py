@@ -4,6 +4,7 @@ labelled mutation makes exactly its rule fire (plus the co-firings it lists)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -56,14 +57,21 @@ def test_valid_rate_limit_sequences_give_no_findings(version: str, data: st.Data
     assert found == [], describe(found)
 
 
+# A profile that requires the user's turn first, as no shipped version does any more: the one that mutation breaks.
+_USER_FIRST = "2023-06-01+first_message_role=user"
+_BASE = PROFILES["2023-06-01"]
+_MUTATION_PROFILES = {**PROFILES, _USER_FIRST: dataclasses.replace(
+    _BASE, request_rules=dataclasses.replace(_BASE.request_rules, first_message_role="user"))}
 # Only the (mutation, version) pairs where the profile has something to break (2024-01-01 has no reset header).
-_APPLICABLE = [(m, v) for v in PROFILES for m in EXCHANGE_MUTATIONS if m.needs(PROFILES[v])]
+_APPLICABLE = [(m, v) for v in PROFILES for m in EXCHANGE_MUTATIONS if m.needs(PROFILES[v])] + [
+    (m, _USER_FIRST) for m in EXCHANGE_MUTATIONS
+    if m.needs(_MUTATION_PROFILES[_USER_FIRST]) and not any(m.needs(p) for p in PROFILES.values())]
 
 
 @pytest.mark.parametrize(("mutation", "version"), _APPLICABLE, ids=[f"{m.name}-{v}" for m, v in _APPLICABLE])
 @given(data=st.data())
 def test_each_mutation_fires_exactly_its_rule(mutation: ExchangeMutation, version: str, data: st.DataObject) -> None:
-    profile = PROFILES[version]
+    profile = _MUTATION_PROFILES[version]
     target = copy.deepcopy(data.draw(mutation.sources(profile)))
     mutation.apply(target, profile)
     if isinstance(target, list):
@@ -122,6 +130,8 @@ def test_mutations_of_real_traffic_fire_their_rule(mutation: ExchangeMutation) -
             continue
         exchange = real.exchange()
         profile = profile_for(exchange, profiles)
+        if not mutation.needs(profile):
+            continue  # the recording's version has nothing of the kind to break
         before = {f.rule for f in findings_for(exchange, profile) if f.severity is Severity.ERROR}
         assert before == set(), f"{real.file}: {before}"
         case = real.copy()
@@ -135,4 +145,6 @@ def test_mutations_of_real_traffic_fire_their_rule(mutation: ExchangeMutation) -
         assert mutation.rule in fired, f"{mutation.name} on {real.file}#{real.interaction}"
         assert errors_after <= {mutation.rule} | mutation.also, f"{mutation.name} on {real.file}: {errors_after}"
         tried += 1
+    if tried == 0 and not any(mutation.needs(profile_for(c.exchange(), profiles)) for c in REAL_CASES):
+        pytest.skip(f"no recorded version has what {mutation.name!r} breaks")
     assert tried > 0, f"no real exchange fits {mutation.name}"

@@ -129,6 +129,52 @@ def test_a_known_field_with_a_broken_value_stays_an_error_even_when_accepted(
         "body.request-schema", "request.accepted-invalid"}
 
 
+def _turns(*blocks: dict[str, Any], role: str = "assistant") -> dict[str, Any]:
+    """A request whose second turn (``role``) holds ``blocks`` after a text block."""
+    return {**BROKEN, "max_tokens": 10, "messages": [
+        {"role": "user", "content": "Hi"}, {"role": role, "content": [{"type": "text", "text": "x"}, *blocks]},
+        {"role": "user", "content": "and?"}]}
+
+
+def test_an_unknown_block_type_the_server_accepted_is_a_warning_that_the_profile_lags(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Judged against no schema, the block's own fields are not findings either.
+    newer = _turns({"type": "oracle_tool_result", "tool_use_id": "srvtoolu_1", "content": {"verdict": 1}})
+    code, findings = lint_json(capsys, str(cassette(tmp_path, newer, 200, MESSAGE)))
+    assert code == 0
+    (f,) = [f for f in findings if f["severity"] != "info"]
+    assert (f["rule"], f["severity"], f["path"], f["actual"]) == (
+        "schema.unknown-request-field", "warning", "$.messages[1].content[1].type", "oracle_tool_result")
+    assert "type 'oracle_tool_result' is not in profile 2023-06-01's request schema" in f["message"]
+    # A block held where only one type is listed (a system turn's text), or a tool change's target, alike.
+    for newer in (_turns({"type": "tool_swap", "tool": {"type": "tool_reference", "name": "x"}}, role="system"),
+                  _turns({"type": "tool_addition", "tool": {"type": "skill_reference", "skill": "x"}}, role="system")):
+        code, findings = lint_json(capsys, str(cassette(tmp_path, newer, 200, MESSAGE)))
+        assert (code, [(f["rule"], f["severity"]) for f in findings if f["severity"] != "info"]) == (
+            0, [("schema.unknown-request-field", "warning")])
+
+
+def test_a_known_block_type_out_of_place_or_broken_stays_an_error_even_when_accepted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    for broken in (_turns(image, role="system"),  # a type the profile knows, where it does not belong
+                   _turns({"type": "advisor_tool_result", "tool_use_id": "srvtoolu_1"})):  # no content
+        code, findings = lint_json(capsys, str(cassette(tmp_path, broken, 200, MESSAGE)))
+        assert code == 1
+        assert {f["rule"] for f in findings if f["severity"] == "error"} == {
+            "body.request-schema", "request.accepted-invalid"}
+    # An unknown type next to a broken known field: the lag is a warning, the broken field still an error.
+    both = {**_turns({"type": "oracle_tool_result"}), "max_tokens": "ten"}
+    code, findings = lint_json(capsys, str(cassette(tmp_path, both, 200, MESSAGE)))
+    assert code == 1
+    assert sorted((f["rule"], f["path"]) for f in findings if f["severity"] != "info") == [
+        ("body.request-schema", "$.max_tokens"), ("request.accepted-invalid", "$.max_tokens"),
+        ("schema.unknown-request-field", "$.messages[1].content[1].type")]
+    # Rejected, an unknown type is the client's mistake as before.
+    code, findings = lint_json(capsys, str(cassette(tmp_path, _turns({"type": "oracle_tool_result"}), 400, REJECTION)))
+    assert {f["rule"] for f in findings if f["severity"] != "info"} == {"request.rejected-as-expected"}
+
+
 def test_a_cross_field_rule_the_server_did_not_enforce_is_a_warning(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # A tool_result answering no tool_use: recordings from 2024 show the API answering 200 to it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -118,6 +119,21 @@ def test_version_specific_constraints_follow_the_profile() -> None:
     assert not {c for c in default if c.startswith("version-")}
     assert {"temperature-out-of-range", "top-p-out-of-range", "thinking-budget-above-max-tokens"} <= default
     assert "max-tokens-out-of-range" not in constraints_for(PROFILES["2023-06-01"], "count_tokens")
+
+
+def test_an_assistant_first_turn_is_sent_as_invalid_only_where_the_profile_requires_the_users() -> None:
+    assert all("first-message-not-user" not in constraints_for(p) for p in PROFILES.values())
+    base = PROFILES["2023-06-01"]
+    strict = dataclasses.replace(base, request_rules=dataclasses.replace(base.request_rules, first_message_role="user"))
+    assert "first-message-not-user" in constraints_for(strict)
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(invalid_requests(strict, constraints=("first-message-not-user",)))
+    def check(case: InvalidRequest) -> None:
+        assert {v.dotted for v in request_problems(case.body, strict)} == {"messages.0.role"}
+        assert request_problems(case.body, base) == []  # valid where the first turn may be the assistant's
+
+    check()
 
 
 @pytest.mark.parametrize("bad", [{"endpoint": "complete"}, {"constraints": ("no-such-constraint",)}])

@@ -62,13 +62,17 @@ def test_max_tokens_stop_at_the_limit_passes_and_below_it_warns() -> None:
     assert (f.rule, str(f.severity)) == ("message.max-tokens", "warning")
 
 
-def test_tool_use_stop_needs_a_tool_use_block_last() -> None:
+def test_tool_use_stop_needs_a_tool_use_block_not_necessarily_last() -> None:
     tool = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
     text = {"type": "text", "text": "x"}
+    search = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "tool_search_tool_bm25", "input": {"query": "q"}}
     with_tools = {**REQUEST, "tools": [{"name": "f", "input_schema": {"type": "object"}}]}
     assert rules_of(message(stop_reason="tool_use", content=[text, tool]), with_tools) == []
-    found = message_problems(message(stop_reason="tool_use", content=[tool, text]), with_tools, P)
-    assert [(f.rule, f.path, f.actual) for f in found] == [("message.tool-use-last", "$.content[1].type", "text")]
+    # Recorded (claude-sonnet-4-5, tool search): a client tool_use, then a server tool call, stop_reason tool_use.
+    assert rules_of(message(stop_reason="tool_use", content=[text, tool, search]), with_tools) == []
+    found = message_problems(message(stop_reason="tool_use", content=[text, search]), with_tools, P)
+    assert [(f.rule, f.path, f.actual) for f in found] == [
+        ("message.tool-use-last", "$.content", "text, server_tool_use")]
     assert rules_of(message(stop_reason="tool_use", content=[]), with_tools) == ["message.tool-use-last"]
 
 

@@ -18,7 +18,7 @@ from conformance.cassettes import iter_recording_files, read_recording
 from conformance.exchange import MISSING, Exchange
 from conformance.profiles import load_profiles, schemas_root
 from conformance.schemacheck import check_schema_tree
-from conformance.schemas import SHAPES, SchemaSet
+from conformance.schemas import SHAPES, SchemaSet, Violation, split_profile_lag
 from conformance.strategies.jsonschema import json_values, profile_shape
 from conformance.strategies.streams import stream_mutations, valid_streams
 from tests.conftest import corpus_dir
@@ -231,6 +231,96 @@ def test_2026_10_21_rejects_citations_on_user_text_blocks_only() -> None:
     assert old.is_valid("request", user)
     assert new.is_valid("request", assistant)
     assert [v.path for v in new.violations("request", user)] == ["$.messages[0].content[0].citations"]
+
+
+_REAL = [v for v in VERSIONS if v != "2024-01-01"]
+
+
+def _tool_change(kind: str, tool: dict[str, Any]) -> dict[str, Any]:
+    """A request whose third turn is a role "system" message with one tool_addition/tool_removal block."""
+    return {**_request(), "tools": [{"name": "lookup", "input_schema": {"type": "object"}, "defer_loading": True}],
+            "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
+                         {"role": "system", "content": [{"type": kind, "tool": tool}]}]}
+
+
+@pytest.mark.parametrize("version", _REAL)
+def test_system_turns_take_tool_addition_and_tool_removal_blocks(version: str) -> None:
+    schemas = PROFILES.get(version).schemas
+    by_name = {"type": "tool_reference", "name": "lookup"}
+    for shape in ("request", "count_tokens_request"):
+        bodies = [_tool_change("tool_addition", by_name),
+                  _tool_change("tool_removal", {"type": "mcp_toolset_reference", "server_name": "crm"}),
+                  _tool_change("tool_addition", {"type": "tool_definition", "definition": {
+                      "name": "later", "input_schema": {"type": "object"}}})]
+        for body in bodies:
+            if shape == "count_tokens_request":
+                del body["max_tokens"]
+            assert schemas.is_valid(shape, body), (shape, body)
+    # A removal names a tool, never defines one; a reference names its tool; the blocks belong to system turns.
+    defined = _tool_change("tool_removal", {"type": "tool_definition", "definition": {
+        "name": "x", "input_schema": {"type": "object"}}})
+    assert [v.path for v in schemas.violations("request", defined)] == ["$.messages[2].content[0].tool.type"]
+    nameless = _tool_change("tool_addition", {"type": "tool_reference"})
+    assert [v.path for v in schemas.violations("request", nameless)] == ["$.messages[2].content[0].tool"]
+    in_user_turn = _tool_change("tool_addition", by_name)
+    in_user_turn["messages"][2]["role"] = "user"
+    assert [v.path for v in schemas.violations("request", in_user_turn)] == ["$.messages[2].content[0].type"]
+
+
+def test_the_reference_document_version_keeps_system_turns_out() -> None:
+    body = _tool_change("tool_addition", {"type": "tool_reference", "name": "lookup"})
+    assert not PROFILES.get("2024-01-01").schemas.is_valid("request", body)
+
+
+@pytest.mark.parametrize("version", _REAL)
+def test_assistant_turns_echo_advisor_tool_results(version: str) -> None:
+    schemas = PROFILES.get(version).schemas
+
+    def replay(content: dict[str, Any]) -> dict[str, Any]:
+        return {**_request(), "tools": [{"type": "advisor_20260301", "name": "advisor", "model": "claude-opus-4-8"}],
+                "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": [
+                    {"type": "server_tool_use", "id": "srvtoolu_1", "name": "advisor", "input": {}},
+                    {"type": "advisor_tool_result", "tool_use_id": "srvtoolu_1", "content": content},
+                    {"type": "text", "text": "4"}]}, {"role": "user", "content": "and +1?"}]}
+
+    for content in ({"type": "advisor_result", "text": "4.", "stop_reason": "end_turn"},
+                    {"type": "advisor_redacted_result", "encrypted_content": "b64"},
+                    {"type": "advisor_tool_result_error", "error_code": "overloaded"}):
+        assert schemas.is_valid("request", replay(content)), content
+    broken = replay({"type": "advisor_result"})
+    assert [v.path for v in schemas.violations("request", broken)] == ["$.messages[1].content[1].content"]
+
+
+def test_a_lagging_profile_explains_unknown_keys_and_block_types_and_nothing_inside_such_blocks() -> None:
+    known = PROFILES.get("2023-06-01").schemas.type_values("request")
+    assert {"text", "tool_use", "advisor_tool_result", "tool_addition", "tool_reference"} <= known
+    unknown_type = Violation("$.messages[1].content[2].type", "", "s", "enum", ["text"], "oracle_result")
+    inside = Violation("$.messages[1].content[2].verdict", "", "s", "additionalProperties", None, "verdict")
+    deeper = Violation("$.messages[1].content[2].content[0].text", "", "s", "type", "string", 3)
+    unknown_key = Violation("$.speculative_decoding", "", "s", "additionalProperties", None, "speculative_decoding")
+    known_elsewhere = Violation("$.messages[3].content[0].type", "", "s", "const", "text", "image")
+    not_a_block = Violation("$.thinking.type", "", "s", "enum", ["enabled"], "pondering")
+    next_block = Violation("$.messages[1].content[20].text", "", "s", "type", "string", 3)
+    lag, rest = split_profile_lag([unknown_type, inside, deeper, unknown_key, known_elsewhere, not_a_block,
+                                   next_block], known)
+    # An unknown key here is listed once (by its key): what is inside a block of an unknown type, not at all.
+    assert lag == [unknown_type, unknown_key]
+    assert rest == [known_elsewhere, not_a_block, next_block]
+
+
+@pytest.mark.parametrize("version", _REAL)
+def test_usage_iterations_are_counts_per_sampling_iteration(version: str) -> None:
+    schemas = PROFILES.get(version).schemas
+    entry = {"type": "compaction", "input_tokens": 100, "output_tokens": 83, "cache_read_input_tokens": 55096,
+             "cache_creation_input_tokens": 0, "cache_creation": {"ephemeral_5m_input_tokens": 0,
+                                                                  "ephemeral_1h_input_tokens": 0}}
+    usage = {"input_tokens": 181, "output_tokens": 8, "iterations": [entry, {**entry, "type": "message"}]}
+    assert schemas.is_valid("message", {**_message(), "usage": usage})
+    assert schemas.is_valid("stream_event", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                             "usage": usage})
+    broken = {**usage, "iterations": [{**entry, "input_tokens": -1}]}
+    assert [v.path for v in schemas.violations("message", {**_message(), "usage": broken})] == [
+        "$.usage.iterations[0].input_tokens"]
 
 
 def test_request_headers_pin_the_profile_version_and_auth_styles() -> None:

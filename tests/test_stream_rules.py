@@ -173,6 +173,18 @@ def test_message_delta_after_every_block_stopped() -> None:
     assert fired(stream(START, block, end()[1:]), Severity.WARNING) == {R.MESSAGE_DELTA_ORDER}
 
 
+def test_message_start_that_already_stopped_needs_no_message_delta() -> None:
+    # Recorded (programmatic tool calling): message_start carries the tool_use called from code execution,
+    # stop_reason tool_use and zero usage; message_stop follows at once.
+    whole = copy.deepcopy(START)
+    whole["message"].update(stop_reason="tool_use", usage={"input_tokens": 0, "output_tokens": 0}, content=[
+        {"type": "tool_use", "id": "toolu_1", "name": "roll", "input": {"player": "p2"},
+         "caller": {"type": "code_execution_20250825", "tool_id": "srvtoolu_1"}}])
+    assert findings(stream(whole, {"type": "message_stop"})) == []
+    # Without a stop_reason in message_start, a missing message_delta is still a warning.
+    assert fired(stream(START, {"type": "message_stop"}), Severity.WARNING) == {R.MESSAGE_DELTA_ORDER}
+
+
 def test_tool_block_cut_by_max_tokens_is_a_warning_not_an_error() -> None:
     cut = stream(START, tool_block(0, '{"a": [1, ', stop=False), end("max_tokens"))
     assert fired(cut) == set()
@@ -188,6 +200,43 @@ def test_usage_never_decreases() -> None:
     assert fired(two) == {R.USAGE_MONOTONIC}
     refusal = stream(START, text_block(0), end("refusal", output_tokens=0))
     assert fired(refusal) == set() and fired(refusal, Severity.WARNING) == {R.USAGE_MONOTONIC}
+
+
+def _iteration(kind: str, input_tokens: int, cache_read: int, output_tokens: int) -> dict[str, Any]:
+    return {"type": kind, "input_tokens": input_tokens, "output_tokens": output_tokens,
+            "cache_read_input_tokens": cache_read, "cache_creation_input_tokens": 0}
+
+
+def _compacted(*iterations: dict[str, Any]) -> list[dict[str, Any]]:
+    """message_start with the first iteration's counts, message_delta with the last one's at the top level (as in
+    a recorded compaction stream: cache reads 55096 at the start, 0 at the end)."""
+    first, last = iterations[0], iterations[-1]
+    start = copy.deepcopy(START)
+    start["message"]["usage"] = {"input_tokens": first["input_tokens"], "output_tokens": 7,
+                                 "cache_read_input_tokens": first["cache_read_input_tokens"],
+                                 "cache_creation_input_tokens": 0}
+    delta, stop = end(output_tokens=last["output_tokens"])
+    delta["usage"] = {"input_tokens": last["input_tokens"], "output_tokens": last["output_tokens"],
+                      "cache_read_input_tokens": last["cache_read_input_tokens"], "cache_creation_input_tokens": 0,
+                      "iterations": list(iterations)}
+    compaction = [{"type": "content_block_start", "index": 0, "content_block": {"type": "compaction", "content": None}},
+                  {"type": "content_block_delta", "index": 0, "delta": {"type": "compaction_delta", "content": "sum"}},
+                  {"type": "content_block_stop", "index": 0}]
+    return stream(start, compaction, text_block(1, "Hello"), delta, stop)
+
+
+def test_after_a_compaction_usage_is_compared_summed_over_the_iterations() -> None:
+    compacted = _compacted(_iteration("compaction", 100, 55096, 83), _iteration("message", 181, 0, 8))
+    assert findings(compacted) == []
+    # The same drop without a compaction among the iterations is still a drop.
+    plain = _compacted(_iteration("message", 100, 55096, 83), _iteration("message", 181, 0, 8))
+    assert fired(plain) == {R.USAGE_MONOTONIC}
+    # Totals that fall below message_start's counts are a drop even after a compaction.
+    short = _compacted(_iteration("compaction", 100, 55096, 83), _iteration("message", 181, 0, 8))
+    short[0]["message"]["usage"]["cache_read_input_tokens"] = 60000
+    (f,) = [f for f in findings(short) if f.rule == R.USAGE_MONOTONIC]
+    assert (f.severity, f.path, f.actual) == (Severity.ERROR, "$.usage.cache_read_input_tokens", 55096)
+    assert "summed over usage.iterations" in f.message
 
 
 def test_message_stop_last_and_once() -> None:

@@ -18,7 +18,7 @@ from conformance.exchange import Exchange, endpoint_of
 from conformance.findings import CLIENT, Finding, Severity, error, info, warning
 from conformance.profiles import Profile
 from conformance.rules.base import Check, Context, RuleInfo
-from conformance.schemas import SchemaSet, is_unknown_field
+from conformance.schemas import SchemaSet, is_unknown_field, split_profile_lag
 
 RULES: tuple[RuleInfo, ...] = (
     RuleInfo("body.not-json", Severity.ERROR, "a JSON response body is JSON"),
@@ -26,7 +26,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("body.request-not-json", Severity.ERROR, "a JSON request body is JSON", party=CLIENT),
     RuleInfo("body.request-schema", Severity.ERROR, "the request body matches the profile's schema", party=CLIENT),
     RuleInfo("schema.unknown-request-field", Severity.WARNING,
-             "a request field the profile does not know, which the server accepted (the profile may lag the API)",
+             "a request field, or block or tool type, the profile does not know, which the server accepted "
+             "(the profile may lag the API)",
              party=CLIENT),
     RuleInfo("response.unknown-value", Severity.INFO,
              "a response value the profile does not know yet (forward compatible)"),
@@ -99,13 +100,18 @@ def request_body_matches_schema(exchange: Exchange, ctx: Context) -> Iterator[Fi
         return
     accepted = exchange.response is not None and exchange.response.status is not None \
         and 200 <= exchange.response.status < 300
-    for v in profile.schemas.violations(shape, req.json):
-        if accepted and is_unknown_field(v):
-            # The server took it: evidence that the API has a field this profile does not model yet.
+    found = profile.schemas.violations(shape, req.json)
+    if accepted:
+        # The server took it: a field or a block/tool type this profile does not know yet is evidence that the
+        # profile lags the API, not that the client broke it.
+        lag, found = split_profile_lag(found, profile.schemas.type_values(shape))
+        for v in lag:
+            what = "not" if is_unknown_field(v) else f"type {v.actual!r} is not"
             yield warning("schema.unknown-request-field",
-                          f"{v.dotted}: not in profile {profile.version}'s request schema, but the server accepted "
-                          "it (the profile may lag the API)", path=v.path, part="request.body", actual=v.actual)
-            continue
+                          f"{v.dotted}: {what} in profile {profile.version}'s request schema, but the server "
+                          "accepted it (the profile may lag the API)", path=v.path, part="request.body",
+                          actual=v.actual)
+    for v in found:
         yield error("body.request-schema", f"{v.dotted or '(root)'}: {v.message}", path=v.path,
                     part="request.body", expected=v.expected, actual=v.actual)
 

@@ -3,7 +3,7 @@
 Two pure functions answer "would the API reject this?" exactly as the API words it:
 
 * :func:`request_problems` — the body: schema violations plus the cross-field rules no
-  schema can express (first turn from the user, ``tool_result`` ids, ``tool_choice``,
+  schema can express (the first turn's role where the version fixes it, ``tool_result`` ids, ``tool_choice``,
   thinking budget, the version's own rejections), most useful first, each message in
   the API's style (``messages.0.role: Input should be 'user' or 'assistant'``).
 * :func:`header_problems` — ``anthropic-version`` and auth, with the API's messages.
@@ -25,7 +25,7 @@ from conformance.findings import CLIENT, Finding, Severity, error, info, warning
 from conformance.profiles import Profile, Profiles
 from conformance.rules.base import Check, Context, RuleInfo
 from conformance.rules.ratelimit import header_path
-from conformance.schemas import Violation, is_unknown_field
+from conformance.schemas import Violation, split_profile_lag
 
 REJECTED_AS_EXPECTED = "request.rejected-as-expected"
 
@@ -135,23 +135,33 @@ def _blocks(message: Any) -> list[Any]:
     return content if isinstance(content, list) else []
 
 
-def _conversation_problems(messages: list[Any]) -> Iterator[Violation]:
+def _conversation_problems(messages: list[Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
     first = messages[0] if messages else None
-    if isinstance(first, dict) and first.get("role") == "assistant":
-        yield _cross("$.messages[0].role", 'first message must use the "user" role', FIRST_TURN_ROLE,
-                     expected="user", actual="assistant")
+    role = first.get("role") if isinstance(first, dict) else None
+    required = profile.request_rules.first_message_role
+    if required is not None and isinstance(role, str) and role != required and "$.messages[0].role" not in already:
+        yield _cross("$.messages[0].role", f'first message must use the "{required}" role', FIRST_TURN_ROLE,
+                     expected=required, actual=role)
+    # The API merges consecutive messages of one role into one turn: a user turn's tool results answer the
+    # tool uses of every assistant message of the turn before it (a recorded replay splits one assistant turn
+    # in two and is answered 200).
+    asked: set[str] = set()  # tool_use ids of the current (or last) assistant turn
+    ids: set[str] = set()  # the ids the current user turn may answer
+    prev_role: Any = None
     for i, msg in enumerate(messages):
-        if not isinstance(msg, dict) or msg.get("role") != "user":
+        role = msg.get("role") if isinstance(msg, dict) else None
+        if role == "assistant":
+            if prev_role != "assistant":
+                asked = set()
+            # Only string ids can match (any other type is the schema's to report): never hash a JSON value.
+            asked |= {b["id"] for b in _blocks(msg)
+                      if isinstance(b, dict) and b.get("type") == "tool_use" and isinstance(b.get("id"), str)}
+        elif role == "user" and prev_role != "user":
+            ids = set(asked) if prev_role == "assistant" else set()
+        prev_role = role
+        if role != "user":
             continue
         results = [(j, b) for j, b in enumerate(_blocks(msg)) if isinstance(b, dict) and b.get("type") == "tool_result"]
-        if not results:
-            continue
-        prev = messages[i - 1] if i > 0 else None
-        # Only string ids can match (any other type is the schema's to report): never hash a JSON value.
-        ids: set[str] = set()
-        if isinstance(prev, dict) and prev.get("role") == "assistant":
-            ids = {b["id"] for b in _blocks(prev)
-                   if isinstance(b, dict) and b.get("type") == "tool_use" and isinstance(b.get("id"), str)}
         for j, block in results:
             tid = block.get("tool_use_id")
             if not (isinstance(tid, str) and tid in ids):
@@ -249,7 +259,7 @@ def request_problems(body: Any, profile: Profile, endpoint: str = "messages") ->
         found.append(_cross("$.messages", "List should have at least 1 item after validation", "minItems",
                             expected=1, actual=0))
     if isinstance(messages, list):
-        found.extend(_conversation_problems(messages))
+        found.extend(_conversation_problems(messages, profile, already))
     found.extend(_tool_choice_problems(body))
     if endpoint == "messages":
         found.extend(_thinking_problems(body, profile, already))
@@ -351,9 +361,12 @@ def server_rejects_invalid_requests(exchange: Exchange, ctx: Context) -> Iterato
         problems = [Violation("$", f"request body is not JSON: {req.json_error}", "", "json")]
     if not _recorded(exchange):
         problems += [v for v in header_problems(req.headers, ctx.profiles) if v.keyword != "authentication"]
-    # An unknown field the server took is evidence the profile lags (schema.unknown-request-field), and a
-    # cross-field rule it did not enforce may be newer than the server: only the rest is a breach.
-    problems = [v for v in problems if not is_unknown_field(v)]
+    # An unknown field or block/tool type the server took is evidence the profile lags
+    # (schema.unknown-request-field), and a cross-field rule it did not enforce may be newer than the server:
+    # only the rest is a breach.
+    shape = endpoint_named(endpoint).request_shape if endpoint else None
+    known = profile.schemas.type_values(shape) if shape is not None and profile.schemas.has(shape) else frozenset()
+    problems = split_profile_lag(problems, known)[1]
     if problems:
         first = problems[0]
         make = warning if all(v.keyword in CROSS_FIELD for v in problems) else error

@@ -26,7 +26,7 @@ RULES: tuple[RuleInfo, ...] = (
              "stop_sequence is set exactly when stop_reason is stop_sequence, to one the request gave"),
     RuleInfo("message.max-tokens", Severity.ERROR,
              "output_tokens never exceeds the request's max_tokens; a max_tokens stop reaches it"),
-    RuleInfo("message.tool-use-last", Severity.ERROR, "a tool_use stop ends with a tool_use block"),
+    RuleInfo("message.tool-use-last", Severity.ERROR, "a tool_use stop has a tool_use block (not necessarily last)"),
     RuleInfo("message.stop-reason", Severity.ERROR,
              "the stop reason is one the request allows (tool_use needs tools, stop_sequence stop sequences)"),
     RuleInfo("message.id-prefix", Severity.ERROR, "the message id starts with msg_"),
@@ -95,19 +95,23 @@ def message_respects_max_tokens(message: dict[str, Any], request: dict[str, Any]
                       path="$.usage.output_tokens", part=part, expected=limit, actual=out)
 
 
-def message_tool_use_stop_ends_with_tool_use(message: dict[str, Any], request: dict[str, Any] | None,
-                                             profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+def message_tool_use_stop_has_tool_use(message: dict[str, Any], request: dict[str, Any] | None,
+                                       profile: Profile, part: str = "response.body") -> Iterator[Finding]:
+    """A tool_use stop asks the client to run a tool: some block is a (client) tool_use.
+
+    Not necessarily the last one: a server tool call may follow it (a recorded claude-sonnet-4-5 answer ends
+    tool_use, server_tool_use for tool search, with stop_reason tool_use).
+    """
     if message.get("stop_reason") != "tool_use":
         return
     content = message.get("content")
     if not isinstance(content, list):
         return
-    last = content[-1] if content else None
-    last_type = last.get("type") if isinstance(last, dict) else None
-    if last_type != "tool_use":
-        yield error("message.tool-use-last", "stop_reason tool_use but the last content block is not tool_use",
-                    path=f"$.content[{len(content) - 1}].type" if content else "$.content", part=part,
-                    expected="tool_use", actual=last_type)
+    if not any(isinstance(b, dict) and b.get("type") == "tool_use" for b in content):
+        kinds = [b.get("type") if isinstance(b, dict) else None for b in content]
+        yield error("message.tool-use-last", "stop_reason tool_use but no content block is a tool_use",
+                    path="$.content", part=part, expected="a tool_use block",
+                    actual=", ".join(str(k) for k in kinds[:10]) or "no blocks")
 
 
 def message_identity_is_valid(message: dict[str, Any], request: dict[str, Any] | None,
@@ -188,7 +192,7 @@ MESSAGE_RULES = (
     message_stop_sequence_is_consistent,
     message_stop_reason_is_allowed,
     message_respects_max_tokens,
-    message_tool_use_stop_ends_with_tool_use,
+    message_tool_use_stop_has_tool_use,
     message_identity_is_valid,
     message_usage_counts_are_valid,
     message_tool_inputs_match_their_schemas,

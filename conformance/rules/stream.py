@@ -3,6 +3,7 @@
 Grammar (the API's, with the real world's allowances)::
 
     stream  = ping* message_start (ping | block)* message_delta+ message_stop
+            | ping* message_start(stop_reason set) (ping | block)* message_delta* message_stop
             | ... error                    (an error event ends a stream anywhere)
     block   = content_block_start(i) content_block_delta(i)* content_block_stop(i)
 
@@ -64,8 +65,10 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(DELTA_AFTER_STOP, _E, "no delta for a block after its content_block_stop"),
     RuleInfo(DELTA_TYPE, _E, "the delta type belongs to the block type"),
     RuleInfo(SIGNATURE_ORDER, _W, "signature_delta is the last delta of a thinking block"),
-    RuleInfo(MESSAGE_DELTA_ORDER, _E, "message_delta comes after every block stopped, before message_stop"),
-    RuleInfo(USAGE_MONOTONIC, _E, "usage counts never decrease across message_start and message_delta"),
+    RuleInfo(MESSAGE_DELTA_ORDER, _E, "message_delta comes after every block stopped, before message_stop (unless "
+             "message_start already gave the stop_reason)"),
+    RuleInfo(USAGE_MONOTONIC, _E, "usage counts never decrease across message_start and message_delta (after a "
+             "compaction, summed over usage.iterations)"),
     RuleInfo(MESSAGE_STOP, _E, "message_stop ends the stream, exactly once, with nothing after it"),
     RuleInfo(ERROR_EVENT, _E, "an error event carries a known error type and ends the stream"),
     RuleInfo(TOOL_INPUT_JSON, _E, "the input_json_delta fragments of a block join into a JSON object"),
@@ -109,6 +112,24 @@ def _allowed_deltas(block_type: str | None) -> frozenset[str] | None:
     return allowed
 
 
+def _totals_after_compaction(usage: dict[str, Any], counts: Sequence[str]) -> dict[str, int] | None:
+    """Each count summed over ``usage.iterations`` when one of them is a compaction; ``None`` otherwise.
+
+    A compaction's tokens are not in the top-level counts, which then describe only the iterations after
+    it (anthropic 2.14 ``BetaIterationsUsage``): message_start's counts (the first iteration's) may exceed
+    them, never the totals. A count not given by every iteration has no total (absent).
+    """
+    entries = usage.get("iterations")
+    if type(entries) is not list or not any(type(e) is dict and e.get("type") == "compaction" for e in entries):
+        return None
+    totals: dict[str, int] = {}
+    for key in counts:
+        values = [e.get(key) if type(e) is dict else None for e in entries]
+        if all(type(v) is int for v in values):
+            totals[key] = sum(values)  # type: ignore[arg-type]
+    return totals
+
+
 def _f(severity: Severity, rule: str, message: str, event: int | None, path: str = "$", **kw: Any) -> Finding:
     return Finding(rule, severity, message, path=path, part="stream", event=event, **kw)
 
@@ -140,6 +161,8 @@ class _Grammar:
         self.signed: set[int] = set()
         self.reported_open: set[int] = set()
         self.message_deltas = 0
+        self.stopped_at_start = False
+        """Whether message_start's message already had a stop_reason (then no message_delta need follow)."""
         self.stop_reason: Any = None
         self.usage: dict[str, int] = {}
         self.seen_unknown: set[tuple[str, str]] = set()
@@ -340,6 +363,9 @@ class _Grammar:
             return
         self.started = i
         message = p.get("message")
+        # Programmatic tool calling: message_start may carry the whole answer (content, stop_reason), with no
+        # message_delta after it (recorded: a tool_use called from code execution, then message_stop).
+        self.stopped_at_start = type(message) is dict and message.get("stop_reason") is not None
         usage = message.get("usage") if type(message) is dict else None
         if type(usage) is dict:
             for key in self.usage_counts:
@@ -365,24 +391,28 @@ class _Grammar:
         usage = p.get("usage")
         if type(usage) is dict:
             seen = self.usage
+            totals = _totals_after_compaction(usage, self.usage_counts)
             for key in self.usage_counts:
                 value = usage.get(key)
                 if type(value) is not int:
                     continue
                 before = seen.get(key)
-                if before is not None and value < before:
+                now = value if totals is None else totals.get(key)
+                if before is not None and now is not None and now < before:
                     # A refusal withdraws the output, and its final usage may restate the counts
                     # (SDK fixtures refusal_response.txt, stream-a-toolrefusal.sse): tolerated.
                     sev, why = (_W, " (at a refusal, tolerated)") if self.stop_reason == "refusal" else (_E, "")
-                    self.out.append(_f(sev, USAGE_MONOTONIC, f"usage.{key} fell from {before} to {value}{why}", i,
-                                       f"$.usage.{key}", expected=f">= {before}", actual=value))
+                    if totals is not None:
+                        why = " (summed over usage.iterations, after a compaction)" + why
+                    self.out.append(_f(sev, USAGE_MONOTONIC, f"usage.{key} fell from {before} to {now}{why}", i,
+                                       f"$.usage.{key}", expected=f">= {before}", actual=now))
                 seen[key] = value
 
     def message_stop(self, i: int) -> None:
         if self.started is None:
             self.before_start("message_stop", i)
         self.stopped_at = i
-        if self.message_deltas == 0 and self.started is not None:
+        if self.message_deltas == 0 and self.started is not None and not self.stopped_at_start:
             self.out.append(_f(_W, MESSAGE_DELTA_ORDER, "message_stop without a message_delta before it "
                                                         "(no stop_reason, no final usage)", i))
         for idx in sorted(self.open - self.reported_open):

@@ -164,10 +164,11 @@ def _output_above_max_tokens(message: dict[str, Any], body: Mapping[str, Any]) -
     return {**message, "usage": {**message["usage"], "output_tokens": int(body.get("max_tokens", 1024)) + 1}}
 
 
-def _text_after_tool_use(message: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+def _tool_use_dropped(message: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     if message["stop_reason"] != "tool_use":
         return message
-    return {**message, "content": [*message["content"], {"type": "text", "text": "Done."}]}
+    kept = [b for b in message["content"] if b["type"] != "tool_use"]
+    return {**message, "content": kept or [{"type": "text", "text": "Done."}]}
 
 
 def _no_request_id(headers: dict[str, str], request_id: str) -> dict[str, str]:
@@ -338,8 +339,8 @@ MUTANT_TABLE: tuple[Mutant, ...] = (
            "message.stop-sequence", Behaviour(message=_stop_sequence_dropped)),
     Mutant("max-tokens-exceeded", "usage.output_tokens is reported as max_tokens + 1", "message.max-tokens",
            Behaviour(message=_output_above_max_tokens)),
-    Mutant("tool-use-stop-without-tool", "stop_reason tool_use with a text block after the tool_use",
-           "message.tool-use-last", Behaviour(message=_text_after_tool_use)),
+    Mutant("tool-use-stop-without-tool", "stop_reason tool_use with its tool_use block dropped",
+           "message.tool-use-last", Behaviour(message=_tool_use_dropped)),
     Mutant("count-tokens-off", "count_tokens answers one more than usage.input_tokens", "consistency.count-tokens",
            Behaviour(counted_tokens=_one_token_more)),
     # -- streams -----------------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def _tool_use_not_last(c: Target, p: Profile) -> None:
     case = _c(c)
     msg = case.response_body
     if case.request_body is not None:
-        # Only the block order is broken: the request did give a tool to call.
+        # Only the tool call is missing: the request did give a tool to call.
         case.request_body.setdefault("tools", [{"name": "get_weather", "input_schema": {"type": "object"}}])
     msg.update(stop_reason="tool_use", stop_sequence=None)
     msg["content"] = [b for b in msg["content"] if b["type"] != "tool_use"] + [{"type": "text", "text": "done"}]
@@ -222,7 +222,7 @@ EXCHANGE_MUTATIONS: tuple[ExchangeMutation, ...] = (
     ExchangeMutation("missing request-id header", "error.request-id-missing", "any", _drop_request_id),
     ExchangeMutation("request_id differs from the header", "error.request-id-match", "error", _request_id_mismatch),
     ExchangeMutation("wrong id prefix", "message.id-prefix", "message", _wrong_id_prefix),
-    ExchangeMutation("tool_use stop without a tool_use block last", "message.tool-use-last", "message",
+    ExchangeMutation("tool_use stop without a tool_use block", "message.tool-use-last", "message",
              _tool_use_not_last),
     ExchangeMutation("negative usage", "message.usage", "message", _negative_usage, also=_SCHEMA),
     ExchangeMutation("role user", "message.role", "message", _role_user, also=_SCHEMA),
@@ -231,7 +231,8 @@ EXCHANGE_MUTATIONS: tuple[ExchangeMutation, ...] = (
              also=_ACCEPTED),
     # The server took it, and the API enforced some cross-field rules only later: a warning, not a breach.
     ExchangeMutation("2xx for a request starting with an assistant turn", "request.cross-field", "message",
-             _assistant_first, also=_ACCEPTED, severity=Severity.WARNING),
+             _assistant_first, also=_ACCEPTED, needs=lambda p: p.request_rules.first_message_role == "user",
+             severity=Severity.WARNING),
     ExchangeMutation("anthropic-version duplicated", "request.version-duplicated", "message", _duplicate_version,
              also=_ACCEPTED),
     ExchangeMutation("anthropic-version missing", "request.version-missing", "message", _drop_version, also=_ACCEPTED),

@@ -10,9 +10,10 @@ Each :class:`InvalidRequest` is tagged with the constraint kind and the dotted p
   (``<field>-out-of-range``, for each field with ``minimum``/``maximum``), a field the schema
   does not know (``unknown-top-level-field``). A field added to a profile is broken by the next
   run without a line of code;
-* the rules no schema can state (:data:`CROSS_FIELD`): the first turn from the user, an unknown
-  role, ``tool_choice`` naming a missing tool, a ``tool_result`` answering no ``tool_use``, the
-  thinking budget, and the version's own rejections (``request_rules`` in profile.json).
+* the rules no schema can state (:data:`CROSS_FIELD`): the first turn from the user (where the version
+  requires it: ``request_rules.first_message_role``), an unknown role, ``tool_choice`` naming a missing
+  tool, a ``tool_result`` answering no ``tool_use``, the thinking budget, and the version's own
+  rejections (``request_rules`` in profile.json).
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ def _always(profile: Profile, endpoint: str) -> bool:
 
 CROSS_FIELD: Mapping[str, tuple[Applies, Breaker]] = {
     "empty-messages": (_always, _empty_messages),
-    "first-message-not-user": (_always, _first_not_user),
+    "first-message-not-user": (lambda p, e: p.request_rules.first_message_role == "user", _first_not_user),
     "unknown-role": (_always, _unknown_role),
     "tool-choice-missing-tool": (_has("tools", "tool_choice"), _tool_choice_missing_tool),
     "tool-result-unknown-id": (_always, _tool_result_unknown_id),

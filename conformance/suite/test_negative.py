@@ -1,8 +1,9 @@
 """Negative checks: a request with one constraint broken gets 400 invalid_request_error, never 2xx or 5xx.
 
 One check per (API version, constraint kind) the profile has — missing required field, wrong type,
-out-of-range values, empty messages, a first turn not from the user, an unknown role, tool_choice naming a
-missing tool, a tool_result answering no tool_use, the version's own rejections, ... — so every kind is
+out-of-range values, empty messages, a first turn not from the user (where the version requires it), an
+unknown role, tool_choice naming a missing tool, a tool_result answering no tool_use, the version's own
+rejections, ... — so every kind is
 exercised on every run, not just the ones a random draw happens to reach. The request is invalid on
 purpose: its intent says so, and only the answer is judged.
 """
