@@ -839,7 +839,8 @@ version: 1
 @pytest.mark.parametrize(("headers", "judged"), [
     ("      Content-Type: [application/json]", False),
     ("      Content-Type: [application/json]\n      Content-Length: ['230']", False),
-    ("      Content-Type: [application/json]\n      Date: ['Mon, 30 Nov 2026 08:00:00 GMT']", True),
+    ("      Content-Type: [application/json]\n      Date: ['Mon, 30 Nov 2026 08:00:00 GMT']", False),
+    ("      Content-Type: [application/json]\n      anthropic-ratelimit-requests-limit: ['50']", True),
     ("      content-type: [application/json]\n      server: [cloudflare]", True),
 ])
 def test_response_headers_cut_down_to_the_bodys_own_are_not_judged(tmp_path: Path, headers: str,

@@ -253,13 +253,14 @@ def has_auth_header(headers: Headers) -> bool:
 
 
 _REPRESENTATION = frozenset({"content-type", "content-length", "content-encoding", "transfer-encoding", "connection",
-                             "keep-alive"})
-"""Headers about the body alone: a recording that keeps only these was stripped (or written by hand)."""
+                             "keep-alive", "date"})
+"""Headers about the body (and the date, which any HTTP stack adds): a recording that keeps only these was
+stripped or written by hand; a real answer of the API, or of a gateway, carries more of its own."""
 
 
 def response_headers_complete(headers: Headers) -> bool:
     """Whether recorded response headers can be judged as what the server sent: any header a server adds
-    beyond the body's own (``date``, ``server``, ``request-id``, rate limits ...). A recorder that kept only
+    beyond the body's own and the date (``server``, ``request-id``, rate limits ...). A recorder that kept only
     ``Content-Type`` dropped the rest, and a missing ``request-id`` there says nothing about the server."""
     return any(name.lower() not in _REPRESENTATION for name, _ in headers)
 
