@@ -124,6 +124,13 @@ class LiveJudge:
         return self.wanted(out)
 
 
+MAX_KEPT_EVENTS = 100_000
+"""Events kept for the rules that read a whole stream; past it a stream is judged as a body too large to keep
+(a decoded event costs several times its bytes: the byte limit alone would let memory grow sevenfold)."""
+_SLICE = 1 << 20
+"""The most of one chunk parsed into events at once (bounds the events alive at a time)."""
+
+
 class LiveExchange:
     """One exchange judged while it passes (see the module docstring). Not thread-safe: one per exchange."""
 
@@ -194,16 +201,20 @@ class LiveExchange:
             else:
                 self._body.append(data)
                 self._kept += len(data)
-        if self._stream is None or not data or self._oversized_event:
-            return []
-        raw = self._stream.feed(data)
-        if self._stream.pending > self.judge.max_body_bytes:
-            self._oversized_event = True
-            self.exchange.notes.append(f"an event longer than {size_text(self.judge.max_body_bytes)}: the stream "
-                                       "is judged up to it")
-        if not raw:
-            return []
-        return self._judge_events(raw)
+        found: list[Finding] = []
+        # A slice at a time: however large a chunk a caller hands over, its events are parsed, judged and
+        # let go of in bounded batches.
+        for start in range(0, len(data), _SLICE):
+            if self._stream is None or self._oversized_event:
+                break
+            raw = self._stream.feed(data[start:start + _SLICE])
+            if self._stream.pending > self.judge.max_body_bytes:
+                self._oversized_event = True
+                self.exchange.notes.append(f"an event longer than {size_text(self.judge.max_body_bytes)}: the "
+                                           "stream is judged up to it")
+            if raw:
+                found.extend(self._judge_events(raw))
+        return found
 
     def _judge_events(self, raw: Sequence[Any]) -> list[Finding]:
         assert self._validator is not None and self._accumulator is not None
@@ -211,7 +222,11 @@ class LiveExchange:
         self._count += len(events)
         self._accumulator.feed(events)
         if not self._cut:
-            self._events.extend(events)
+            if len(self._events) + len(events) > MAX_KEPT_EVENTS:
+                self._drop_body(f"more than {MAX_KEPT_EVENTS:,} events: every event was judged as it passed, the "
+                                "body and events not kept")
+            else:
+                self._events.extend(events)
         found = self._validator.feed(events)
         if not found:
             return []

@@ -110,3 +110,28 @@ def test_stream_validator_reports_each_finding_with_the_chunk_that_completed_its
     assert [(f.rule, f.event, f.severity) for f in found] == [("stream.block-order", 2, Severity.ERROR)]
     final: list[Finding] = validator.finish()
     assert found[0] in final and validator.finish() is final
+
+
+def test_a_stream_handed_over_as_one_huge_chunk_is_judged_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events of a 24 MB chunk are parsed and let go of in slices; past the events kept for the whole-stream
+    rules, the stream is still judged event by event, and memory stays bounded."""
+    import tracemalloc
+
+    from conformance import live
+
+    monkeypatch.setattr(live, "MAX_KEPT_EVENTS", 10_000)
+    delta = sse([EVENTS[2]])
+    body = sse(EVENTS[:2]) + delta * 200_000 + sse(EVENTS[3:])
+    broken = sse(EVENTS[:2]) + delta * 200_000 + sse([EVENTS[3], EVENTS[2]]) + sse(EVENTS[4:])
+    tracemalloc.start()
+    try:
+        found = check(("POST", URL, HEADERS, orjson.dumps({**BODY, "stream": True})),
+                      (200, {**ANSWER_HEADERS, "content-type": "text/event-stream"}, body))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [f.rule for f in found if f.severity is Severity.ERROR] == []
+    assert peak < 40 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB while judging a {len(body) / 1e6:.0f} MB stream"
+    found = check(("POST", URL, HEADERS, orjson.dumps({**BODY, "stream": True})),
+                  (200, {**ANSWER_HEADERS, "content-type": "text/event-stream"}, broken))
+    assert "stream.delta-after-stop" in {f.rule for f in found if f.severity is Severity.ERROR}
