@@ -414,6 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ratelimit-key-env", metavar="NAME",
                      help="environment variable with a low-tier key used only by the rate-limit burst, so the limit "
                           "and retry-after are reached without pacing the whole run to that tier")
+    run.add_argument("--upstream-control", metavar="URL",
+                     help="the target is a gateway in front of `conformance serve` at URL: script faults there and "
+                          "judge how the gateway passes them on")
+    run.add_argument("--upstream-control-token-env", metavar="NAME",
+                     help="environment variable with that server's control token (printed by `conformance serve`)")
+    run.add_argument("--upstream-key-env", metavar="NAME",
+                     help="environment variable with the key the gateway sends upstream (default: --api-key-env's)")
     run.add_argument("--record-mode", choices=("none", "once", "new_episodes", "all"),
                      help="record or replay cassettes (vcrpy modes) in --cassette-dir")
     run.add_argument("--cassette-dir", default="cassettes", metavar="DIR")

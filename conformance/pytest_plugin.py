@@ -41,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="environment variable holding the key for a live target")
     group.addoption("--conformance-ratelimit-key-env", default=None, metavar="NAME",
                     help="environment variable holding a low-tier key used only by the rate-limit burst (live targets)")
+    group.addoption("--conformance-upstream-control", default=None, metavar="URL",
+                    help="a URL target that is a gateway in front of `conformance serve`: that server (faults)")
+    group.addoption("--conformance-upstream-control-token-env", default=None, metavar="NAME",
+                    help="environment variable holding that server's control token")
+    group.addoption("--conformance-upstream-key-env", default=None, metavar="NAME",
+                    help="environment variable holding the key the gateway sends upstream (default: the run's key)")
     group.addoption("--conformance-record-mode", default=None, choices=("none", "once", "new_episodes", "all"),
                     help="record/replay cassettes with vcrpy in this mode")
     group.addoption("--conformance-cassette-dir", default="cassettes", metavar="DIR")

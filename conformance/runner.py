@@ -40,6 +40,11 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     out += ["--conformance-party", args.party, "--conformance-replay-mode", args.replay_mode]
     if args.ratelimit_key_env:
         out += ["--conformance-ratelimit-key-env", args.ratelimit_key_env]
+    for option, value in (("--conformance-upstream-control", args.upstream_control),
+                          ("--conformance-upstream-control-token-env", args.upstream_control_token_env),
+                          ("--conformance-upstream-key-env", args.upstream_key_env)):
+        if value:
+            out += [option, value]
     if args.record_mode:
         out += ["--conformance-record-mode", args.record_mode]
     for option, value in (("--conformance-max-examples", args.max_examples),

@@ -16,6 +16,7 @@ Faults (``fault=``), each one behaviour a real gateway has been seen to get wron
     "stall-streams"       stop sending a stream after its first events, keeping the connection open
     "silent"              accept connections and never answer
     "echo-key"            echo the request's key back in many encodings (headers and bodies)
+    "flatten-errors"      answer every upstream 5xx/529 as 500 api_error (as a gateway that makes its own errors)
     "reject-large"        answer a request body over 600 bytes with 400 invalid_request_error (a failure that
                           depends on the request: shrinking has something to find)
 
@@ -46,7 +47,8 @@ from starlette.routing import Route
 from conformance.server import ServerConfig, running_server
 
 FAULTS = ("conformant", "422-for-400", "200-for-400", "500-for-400", "wrong-error-type", "drop-retry-after",
-          "drop-request-id", "error-every-stream", "stall-streams", "silent", "echo-key", "reject-large")
+          "drop-request-id", "error-every-stream", "stall-streams", "silent", "echo-key", "reject-large",
+          "flatten-errors")
 _HOP = {"content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding", "host"}
 
 
@@ -105,6 +107,8 @@ class Gateway:
             body = json.dumps(doc).encode()
         elif status == 400 and fault == "200-for-400":
             status, body = 200, json.dumps(_CANNED).encode()
+        elif fault == "flatten-errors" and status >= 500:
+            status, body = 500, json.dumps({"type": "error", "error": {"type": "api_error", "message": "x"}}).encode()
         elif fault == "drop-request-id":
             headers = {k: v for k, v in headers.items() if k.lower() != "request-id"}
         elif fault == "echo-key" and key and body.startswith(b"{"):

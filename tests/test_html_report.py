@@ -197,6 +197,21 @@ def test_every_secret_is_redacted_in_every_report_of_a_run(tmp_path: Path) -> No
     assert "REDACTED" in html and "$ANTHROPIC_API_KEY" in html
 
 
+@pytest.mark.parametrize(("key_env", "shown"), [("GATEWAY_KEY", "$GATEWAY_KEY"), (None, "$ANTHROPIC_API_KEY"),
+                                               ("X; rm -rf ~", "$ANTHROPIC_API_KEY")])
+def test_reproducers_read_the_key_from_the_runs_own_variable(tmp_path: Path, key_env: str | None,
+                                                            shown: str) -> None:
+    """A run given --api-key-env GATEWAY_KEY must not tell the user to send $ANTHROPIC_API_KEY to the gateway;
+    a name that is not a variable's never reaches the shell."""
+    failing = record(json.dumps({**VALID_MESSAGE, "id": "bad"}), request_headers={"x-api-key": "k"},
+                     findings=[finding("message.id-prefix", part="response.body")])
+    html = write(tmp_path, [failing], {CHECK: CheckOutcome(CHECK, FAILED)}, key_env=key_env)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    for text in (html, summary):
+        assert f'"x-api-key: {shown}"' in text.replace("&#34;", '"').replace("&quot;", '"')
+        assert "rm -rf" not in text
+
+
 def test_every_secret_is_redacted_in_a_lint_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     literal = "gw-secret-51b0d6e4"
     shaped = "sk-ant-api03-" + "Z" * 40
@@ -438,3 +453,22 @@ def test_a_report_that_breaks_its_schema_is_one_line_naming_the_file_and_path(
     (tmp_path / "exchanges.jsonl").write_text("[" * 5000 + "]" * 5000 + "\n")
     assert main(["report", str(tmp_path)]) == 2
     assert "nested too deeply" in capsys.readouterr().err
+
+
+def test_root_causes_read_as_one_line_per_rule() -> None:
+    from conformance.reports.markdown import root_causes
+
+    def rec(test: str, *found: dict[str, Any]) -> dict[str, Any]:
+        return {"test": test, "findings": list(found)}
+
+    status = {"rule": "negative.status", "severity": "error", "party": "server", "message": "m",
+              "expected": [400, "invalid_request_error"], "actual": [422, "invalid_request_error"]}
+    bare = {"rule": "ratelimit.retry-after-missing", "severity": "error", "party": "server",
+            "message": "a 429 in the burst has no retry-after"}
+    lines = root_causes([rec("a", status), rec("b", status), rec("c", {**status, "actual": [500, "api_error"]}),
+                         rec("d", bare)])
+    assert lines[0] == ("- `negative.status`: 3 checks, 2 answered [422, \"invalid_request_error\"] where "
+                        "[400, \"invalid_request_error\"] was expected (first: `a`); 1 answered [500, \"api_error\"] "
+                        "where [400, \"invalid_request_error\"] was expected (first: `c`)")
+    assert lines[1] == "- `ratelimit.retry-after-missing`: 1 check, in all: a 429 in the burst has no retry-after " \
+                       "(first: `d`)"

@@ -150,6 +150,33 @@ def requests_sent(fault: str, tmp_path: Path, *extra: str) -> int:
     return gateway.requests
 
 
+@pytest.mark.parametrize(("fault", "exit_code"), [(None, 0), ("flatten-errors", 1)])
+def test_faults_scripted_behind_a_gateway_are_judged_as_it_passes_them_on(tmp_path: Path, fault: str | None,
+                                                                         exit_code: int) -> None:
+    """--upstream-control: the gateway is the target, the faults are scripted on the reference server behind it."""
+    token = "control-token-for-this-test"
+    with running_reference(control_token=token) as upstream, running_gateway(upstream, fault) as url:
+        proc = run(*live(url, tmp_path, "--select", "fault", "--upstream-control", upstream,
+                         "--upstream-control-token-env", "UPSTREAM_TOKEN"), env={"UPSTREAM_TOKEN": token})
+    assert proc.returncode == exit_code, proc.stdout[-2000:]
+    checks = {c["check"]: c["outcome"] for c in findings(tmp_path)["checks"] if c["check"].startswith("test_faults")}
+    assert checks and "not-exercised" not in checks.values(), checks
+    if fault is None:
+        assert set(checks.values()) == {"passed"}
+    else:  # 529 overloaded_error arrives as 500 api_error: caught by the fault's own rule
+        assert "fault.error-mapping" in error_rules(tmp_path)
+        assert checks["test_faults::test_scripted_http_errors_map_status_to_type[2023-06-01-529]"] == "failed"
+    assert token not in (tmp_path / "findings.json").read_text() + proc.stdout
+
+
+def test_upstream_control_is_refused_where_it_cannot_apply(tmp_path: Path) -> None:
+    proc = run("--target", "reference", "--upstream-control", "http://127.0.0.1:9", "--report-dir", str(tmp_path))
+    assert proc.returncode == 2 and "applies to a URL target only" in proc.stdout + proc.stderr
+    with running_reference() as upstream:
+        proc = run(*live(upstream, tmp_path, "--upstream-control", "http://127.0.0.1:9"))
+    assert proc.returncode == 2 and "--upstream-control http://127.0.0.1:9" in proc.stdout + proc.stderr
+
+
 def test_a_failing_check_spends_a_bounded_number_of_requests_looking_for_a_smaller_example(tmp_path: Path) -> None:
     # A gateway refusing large requests: a failure a smaller request can avoid, so shrinking has work to do.
     alone = requests_sent("reject-large", tmp_path, "--max-examples", "5", "--shrink-requests", "0")

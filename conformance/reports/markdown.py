@@ -7,6 +7,7 @@ findings); no logic beyond counting and formatting.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -17,12 +18,18 @@ from conformance.intent import META_HEADER
 from conformance.rules import intents, versions
 from conformance.rules.base import RuleInfo
 
-_SECRET_HEADERS = {"x-api-key": "$ANTHROPIC_API_KEY", "authorization": "Bearer $ANTHROPIC_API_KEY"}
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+_SECRET_HEADERS = {"x-api-key": "${}", "authorization": "Bearer ${}"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _SKIP_HEADERS = {"content-length", "host", "accept-encoding", "connection", "user-agent", META_HEADER}
 
 
-def curl_command(method: str | None, url: str | None, headers: Mapping[str, Sequence[str]], body: Any) -> str:
-    """A shell command that resends the request; the key comes from ``$ANTHROPIC_API_KEY``, never inline."""
+def curl_command(method: str | None, url: str | None, headers: Mapping[str, Sequence[str]], body: Any,
+                 key_env: str = DEFAULT_KEY_ENV) -> str:
+    """A shell command that resends the request; the key comes from ``$key_env`` (the variable the run read its
+    key from, ``--api-key-env``), never inline."""
+    if not _ENV_NAME.fullmatch(key_env):
+        key_env = DEFAULT_KEY_ENV  # never a shell expression in a reproducer
     parts = ["curl", "-sS", "-X", method or "POST", shlex.quote(url or "")]
     for name, values in sorted(headers.items()):
         lname = name.lower()
@@ -31,7 +38,7 @@ def curl_command(method: str | None, url: str | None, headers: Mapping[str, Sequ
         for value in values:
             if lname in _SECRET_HEADERS:
                 # Double quotes so the shell expands the variable; the recorded value was redacted anyway.
-                parts += ["-H", f'"{lname}: {_SECRET_HEADERS[lname]}"']
+                parts += ["-H", f'"{lname}: {_SECRET_HEADERS[lname].format(key_env)}"']
             else:
                 parts += ["-H", shlex.quote(f"{lname}: {value}")]
     if body is not None:
@@ -40,14 +47,14 @@ def curl_command(method: str | None, url: str | None, headers: Mapping[str, Sequ
     return " ".join(parts)
 
 
-def curl_for(exchange: Any) -> str:
+def curl_for(exchange: Any, key_env: str = DEFAULT_KEY_ENV) -> str:
     req = exchange.request
     if req is None:
         return "(no request recorded)"
     body: Any = req.json if req.body else None
     if body is not None and not isinstance(body, (dict, list)):
         body = req.body.decode("utf-8", "replace")
-    return curl_command(req.method, req.url, req.headers.to_dict(), body)
+    return curl_command(req.method, req.url, req.headers.to_dict(), body, key_env)
 
 
 _INTENT_RULES = frozenset(r.id for r in intents.RULES)
@@ -159,10 +166,12 @@ def root_causes(records: Sequence[Mapping[str, Any]]) -> list[str]:
         total = len({c for _, checks in by_cause for c in checks})
         parts = []
         for (expected, actual), checks in by_cause[:3]:
-            what = (f"answered {actual} where {expected} was expected" if (expected, actual) != ("null", "null")
-                    else messages[(rule, expected, actual)][:120])
             share = "all" if len(checks) == total else str(len(checks))
-            parts.append(f"{share} {what} (first: `{checks[0]}`)")
+            if (expected, actual) != ("null", "null"):
+                what = f"{share} answered {actual} where {expected} was expected"
+            else:  # no expected/actual pair: the finding's own words
+                what = f"{'in all' if share == 'all' else f'in {share}'}: {messages[(rule, expected, actual)][:120]}"
+            parts.append(f"{what} (first: `{checks[0]}`)")
         more = f"; and {len(by_cause) - 3} other causes" if len(by_cause) > 3 else ""
         lines.append(f"- `{rule}`: {total} check{'s' if total != 1 else ''}, " + "; ".join(parts) + more)
     return lines
@@ -181,7 +190,7 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
                    records: Sequence[Mapping[str, Any]], *, target: str | None, mutant: str | None,
                    known_versions: Sequence[str], aborted: str | None = None,
                    spent: Mapping[str, Any] | None = None, baseline: Mapping[str, Any] | None = None,
-                   versions: Mapping[str, Any] | None = None) -> str:
+                   versions: Mapping[str, Any] | None = None, key_env: str = DEFAULT_KEY_ENV) -> str:
     checks = Counter(o.outcome for o in outcomes.values())
     out = ["# Conformance run", ""]
     if aborted:
@@ -218,7 +227,8 @@ def render_summary(rows: Sequence[Mapping[str, Any]], outcomes: Mapping[str, Che
             out += [f"### `{r['rule']}`", "", f"{r['title']}.", "", f"- example: {shrunk}",
                     f"- check: `{ex['test']}`", f"- status: {ex['status']}",
                     f"- finding: {messages[0] if messages else ''}", "", "```bash",
-                    curl_command(ex["method"], ex["url"], ex["request_headers"], ex["request_body"]), "```", ""]
+                    curl_command(ex["method"], ex["url"], ex["request_headers"], ex["request_body"], key_env),
+                    "```", ""]
     if versions is not None:
         from conformance.reports import versions as across
 

@@ -106,7 +106,7 @@ def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], ou
                       target: str | None, mutant: str | None, select: Sequence[str] = (), party: str = "all",
                       api_versions: Sequence[str] | None = None, secrets: Iterable[str] = (),
                       aborted: str | None = None, spent: Mapping[str, Any] | None = None,
-                      baseline: Reconciled | None = None) -> None:
+                      baseline: Reconciled | None = None, key_env: str | None = None) -> None:
     """Every report of a run, from its records redacted once.
 
     ``aborted``: why the run gave up on the target (it stopped answering), said first in every report;
@@ -125,6 +125,8 @@ def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], ou
     profiles = load_profiles()
     meta = {"kind": "run", "target": target, "mutant": mutant, "select": list(select), "party": party,
             "api_versions": list(api_versions or profiles.versions), "suite_version": __version__}
+    if key_env:
+        meta["key_env"] = key_env  # a variable's name (reproducers read the key from it), never its value
     doc = findings_document(records, outcomes, meta, baseline)
     doc["summary"]["aborted"] = aborted
     doc["summary"]["spent"] = dict(spent) if spent is not None else None
@@ -133,6 +135,7 @@ def write_run_reports(report_dir: Path, records: Sequence[Mapping[str, Any]], ou
     write_exchange_log(report_dir / EXCHANGES_FILE, entries)
     rows = rule_table(records, CATALOGUE)
     text = render_summary(rows, outcomes, records, target=target, mutant=mutant, known_versions=profiles.versions,
-                          aborted=aborted, spent=spent, baseline=doc.get("baseline"), versions=doc.get("versions"))
+                          aborted=aborted, spent=spent, baseline=doc.get("baseline"), versions=doc.get("versions"),
+                          **({"key_env": key_env} if key_env else {}))
     (report_dir / "summary.md").write_text(text, encoding="utf-8")
     write_html_report(report_dir, doc, entries)

@@ -128,7 +128,7 @@ class CheckJudge:
             lines = [f"{f.rule} [#{f.interaction} {f.part} {f.path}{'' if f.event is None else f' event {f.event}'}]"
                      f": {f.message}{' (its baseline entry has expired)' if id(f) in expired else ''}"
                      for f in errors]
-            reproduce = "\nreproduce:\n" + curl_for(first) if first is not None else ""
+            reproduce = "\nreproduce:\n" + curl_for(first, self.run.options.api_key_env) if first is not None else ""
             text = "contract violated:\n  " + "\n  ".join(lines) + reproduce
             # The message lands in the terminal and in junit.xml: every form of the run's keys goes first.
             pytest.fail(self.run.redactor.text(text), pytrace=False)

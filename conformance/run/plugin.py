@@ -61,7 +61,8 @@ class ConformanceRun:
         self.outcomes: dict[str, CheckOutcome] = {}
         from conformance.cassettes.redact import redactor, secrets_from_env
 
-        names = [n for n in (self.options.api_key_env, self.options.ratelimit_key_env) if n]
+        names = [n for n in (self.options.api_key_env, self.options.ratelimit_key_env, self.options.upstream_key_env,
+                             self.options.upstream_control_token_env) if n]
         self.redactor = redactor(secrets_from_env(os.environ, names))
         """Everything the run writes or prints passes through it (the keys it was given, in every form)."""
         self.failed_areas: dict[str, str] = {}
@@ -297,6 +298,7 @@ class ConformanceRun:
     def _say(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            reporter.ensure_newline()  # not glued to a line of pytest's progress dots
             reporter.write_line(line)
 
     @pytest.hookimpl(optionalhook=True)
@@ -327,7 +329,7 @@ class ConformanceRun:
                 self._baseline_lines.append(f"conformance: error: {exc}")
                 session.exitstatus = pytest.ExitCode.USAGE_ERROR
         write_run_reports(options.report_dir, self.records, self.outcomes, baseline=self.reconciled,
-                          target=options.target,
+                          target=options.target, key_env=options.api_key_env,
                           mutant=options.mutant, select=options.select, party=options.party,
                           api_versions=options.api_versions or list(self.profiles.versions), secrets=secrets,
                           aborted=aborted,

@@ -42,8 +42,21 @@ class RunTarget:
     """Headers carry times of this run (False when replaying old recordings)."""
     control_token: str | None = None
     """The embedded reference server's control-API token (send it with ``conformance.control.control_headers``)."""
+    fault_control: FaultControl | None = None
+    """Where faults are scripted: the target's own control API, or (``--upstream-control``) that of a reference
+    server behind a gateway under test; ``None``: fault checks are not exercised."""
     max_wait: float = 70.0
     """The longest a check waits for a target's retry-after (longer: not exercised)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FaultControl:
+    """A reference server's control API, where a check scripts the answers to its next requests."""
+
+    url: str
+    token: str | None
+    key: str | None
+    """The API key that reaches that server (a gateway may send its own upstream): faults are scripted for it."""
 
 
 def _reference_keys() -> dict[str, str]:
@@ -81,6 +94,11 @@ class RunOptions:
     """Write or refresh :attr:`baseline` from this run when it ends."""
     compare_versions: bool = False
     """Send the same requests under both ``api_versions`` and compare (conformance/suite/test_versions.py)."""
+    upstream_control: str | None = None
+    """A URL target that is a gateway in front of ``conformance serve``: that server's base URL, to script faults."""
+    upstream_control_token_env: str | None = None
+    upstream_key_env: str | None = None
+    """The variable holding the key the gateway sends upstream (default: the run's own key)."""
 
     @classmethod
     def of(cls, config: pytest.Config) -> RunOptions:
@@ -97,7 +115,10 @@ class RunOptions:
                    get("conformance_max_wait"), get("conformance_shrink_requests"),
                    baseline=Path(get("conformance_baseline")) if get("conformance_baseline") else None,
                    baseline_update=bool(get("conformance_baseline_update")),
-                   compare_versions=bool(get("conformance_compare_versions")))
+                   compare_versions=bool(get("conformance_compare_versions")),
+                   upstream_control=get("conformance_upstream_control"),
+                   upstream_control_token_env=get("conformance_upstream_control_token_env"),
+                   upstream_key_env=get("conformance_upstream_key_env"))
 
     @property
     def replaying(self) -> bool:
@@ -151,6 +172,9 @@ def unreachable(url: str, timeout: float = 5.0) -> str | None:
 def check_target(options: RunOptions) -> None:
     """Refuse a target that cannot work before any check starts (pytest then exits with a usage error)."""
     spec = options.target
+    if options.upstream_control and not spec.startswith(("http://", "https://")):
+        raise pytest.UsageError("--upstream-control is the control API of a reference server behind a gateway: it "
+                                "applies to a URL target only")
     if spec == "reference":
         if options.mutant is not None:
             from conformance.server.config import MUTANTS
@@ -175,6 +199,14 @@ def check_target(options: RunOptions) -> None:
         problem = unreachable(spec)
         if problem is not None:
             raise pytest.UsageError(f"--target {spec}: {problem}")
+        if options.upstream_control:
+            for flag, name in (("--upstream-control-token-env", options.upstream_control_token_env),
+                               ("--upstream-key-env", options.upstream_key_env)):
+                if name and not os.environ.get(name):
+                    raise pytest.UsageError(f"{flag} {name}: that environment variable is not set")
+            problem = unreachable(options.upstream_control)
+            if problem is not None:
+                raise pytest.UsageError(f"--upstream-control {options.upstream_control}: {problem}")
         return
     raise pytest.UsageError(f"unknown target {spec!r}: use reference, a base URL (https://...) or cassettes:DIR")
 
@@ -192,6 +224,7 @@ def open_target(options: RunOptions) -> Iterator[RunTarget]:
             yield RunTarget(kind="reference", base_url=url, api_key=keys["default"], keys=keys, deterministic=True,
                             control_api=True, cassette_dir=recording, record_mode=options.record_mode,
                             live_clock=True, control_token=server_config.control_token,
+                            fault_control=FaultControl(url, server_config.control_token, keys["default"]),
                             max_wait=options.max_wait)
     elif options.replaying:
         # The control API calls that scripted faults were recorded too, so they replay like the rest.
@@ -199,12 +232,19 @@ def open_target(options: RunOptions) -> Iterator[RunTarget]:
         keys = _reference_keys()
         yield RunTarget(kind="cassettes", base_url="http://replay.invalid", api_key=keys["default"], keys=keys,
                         deterministic=True, control_api=True, cassette_dir=Path(spec.split(":", 1)[1]),
-                        record_mode="none", live_clock=False, max_wait=options.max_wait)
+                        record_mode="none", live_clock=False, max_wait=options.max_wait,
+                        fault_control=FaultControl("http://replay.invalid", None, keys["default"]))
     else:
         key = os.environ[options.api_key_env]  # checked in _check_target
         keys = {"default": key}
         if options.ratelimit_key_env:
             keys["free"] = os.environ[options.ratelimit_key_env]  # the burst's key (checked in _check_target)
+        faults = None
+        if options.upstream_control:
+            token = os.environ[options.upstream_control_token_env] if options.upstream_control_token_env else None
+            upstream_key = os.environ[options.upstream_key_env] if options.upstream_key_env else key
+            faults = FaultControl(options.upstream_control.rstrip("/"), token, upstream_key)
         yield RunTarget(kind="url", base_url=spec.rstrip("/"), api_key=key, keys=keys,
                         deterministic=False, control_api=False, cassette_dir=recording,
-                        record_mode=options.record_mode, live_clock=True, max_wait=options.max_wait)
+                        record_mode=options.record_mode, live_clock=True, max_wait=options.max_wait,
+                        fault_control=faults)

@@ -1,7 +1,8 @@
 """Errors seen under scripted faults: status and type agree, in JSON answers and in-stream error events.
 
-Only a target with the reference server's control API can script faults; on other targets the errors a
-run happens to meet are still checked by every other check (each exchange goes through the rules).
+Only a target with the reference server's control API can script faults: the reference server itself, or a
+gateway in front of one (``--upstream-control``: the faults are scripted there and judged as the gateway passes
+them on). On other targets the errors a run happens to meet are still checked by every other check.
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ HTTP_FAULTS = [(408, "timeout_error"), (409, "conflict_error"), (429, "rate_limi
 
 
 def _script(target: Any, steps: list[dict[str, Any]]) -> None:
-    if not target.control_api:
-        pytest.skip(f"not exercised: the {target.kind} target has no control API to script faults")
-    response = httpx.post(f"{target.base_url}/_conformance/scenarios", headers=control_headers(target.control_token),
-                          json={"key": target.api_key, "responses": steps}, timeout=10)
+    control = target.fault_control
+    if control is None:
+        pytest.skip(f"not exercised: the {target.kind} target has no control API to script faults (a gateway in "
+                    "front of `conformance serve`: give that server with --upstream-control)")
+    response = httpx.post(f"{control.url}/_conformance/scenarios", headers=control_headers(control.token),
+                          json={"key": control.key, "responses": steps}, timeout=10)
+    if response.status_code in (401, 403):
+        pytest.fail(f"--upstream-control {control.url} refused the control token ({response.status_code}): give "
+                    "the token `conformance serve` printed with --upstream-control-token-env", pytrace=False)
     response.raise_for_status()
 
 

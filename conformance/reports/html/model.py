@@ -46,6 +46,7 @@ from conformance.reports.html.views import (
     where,
 )
 from conformance.reports.markdown import (
+    DEFAULT_KEY_ENV,
     PROBE_AREAS,
     curl_command,
     failing_example,
@@ -263,7 +264,8 @@ class _Builder:
             response_headers=header_pairs(entry.get("response_headers")),
             response_body=pretty(entry.get("response_body")),
             events=event_lines(events) if events else None, timeline=timeline,
-            curl=curl_command(entry.get("method"), entry.get("url"), entry.get("request_headers") or {}, body)
+            curl=curl_command(entry.get("method"), entry.get("url"), entry.get("request_headers") or {}, body,
+                              str(self.meta.get("key_env") or DEFAULT_KEY_ENV))
             if entry.get("url") else "",
             truncated=[str(t) for t in entry.get("truncated") or []], intent=intent_text, findings=findings)
 
