@@ -11,6 +11,11 @@ What is not forwarded as it came (RFC 9110 7.6.1): the hop-by-hop headers (``con
 ``transfer-encoding``, ``te``, ``trailer``, ``upgrade``, ``proxy-*`` and any named in ``connection``), and
 ``host``, which names the upstream. Everything else passes unchanged, in order, repeated names included.
 
+The upstream URL's path is a mount point (a gateway's route, ``http://gateway:4000/anthropic``): each request goes
+to it followed by the path and query the client sent, unchanged (a client's own prefix included). What is judged
+is what the client asked for: the endpoint its path names (:mod:`conformance.endpoints` knows an endpoint under a
+mount point, so ``/anthropic/v1/messages`` is ``messages``, in the proxy as in ``lint`` of its recording).
+
 When the upstream gives nothing (refused, not HTTP, timed out before its head) the client gets a 502 in the
 API's error envelope (``api_error``, the message naming the proxy and the failure); when it breaks off
 mid-body, the client's connection is cut the same way. A client that goes away mid-stream closes the
@@ -94,17 +99,18 @@ class ProxyApp:
         method: str = scope["method"]
         target = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
-        path = target.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        # The upstream's path is a mount point: the client's path and query go after it, as the client sent them.
+        url = self.upstream + target.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         headers = forwarded(scope["headers"])
         session = self.session
-        live = session.start(method, path, headers, body) if session is not None else None
+        live = session.start(method, url, headers, body) if session is not None else None
         # The body is forwarded whole, so its length is known (a client's chunked framing is hop-by-hop).
         upstream_headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
         upstream_headers.insert(0, (b"host", self.host))
         if body or any(n.lower() == b"content-length" for n, _ in headers):
             upstream_headers.append((b"content-length", str(len(body)).encode()))
         try:
-            request = httpcore.Request(method, self.upstream + path, headers=upstream_headers, content=body,
+            request = httpcore.Request(method, url, headers=upstream_headers, content=body,
                                        extensions={"timeout": TIMEOUTS})
             response = await self.client.handle_async_request(request)
         except UPSTREAM_FAILURES as exc:

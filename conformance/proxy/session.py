@@ -75,8 +75,8 @@ class ProxySession:
 
     # -- the exchanges ------------------------------------------------------------------------------
 
-    def start(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes | None) -> LiveExchange:
-        """A request arrived (its headers as the proxy forwards them); it is numbered in arrival order."""
+    def start(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes | None) -> LiveExchange:
+        """A request arrived (the URL and headers as the proxy forwards them); it is numbered in arrival order."""
         pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
         with self._lock:
             n = self.started
@@ -85,7 +85,7 @@ class ProxySession:
             if new:
                 self.secrets |= new
                 self._redactor = output_redactor([*self.env_secrets, *self.secrets])
-        live = self.judge.start(method, self.upstream + path, pairs, body, file=CHECK, interaction=n)
+        live = self.judge.start(method, url, pairs, body, file=CHECK, interaction=n)
         self.open[n] = live
         return live
 
