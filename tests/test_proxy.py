@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import socket
 from pathlib import Path
 
@@ -296,6 +297,31 @@ def test_the_recording_of_a_prefixed_upstream_keeps_its_bodies_and_lint_judges_i
     result = lint_paths([tmp_path])
     assert result.interactions == 5 and not result.skipped, result.skipped
     assert [f for f in result.findings if f.severity >= 1] == []
+
+
+def test_an_answer_the_rules_do_not_read_is_recorded_whole(tmp_path: Path) -> None:
+    import yaml
+
+    with hostile_upstream() as upstream:
+        options = ProxyOptions(upstream=upstream.url + "/gateway", record=tmp_path, max_body_bytes=1024 * 1024)
+        with running_proxy(options) as (url, proxy):
+            plain = httpx.get(url + "/health", headers={"x-test-mode": "ok"})
+            zipped = httpx.get(url + "/health", headers={"x-test-mode": "gzip"})
+            big = httpx.get(url + "/health", headers={"x-test-mode": "big-error"})
+            with pytest.raises(httpx.HTTPError):
+                httpx.get(url + "/health", headers={"x-test-mode": "reset"})
+        proxy.close()
+    assert plain.json() == zipped.json() == MESSAGE and len(big.content) == 10 * 1024 * 1024
+    assert proxy.session is not None and proxy.session.records == {}  # not the Messages API: not judged
+    [cassette] = tmp_path.glob("*.yaml")
+    interactions = yaml.safe_load(cassette.read_text())["interactions"]
+    # Both answers within the limit, as they passed (the gzip one decoded, as every recorded body is);
+    # the 10 MB page is past --max-body-bytes, the reset answer broke off: neither is recorded.
+    assert len(interactions) == 2 and proxy.session.not_recorded == 2
+    for i in interactions:
+        assert i["request"]["uri"] == upstream.url + "/gateway/health"
+        assert json.loads(i["response"]["body"]["string"]) == MESSAGE
+        assert "content-encoding" not in {k.lower() for k in i["response"]["headers"]}
 
 
 @pytest.mark.parametrize("upstream", ["http://gateway:4000/anthropic?key=1", "http://gateway:4000/anthropic#x"])

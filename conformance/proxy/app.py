@@ -116,7 +116,7 @@ class ProxyApp:
         except UPSTREAM_FAILURES as exc:
             failure = _failure(exc)
             if live is not None and session is not None:
-                session.ended(live, live.finish(failure))
+                session.ended(live, live.finish(failure), failure)
             await self._answer(send, *error_envelope(502, "api_error", f"conformance proxy: the upstream "
                                                                            f"{self.upstream} gave no answer "
                                                                            f"({failure})"))
@@ -169,6 +169,8 @@ class ProxyApp:
                 headers.append((ANNOTATION_HEADER.encode(), value))
                 if read is not None:
                     chunks, judge_chunks = _replay(read), False
+        # An answer the rules do not read is still recorded (--record): its chunks are kept as they pass.
+        passed = session.passing(live) if live is not None and session is not None else None
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         task = asyncio.current_task()
         gone = asyncio.Event()
@@ -182,6 +184,8 @@ class ProxyApp:
                     found = live.feed(chunk)  # type: ignore[union-attr]
                     if found and session is not None:
                         session.found(live, found)  # type: ignore[arg-type]
+                if passed is not None:
+                    passed.feed(chunk)
         except asyncio.CancelledError:
             if not gone.is_set():
                 raise
@@ -203,7 +207,7 @@ class ProxyApp:
 
     async def _broken_before_head(self, live: LiveExchange, failure: str, send: Send) -> None:
         if self.session is not None:
-            self.session.ended(live, live.finish(failure))
+            self.session.ended(live, live.finish(failure), failure)
         await self._answer(send, *error_envelope(502, "api_error", f"conformance proxy: the upstream "
                                                                    f"{self.upstream} broke off ({failure})"))
 

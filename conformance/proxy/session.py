@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from conformance.exchange_log import exchange_fields
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome, Finding, Severity
+from conformance.inflate import InflateOverflow, inflater
 from conformance.library import output_redactor, secrets_in
 from conformance.lint import label
 from conformance.live import LiveExchange, LiveJudge
@@ -44,6 +46,40 @@ class Recorded:
     response_body: bytes
 
 
+class PassedBody:
+    """The body of an answer the rules do not read (a path that is not a Messages API endpoint), kept for the
+    recording as the judge keeps the body of one they read: content-encoding undone (gzip, deflate), at most
+    ``limit`` bytes. Past the limit, or in an encoding not undone here, nothing is kept (:meth:`body` is ``None``)."""
+
+    def __init__(self, encoding: str | None, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.inflate = inflater(encoding)
+        identity = (encoding or "identity").strip().lower() == "identity"
+        self.chunks: list[bytes] | None = [] if identity or self.inflate is not None else None
+
+    def feed(self, chunk: bytes) -> None:
+        if self.chunks is None or not chunk:
+            return
+        try:
+            data = self.inflate.feed(chunk, self.limit - self.size) if self.inflate is not None else chunk
+        except (InflateOverflow, zlib.error):
+            self.chunks = None  # inflates past the limit, or does not inflate
+            return
+        if self.size + len(data) > self.limit:
+            self.chunks = None
+            return
+        self.chunks.append(data)
+        self.size += len(data)
+
+    def body(self) -> bytes | None:
+        """The whole body, once the answer ended; ``None`` when it was not kept."""
+        if self.chunks is None:
+            return None
+        tail = self.inflate.flush() if self.inflate is not None else b""
+        return b"".join([*self.chunks, tail])
+
+
 class ProxySession:
     """One run of ``conformance proxy``: see the module docstring. Used from the proxy's event loop."""
 
@@ -61,6 +97,8 @@ class ProxySession:
         self.secrets: set[str] = set()
         self.records: dict[int, dict[str, Any]] = {}
         self.recorded: dict[int, Recorded] = {}
+        self.passed: dict[int, PassedBody] = {}
+        """Bodies of answers the rules do not read, kept for the recording while they pass."""
         self.heads: list[Any] = []
         self.findings: list[Finding] = []
         self.open: dict[int, LiveExchange] = {}
@@ -89,6 +127,16 @@ class ProxySession:
         self.open[n] = live
         return live
 
+    def passing(self, live: LiveExchange) -> PassedBody | None:
+        """Where the chunks of ``live``'s answer go to be recorded, when the rules do not read them (the judge
+        keeps the body of an answer they read); ``None``: nothing to keep. Call once its head arrived."""
+        resp = live.exchange.response
+        if not self.record or live.judged or resp is None:
+            return None
+        kept = PassedBody(resp.headers.get("content-encoding"), self.judge.max_body_bytes)
+        self.passed[live.exchange.interaction or 0] = kept
+        return kept
+
     def found(self, live: LiveExchange, findings: list[Finding]) -> None:
         """Findings known before the exchange ended (a stream's events): printed at once."""
         n = live.exchange.interaction or 0
@@ -96,9 +144,11 @@ class ProxySession:
         for f in findings:
             self.say(self.line(live, f))
 
-    def ended(self, live: LiveExchange, findings: list[Finding]) -> None:
+    def ended(self, live: LiveExchange, findings: list[Finding], failure: str | None = None) -> None:
+        """``live`` ended (``failure``: how its connection broke, if it did); its ``findings`` are counted."""
         ex = live.exchange
         n = ex.interaction or 0
+        passed = self.passed.pop(n, None)
         if self.open.pop(n, None) is None:
             return  # ended already (a client that left while the proxy was stopping)
         shown = self.printed.pop(n, [])
@@ -110,7 +160,7 @@ class ProxySession:
             self.heads.append(live.head_only())
             self.records[n] = self._record(live, findings)
         if self.record:
-            self._keep_recording(live)
+            self._keep_recording(live, passed, failure)
         self.done += 1
         if self.max_requests is not None and self.done >= self.max_requests and self.on_limit is not None:
             self.on_limit()
@@ -121,7 +171,7 @@ class ProxySession:
 
         def judge() -> None:
             self.pending.pop(id(live), None)
-            self.ended(live, live.finish(failure))
+            self.ended(live, live.finish(failure), failure)
 
         self.pending[id(live)] = (asyncio.get_running_loop().call_later(JUDGE_AFTER, judge), judge)
 
@@ -141,15 +191,22 @@ class ProxySession:
                 "intent": None, "findings": [f.to_json() for f in findings], "shrinking": False,
                 "notes": list(ex.notes)}
 
-    def _keep_recording(self, live: LiveExchange) -> None:
+    def _keep_recording(self, live: LiveExchange, passed: PassedBody | None, failure: str | None) -> None:
         ex = live.exchange
         req, resp = ex.request, ex.response
-        if req is None or resp is None or resp.status is None or not live.body_kept or ex.transport_error:
+        # What passed is recorded whether or not the rules read it: the judge kept the body of an answer they
+        # read, ``passed`` the body of one they did not (``None``: past the limit, or not decodable).
+        body: bytes | None = None
+        if resp is not None:
+            if live.judged:
+                body = (resp.body or b"") if live.body_kept else None
+            elif passed is not None:
+                body = passed.body()
+        if req is None or resp is None or resp.status is None or body is None or failure or ex.transport_error:
             self.not_recorded += 1
             return
-        # The body is kept decoded (the judge inflated it): the recording says so by dropping content-encoding.
+        # The body is kept decoded (inflated): the recording says so by dropping content-encoding.
         headers = [(k, v) for k, v in resp.headers if k.lower() not in ("content-encoding", "content-length")]
-        body = resp.body or b""
         headers.append(("content-length", str(len(body))))
         self.recorded[ex.interaction or 0] = Recorded(req.method, req.url, list(req.headers), req.body, resp.status,
                                                       _reason(resp.status), headers, body)
