@@ -302,9 +302,10 @@ def test_the_recording_of_a_prefixed_upstream_keeps_its_bodies_and_lint_judges_i
 def test_an_answer_the_rules_do_not_read_is_recorded_whole(tmp_path: Path) -> None:
     import yaml
 
+    out = io.StringIO()
     with hostile_upstream() as upstream:
         options = ProxyOptions(upstream=upstream.url + "/gateway", record=tmp_path, max_body_bytes=1024 * 1024)
-        with running_proxy(options) as (url, proxy):
+        with running_proxy(options, out) as (url, proxy):
             plain = httpx.get(url + "/health", headers={"x-test-mode": "ok"})
             zipped = httpx.get(url + "/health", headers={"x-test-mode": "gzip"})
             big = httpx.get(url + "/health", headers={"x-test-mode": "big-error"})
@@ -313,6 +314,8 @@ def test_an_answer_the_rules_do_not_read_is_recorded_whole(tmp_path: Path) -> No
         proxy.close()
     assert plain.json() == zipped.json() == MESSAGE and len(big.content) == 10 * 1024 * 1024
     assert proxy.session is not None and proxy.session.records == {}  # not the Messages API: not judged
+    assert "4 of 4 exchanges were not to a Messages API endpoint, passed on unjudged: GET /gateway/health -> 200, " \
+           "GET /gateway/health -> 200, GET /gateway/health -> 502, ..." in out.getvalue()  # said, not silent
     [cassette] = tmp_path.glob("*.yaml")
     interactions = yaml.safe_load(cassette.read_text())["interactions"]
     # Both answers within the limit, as they passed (the gzip one decoded, as every recorded body is);

@@ -204,6 +204,9 @@ class Proxy:
         session.sequence_findings()
         errors = sum(1 for f in session.findings if f.severity >= Severity.ERROR)
         warnings = sum(1 for f in session.findings if f.severity == Severity.WARNING)
+        unjudged = session.not_judged_text()
+        if unjudged is not None:
+            session.say(f"conformance proxy: {unjudged}")
         session.say(f"conformance proxy: {session.done} exchanges, {errors} errors, {warnings} warnings")
         if options.report_dir is not None:
             session.write_reports(options.report_dir)

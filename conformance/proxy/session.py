@@ -108,6 +108,9 @@ class ProxySession:
         self.started = 0
         self.done = 0
         self.not_recorded = 0
+        self.not_judged: list[str] = []
+        """The first few exchanges the rules did not read (``GET /health -> 200``): not a Messages API endpoint."""
+        self.not_judged_count = 0
         self._lock = threading.Lock()
         self._redactor = output_redactor(self.env_secrets)
 
@@ -159,6 +162,10 @@ class ProxySession:
         if live.judged:
             self.heads.append(live.head_only())
             self.records[n] = self._record(live, findings)
+        else:
+            self.not_judged_count += 1
+            if len(self.not_judged) < 3:
+                self.not_judged.append(label(ex))
         if self.record:
             self._keep_recording(live, passed, failure)
         self.done += 1
@@ -234,6 +241,13 @@ class ProxySession:
         self.findings.extend(found)
         return found
 
+    def not_judged_text(self) -> str | None:
+        """What went through unjudged, said once at the end (``None``: every exchange was judged)."""
+        if not self.not_judged_count:
+            return None
+        return (f"{self.not_judged_count} of {self.done} exchanges were not to a Messages API endpoint, passed on "
+                f"unjudged: {', '.join(self.not_judged)}{', ...' if self.not_judged_count > 3 else ''}")
+
     @property
     def failed(self) -> bool:
         return self.fail_on is not None and any(f.severity >= self.fail_on for f in self.findings)
@@ -248,7 +262,9 @@ class ProxySession:
 
         records = [self.records[n] for n in sorted(self.records)]
         if not records:
-            outcome = CheckOutcome(CHECK, NOT_EXERCISED, "no exchange with the Messages API went through the proxy")
+            unjudged = self.not_judged_text()
+            outcome = CheckOutcome(CHECK, NOT_EXERCISED, "no exchange with the Messages API went through the proxy"
+                                   + (f" ({unjudged})" if unjudged else ""))
         else:
             errors = any(Severity.parse(f["severity"]) >= Severity.ERROR for r in records for f in r["findings"])
             outcome = CheckOutcome(CHECK, FAILED if errors else PASSED)
