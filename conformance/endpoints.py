@@ -6,7 +6,9 @@
     model          GET  /v1/models/{id}              -            -> model
 
 Paths match with or without the ``/v1`` prefix and with a trailing slash; the query string
-(``?beta=true``) is not part of the path. Any other path is not the Messages API's.
+(``?beta=true``) is not part of the path. The ``/v1`` form may sit under a mount point, as a gateway serves the
+API under a route of its own (``/anthropic/v1/messages`` is ``messages``); the short form only as the whole path
+(``/api/chat/messages`` is not the API's). Any other path is not the Messages API's.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ class Endpoint:
     """The schema shape of a 2xx JSON response body."""
 
 
+_ROOT = r"^(?:(?:/[^/]+)*/v1)?"
+"""Where an endpoint's path starts: the root, ``/v1``, or ``/v1`` under a mount point (whole segments)."""
+
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("messages", "POST", re.compile(r"^(?:/v1)?/messages/?$"), "request", "message"),
-    Endpoint("count_tokens", "POST", re.compile(r"^(?:/v1)?/messages/count_tokens/?$"), "count_tokens_request",
+    Endpoint("messages", "POST", re.compile(_ROOT + r"/messages/?$"), "request", "message"),
+    Endpoint("count_tokens", "POST", re.compile(_ROOT + r"/messages/count_tokens/?$"), "count_tokens_request",
              "count_tokens_response"),
-    Endpoint("models", "GET", re.compile(r"^(?:/v1)?/models/?$"), None, "models_list"),
-    Endpoint("model", "GET", re.compile(r"^(?:/v1)?/models/[^/]+/?$"), None, "model"),
+    Endpoint("models", "GET", re.compile(_ROOT + r"/models/?$"), None, "models_list"),
+    Endpoint("model", "GET", re.compile(_ROOT + r"/models/[^/]+/?$"), None, "model"),
 )
 _BY_NAME = {e.name: e for e in ENDPOINTS}
 

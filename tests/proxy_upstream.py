@@ -9,16 +9,22 @@ including ways no HTTP framework would answer (a reset mid-stream, bytes that ar
     hold            the head and the first event of a stream, then nothing until the client goes away
                     (``closed`` is set when it does)
     echo            a plain answer echoing the request's key, raw and in several encodings
+    gzip            a plain Messages answer, gzip-encoded
+
+It answers any path the same way. :func:`mounted_reference` is the reference server under a path prefix, as a
+gateway's route serves the API (``/anthropic/v1/messages``): any path outside the prefix is a 404.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 
 from tests.gateway import echoed_forms
@@ -90,6 +96,12 @@ class HostileUpstream:
                          b"content-length: %d\r\n\r\n%s" % (key.encode(), len(doc), doc))
             await writer.drain()
             return True
+        if mode == "gzip":
+            doc = gzip.compress(json.dumps(MESSAGE).encode())
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n"
+                         b"request-id: r\r\ncontent-length: %d\r\n\r\n%s" % (len(doc), doc))
+            await writer.drain()
+            return True
         if mode in ("reset", "hold"):
             writer.write(STREAM_HEAD + chunked(events(1)[0]))
             await writer.drain()
@@ -147,3 +159,31 @@ async def _stop(server: asyncio.base_events.Server) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@contextlib.contextmanager
+def mounted_reference(prefix: str, mutant: str | None = None) -> Iterator[str]:
+    """The reference server (or a mutant) mounted under ``prefix`` (``/anthropic``); yields its base URL with the
+    prefix (``http://127.0.0.1:PORT/anthropic``)."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from conformance.server import ServerConfig, create_app
+
+    app = Starlette(routes=[Mount(prefix.rstrip("/"), app=create_app(ServerConfig(mutant=mutant)))])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the mounted reference server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}{prefix.rstrip('/')}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import socket
 from pathlib import Path
 
@@ -211,3 +212,124 @@ def test_the_recording_is_read_by_lint(tmp_path: Path) -> None:
     result = lint_paths([tmp_path])
     assert result.interactions == 2 and {f.rule for f in result.findings} == {"stream.message-stop"}
     assert dict(result.formats) == {"vcrpy-yaml": 1}
+
+
+# -- an upstream mounted under a path prefix (a gateway's route: --upstream http://gateway:4000/anthropic) --------
+
+MODEL_ID = "claude-sonnet-4-20250514"
+
+
+def good_client(url: str) -> list[httpx.Response]:
+    """What an SDK sends, by the paths it sends it to (query strings included)."""
+    h = {"x-api-key": HEADERS["x-api-key"], "anthropic-version": "2023-06-01"}
+    with httpx.Client(base_url=url, headers=h, timeout=30) as client:
+        answers = [client.post("/v1/messages", json=BODY),
+                   client.post("/v1/messages?beta=true", json={**BODY, "stream": True}),
+                   client.post("/v1/messages/count_tokens", json={"model": MODEL_ID, "messages": BODY["messages"]}),
+                   client.get("/v1/models", params={"limit": 2}),
+                   client.get(f"/v1/models/{MODEL_ID}")]
+    return answers
+
+
+@pytest.mark.parametrize("prefix", ["/anthropic", "/anthropic/", "/gw/routes/anthropic"])
+def test_an_upstream_under_a_path_prefix_is_a_mount_point(prefix: str) -> None:
+    from tests.proxy_upstream import mounted_reference
+
+    out = io.StringIO()
+    with mounted_reference(prefix) as upstream, \
+            running_proxy(ProxyOptions(upstream=upstream + ("/" if prefix.endswith("/") else "")), out) as (
+                url, proxy):
+        answers = good_client(url)
+        broken = httpx.post(url + "/v1/messages", json=BODY, headers=[*HEADERS.items(),
+                                                                      ("anthropic-version", "2023-06-01")])
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    assert broken.status_code == 400
+    session = proxy.session
+    assert session is not None and len(session.records) == 6  # every exchange judged, none passed over
+    judged = [session.records[n] for n in sorted(session.records)]
+    assert all(f["severity"] == "info" for r in judged[:5] for f in r["findings"]), out.getvalue()
+    assert "request.version-duplicated" in str(judged[5]["findings"])
+    assert "#5 POST " in out.getvalue() and "request.version-duplicated" in out.getvalue()
+    # The URL on record is where the request went: the mount, then the client's path and query.
+    assert judged[1]["url"] == upstream.rstrip("/") + "/v1/messages?beta=true"
+
+
+def test_a_mutant_upstream_under_a_path_prefix_is_named() -> None:
+    from tests.proxy_upstream import mounted_reference
+
+    with mounted_reference("/anthropic", mutant="no-message-stop") as upstream, \
+            running_proxy(ProxyOptions(upstream=upstream)) as (url, proxy):
+        with httpx.stream("POST", url + "/v1/messages", json={**BODY, "stream": True}, headers=HEADERS) as answer:
+            assert answer.status_code == 200 and b"message_stop" not in answer.read()
+    assert proxy.session is not None
+    assert {(f.rule, f.party) for f in proxy.session.findings if f.severity >= 1} == {("stream.message-stop", "server")}
+    assert proxy.close() == 1
+
+
+def test_a_client_base_url_with_a_path_is_forwarded_as_is_and_judged() -> None:
+    # ANTHROPIC_BASE_URL=http://proxy/gw/anthropic in front of --upstream http://gateway: the client's path goes on
+    # unchanged after the upstream's (here empty) mount.
+    from tests.proxy_upstream import mounted_reference
+
+    with mounted_reference("/gw/anthropic") as upstream, \
+            running_proxy(ProxyOptions(upstream=upstream.removesuffix("/gw/anthropic"))) as (url, proxy):
+        answers = good_client(url + "/gw/anthropic")
+    assert [a.status_code for a in answers] == [200] * 5
+    assert proxy.session is not None and len(proxy.session.records) == 5
+    assert [f for f in proxy.session.findings if f.severity >= 1] == []
+
+
+def test_the_recording_of_a_prefixed_upstream_keeps_its_bodies_and_lint_judges_it(tmp_path: Path) -> None:
+    import yaml
+
+    from conformance.lint import lint_paths
+    from tests.proxy_upstream import mounted_reference
+
+    with mounted_reference("/anthropic") as upstream:
+        with running_proxy(ProxyOptions(upstream=upstream, record=tmp_path)) as (url, proxy):
+            good_client(url)
+        proxy.close()
+    [cassette] = tmp_path.glob("*.yaml")
+    interactions = yaml.safe_load(cassette.read_text())["interactions"]
+    assert len(interactions) == 5
+    assert all(i["request"]["uri"].startswith(upstream + "/v1/") for i in interactions)
+    assert all(i["response"]["body"]["string"] for i in interactions), "a response body was not recorded"
+    result = lint_paths([tmp_path])
+    assert result.interactions == 5 and not result.skipped, result.skipped
+    assert [f for f in result.findings if f.severity >= 1] == []
+
+
+def test_an_answer_the_rules_do_not_read_is_recorded_whole(tmp_path: Path) -> None:
+    import yaml
+
+    out = io.StringIO()
+    with hostile_upstream() as upstream:
+        options = ProxyOptions(upstream=upstream.url + "/gateway", record=tmp_path, max_body_bytes=1024 * 1024)
+        with running_proxy(options, out) as (url, proxy):
+            plain = httpx.get(url + "/health", headers={"x-test-mode": "ok"})
+            zipped = httpx.get(url + "/health", headers={"x-test-mode": "gzip"})
+            big = httpx.get(url + "/health", headers={"x-test-mode": "big-error"})
+            with pytest.raises(httpx.HTTPError):
+                httpx.get(url + "/health", headers={"x-test-mode": "reset"})
+        proxy.close()
+    assert plain.json() == zipped.json() == MESSAGE and len(big.content) == 10 * 1024 * 1024
+    assert proxy.session is not None and proxy.session.records == {}  # not the Messages API: not judged
+    assert "4 of 4 exchanges were not to a Messages API endpoint, passed on unjudged: GET /gateway/health -> 200, " \
+           "GET /gateway/health -> 200, GET /gateway/health -> 502, ..." in out.getvalue()  # said, not silent
+    [cassette] = tmp_path.glob("*.yaml")
+    interactions = yaml.safe_load(cassette.read_text())["interactions"]
+    # Both answers within the limit, as they passed (the gzip one decoded, as every recorded body is);
+    # the 10 MB page is past --max-body-bytes, the reset answer broke off: neither is recorded.
+    assert len(interactions) == 2 and proxy.session.not_recorded == 2
+    for i in interactions:
+        assert i["request"]["uri"] == upstream.url + "/gateway/health"
+        assert json.loads(i["response"]["body"]["string"]) == MESSAGE
+        assert "content-encoding" not in {k.lower() for k in i["response"]["headers"]}
+
+
+@pytest.mark.parametrize("upstream", ["http://gateway:4000/anthropic?key=1", "http://gateway:4000/anthropic#x"])
+def test_an_upstream_with_a_query_or_fragment_is_refused(upstream: str) -> None:
+    from conformance.errors import UsageError
+
+    with pytest.raises(UsageError, match="--upstream"):
+        ProxyOptions(upstream=upstream)

@@ -2,7 +2,9 @@
 
 The Python SDK (``tests/sdk/examples.py``: create, stream, tools, count_tokens) and the TypeScript SDK
 (``tests/sdk/ts/driver.mjs``) through the proxy in front of the reference server: zero findings. A broken client
-is named live and in the reports; a mutant server is named; the recording is read back by ``lint``.
+is named live and in the reports; a mutant server is named; the recording is read back by ``lint``. In front of a
+gateway's route (``--upstream http://gateway/anthropic``) every exchange is judged and recorded as in front of the
+API's root.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.sdk.test_typescript_sdk import node_sdk, run_ts  # noqa: F401 (the fixture, shared)
 
@@ -127,3 +130,47 @@ def test_max_requests_stops_the_proxy(proxy: ProxyProcess, tmp_path: Path) -> No
                    json=HELLO)
     assert proxy.process.wait(timeout=30) == 0
     assert len(findings_of(tmp_path)) == 0 and (tmp_path / "reports" / "summary.md").is_file()
+
+
+@pytest.fixture
+def gateway_route(tmp_path: Path) -> Iterator[tuple[str, ProxyProcess]]:
+    """``conformance proxy --upstream http://127.0.0.1:PORT/anthropic/``: the reference server mounted under a
+    prefix, as a gateway's pass-through route serves the API (any path outside it is a 404)."""
+    from tests.proxy_upstream import mounted_reference
+
+    with mounted_reference("/anthropic") as upstream:
+        running = ProxyProcess("--upstream", upstream + "/", "--port", "0", "--report-dir", str(tmp_path / "reports"),
+                               "--record", str(tmp_path / "recorded"))
+        yield upstream, running
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.communicate()
+
+
+@pytest.mark.sdk
+def test_a_gateway_route_as_upstream_judges_every_exchange_and_records_it(
+        gateway_route: tuple[str, ProxyProcess], tmp_path: Path) -> None:
+    upstream, proxy = gateway_route
+    env = {**os.environ, "ANTHROPIC_BASE_URL": proxy.url, "ANTHROPIC_API_KEY": KEY}
+    done = subprocess.run([sys.executable, str(Path(__file__).parent / "sdk" / "examples.py")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    headers = [("x-api-key", KEY), ("anthropic-version", "2023-06-01"), ("anthropic-version", "2023-06-01")]
+    assert httpx.post(proxy.url + "/v1/messages", headers=headers, json=HELLO).status_code == 400
+    code, out = proxy.stop()
+    assert code == 0, out  # the broken client's request was rejected as the API does: a client warning
+    assert "conformance proxy: 6 exchanges, 0 errors, 1 warnings" in out, out
+    assert "#5 POST /anthropic/v1/messages -> 400" in out and "request.version-duplicated" in out
+    assert {(f["rule"], f["party"]) for f in findings_of(tmp_path) if f["severity"] != "info"} == {
+        ("request.rejected-as-expected", "client")}
+    # The recording names where each request went, keeps every body, and lint judges all six exchanges.
+    [cassette] = (tmp_path / "recorded").glob("*.yaml")
+    interactions = yaml.safe_load(cassette.read_text())["interactions"]
+    assert interactions[0]["request"]["uri"] == upstream + "/v1/messages"
+    assert all(i["response"]["body"]["string"] for i in interactions)
+    lint = subprocess.run([sys.executable, "-m", "conformance", "lint", "--format", "json", str(cassette)],
+                          capture_output=True, text=True, timeout=120)
+    report = json.loads(lint.stdout)
+    assert report["summary"]["interactions"] == 6 and report["summary"]["skipped"] == [], lint.stdout[:2000]
+    assert {(f["rule"], f["party"]) for f in report["findings"] if f["severity"] != "info"} == {
+        ("request.rejected-as-expected", "client")}

@@ -11,6 +11,11 @@ What is not forwarded as it came (RFC 9110 7.6.1): the hop-by-hop headers (``con
 ``transfer-encoding``, ``te``, ``trailer``, ``upgrade``, ``proxy-*`` and any named in ``connection``), and
 ``host``, which names the upstream. Everything else passes unchanged, in order, repeated names included.
 
+The upstream URL's path is a mount point (a gateway's route, ``http://gateway:4000/anthropic``): each request goes
+to it followed by the path and query the client sent, unchanged (a client's own prefix included). What is judged
+is what the client asked for: the endpoint its path names (:mod:`conformance.endpoints` knows an endpoint under a
+mount point, so ``/anthropic/v1/messages`` is ``messages``, in the proxy as in ``lint`` of its recording).
+
 When the upstream gives nothing (refused, not HTTP, timed out before its head) the client gets a 502 in the
 API's error envelope (``api_error``, the message naming the proxy and the failure); when it breaks off
 mid-body, the client's connection is cut the same way. A client that goes away mid-stream closes the
@@ -94,23 +99,24 @@ class ProxyApp:
         method: str = scope["method"]
         target = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
-        path = target.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        # The upstream's path is a mount point: the client's path and query go after it, as the client sent them.
+        url = self.upstream + target.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         headers = forwarded(scope["headers"])
         session = self.session
-        live = session.start(method, path, headers, body) if session is not None else None
+        live = session.start(method, url, headers, body) if session is not None else None
         # The body is forwarded whole, so its length is known (a client's chunked framing is hop-by-hop).
         upstream_headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
         upstream_headers.insert(0, (b"host", self.host))
         if body or any(n.lower() == b"content-length" for n, _ in headers):
             upstream_headers.append((b"content-length", str(len(body)).encode()))
         try:
-            request = httpcore.Request(method, self.upstream + path, headers=upstream_headers, content=body,
+            request = httpcore.Request(method, url, headers=upstream_headers, content=body,
                                        extensions={"timeout": TIMEOUTS})
             response = await self.client.handle_async_request(request)
         except UPSTREAM_FAILURES as exc:
             failure = _failure(exc)
             if live is not None and session is not None:
-                session.ended(live, live.finish(failure))
+                session.ended(live, live.finish(failure), failure)
             await self._answer(send, *error_envelope(502, "api_error", f"conformance proxy: the upstream "
                                                                            f"{self.upstream} gave no answer "
                                                                            f"({failure})"))
@@ -163,6 +169,8 @@ class ProxyApp:
                 headers.append((ANNOTATION_HEADER.encode(), value))
                 if read is not None:
                     chunks, judge_chunks = _replay(read), False
+        # An answer the rules do not read is still recorded (--record): its chunks are kept as they pass.
+        passed = session.passing(live) if live is not None and session is not None else None
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         task = asyncio.current_task()
         gone = asyncio.Event()
@@ -176,6 +184,8 @@ class ProxyApp:
                     found = live.feed(chunk)  # type: ignore[union-attr]
                     if found and session is not None:
                         session.found(live, found)  # type: ignore[arg-type]
+                if passed is not None:
+                    passed.feed(chunk)
         except asyncio.CancelledError:
             if not gone.is_set():
                 raise
@@ -197,7 +207,7 @@ class ProxyApp:
 
     async def _broken_before_head(self, live: LiveExchange, failure: str, send: Send) -> None:
         if self.session is not None:
-            self.session.ended(live, live.finish(failure))
+            self.session.ended(live, live.finish(failure), failure)
         await self._answer(send, *error_envelope(502, "api_error", f"conformance proxy: the upstream "
                                                                    f"{self.upstream} broke off ({failure})"))
 

@@ -47,7 +47,9 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProxyOptions:
     upstream: str
-    """``reference`` (the embedded reference server, started here) or a base URL."""
+    """``reference`` (the embedded reference server, started here) or a base URL. Its path is a mount point: a
+    request for ``/v1/messages?beta=true`` goes to ``http://gateway:4000/anthropic/v1/messages?beta=true`` for
+    ``http://gateway:4000/anthropic`` (a trailing slash or not)."""
     host: str = "127.0.0.1"
     port: int = 0
     api_version: str | None = None
@@ -83,6 +85,9 @@ class ProxyOptions:
             if url.scheme not in ("http", "https") or not url.host:
                 raise UsageError(f"--upstream {self.upstream!r}: give reference or a base URL "
                                  "(http://host:port or https://host)")
+            if "?" in self.upstream or "#" in self.upstream:
+                raise UsageError(f"--upstream {self.upstream!r}: a base URL has no query or fragment (its path is "
+                                 "where the API is mounted: each client's path and query go after it)")
 
 
 @contextlib.contextmanager
@@ -199,6 +204,9 @@ class Proxy:
         session.sequence_findings()
         errors = sum(1 for f in session.findings if f.severity >= Severity.ERROR)
         warnings = sum(1 for f in session.findings if f.severity == Severity.WARNING)
+        unjudged = session.not_judged_text()
+        if unjudged is not None:
+            session.say(f"conformance proxy: {unjudged}")
         session.say(f"conformance proxy: {session.done} exchanges, {errors} errors, {warnings} warnings")
         if options.report_dir is not None:
             session.write_reports(options.report_dir)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from conformance.exchange_log import exchange_fields
 from conformance.findings import FAILED, NOT_EXERCISED, PASSED, CheckOutcome, Finding, Severity
+from conformance.inflate import InflateOverflow, inflater
 from conformance.library import output_redactor, secrets_in
 from conformance.lint import label
 from conformance.live import LiveExchange, LiveJudge
@@ -44,6 +46,40 @@ class Recorded:
     response_body: bytes
 
 
+class PassedBody:
+    """The body of an answer the rules do not read (a path that is not a Messages API endpoint), kept for the
+    recording as the judge keeps the body of one they read: content-encoding undone (gzip, deflate), at most
+    ``limit`` bytes. Past the limit, or in an encoding not undone here, nothing is kept (:meth:`body` is ``None``)."""
+
+    def __init__(self, encoding: str | None, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.inflate = inflater(encoding)
+        identity = (encoding or "identity").strip().lower() == "identity"
+        self.chunks: list[bytes] | None = [] if identity or self.inflate is not None else None
+
+    def feed(self, chunk: bytes) -> None:
+        if self.chunks is None or not chunk:
+            return
+        try:
+            data = self.inflate.feed(chunk, self.limit - self.size) if self.inflate is not None else chunk
+        except (InflateOverflow, zlib.error):
+            self.chunks = None  # inflates past the limit, or does not inflate
+            return
+        if self.size + len(data) > self.limit:
+            self.chunks = None
+            return
+        self.chunks.append(data)
+        self.size += len(data)
+
+    def body(self) -> bytes | None:
+        """The whole body, once the answer ended; ``None`` when it was not kept."""
+        if self.chunks is None:
+            return None
+        tail = self.inflate.flush() if self.inflate is not None else b""
+        return b"".join([*self.chunks, tail])
+
+
 class ProxySession:
     """One run of ``conformance proxy``: see the module docstring. Used from the proxy's event loop."""
 
@@ -61,6 +97,8 @@ class ProxySession:
         self.secrets: set[str] = set()
         self.records: dict[int, dict[str, Any]] = {}
         self.recorded: dict[int, Recorded] = {}
+        self.passed: dict[int, PassedBody] = {}
+        """Bodies of answers the rules do not read, kept for the recording while they pass."""
         self.heads: list[Any] = []
         self.findings: list[Finding] = []
         self.open: dict[int, LiveExchange] = {}
@@ -70,13 +108,16 @@ class ProxySession:
         self.started = 0
         self.done = 0
         self.not_recorded = 0
+        self.not_judged: list[str] = []
+        """The first few exchanges the rules did not read (``GET /health -> 200``): not a Messages API endpoint."""
+        self.not_judged_count = 0
         self._lock = threading.Lock()
         self._redactor = output_redactor(self.env_secrets)
 
     # -- the exchanges ------------------------------------------------------------------------------
 
-    def start(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes | None) -> LiveExchange:
-        """A request arrived (its headers as the proxy forwards them); it is numbered in arrival order."""
+    def start(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes | None) -> LiveExchange:
+        """A request arrived (the URL and headers as the proxy forwards them); it is numbered in arrival order."""
         pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
         with self._lock:
             n = self.started
@@ -85,9 +126,19 @@ class ProxySession:
             if new:
                 self.secrets |= new
                 self._redactor = output_redactor([*self.env_secrets, *self.secrets])
-        live = self.judge.start(method, self.upstream + path, pairs, body, file=CHECK, interaction=n)
+        live = self.judge.start(method, url, pairs, body, file=CHECK, interaction=n)
         self.open[n] = live
         return live
+
+    def passing(self, live: LiveExchange) -> PassedBody | None:
+        """Where the chunks of ``live``'s answer go to be recorded, when the rules do not read them (the judge
+        keeps the body of an answer they read); ``None``: nothing to keep. Call once its head arrived."""
+        resp = live.exchange.response
+        if not self.record or live.judged or resp is None:
+            return None
+        kept = PassedBody(resp.headers.get("content-encoding"), self.judge.max_body_bytes)
+        self.passed[live.exchange.interaction or 0] = kept
+        return kept
 
     def found(self, live: LiveExchange, findings: list[Finding]) -> None:
         """Findings known before the exchange ended (a stream's events): printed at once."""
@@ -96,9 +147,11 @@ class ProxySession:
         for f in findings:
             self.say(self.line(live, f))
 
-    def ended(self, live: LiveExchange, findings: list[Finding]) -> None:
+    def ended(self, live: LiveExchange, findings: list[Finding], failure: str | None = None) -> None:
+        """``live`` ended (``failure``: how its connection broke, if it did); its ``findings`` are counted."""
         ex = live.exchange
         n = ex.interaction or 0
+        passed = self.passed.pop(n, None)
         if self.open.pop(n, None) is None:
             return  # ended already (a client that left while the proxy was stopping)
         shown = self.printed.pop(n, [])
@@ -109,8 +162,12 @@ class ProxySession:
         if live.judged:
             self.heads.append(live.head_only())
             self.records[n] = self._record(live, findings)
+        else:
+            self.not_judged_count += 1
+            if len(self.not_judged) < 3:
+                self.not_judged.append(label(ex))
         if self.record:
-            self._keep_recording(live)
+            self._keep_recording(live, passed, failure)
         self.done += 1
         if self.max_requests is not None and self.done >= self.max_requests and self.on_limit is not None:
             self.on_limit()
@@ -121,7 +178,7 @@ class ProxySession:
 
         def judge() -> None:
             self.pending.pop(id(live), None)
-            self.ended(live, live.finish(failure))
+            self.ended(live, live.finish(failure), failure)
 
         self.pending[id(live)] = (asyncio.get_running_loop().call_later(JUDGE_AFTER, judge), judge)
 
@@ -141,15 +198,22 @@ class ProxySession:
                 "intent": None, "findings": [f.to_json() for f in findings], "shrinking": False,
                 "notes": list(ex.notes)}
 
-    def _keep_recording(self, live: LiveExchange) -> None:
+    def _keep_recording(self, live: LiveExchange, passed: PassedBody | None, failure: str | None) -> None:
         ex = live.exchange
         req, resp = ex.request, ex.response
-        if req is None or resp is None or resp.status is None or not live.body_kept or ex.transport_error:
+        # What passed is recorded whether or not the rules read it: the judge kept the body of an answer they
+        # read, ``passed`` the body of one they did not (``None``: past the limit, or not decodable).
+        body: bytes | None = None
+        if resp is not None:
+            if live.judged:
+                body = (resp.body or b"") if live.body_kept else None
+            elif passed is not None:
+                body = passed.body()
+        if req is None or resp is None or resp.status is None or body is None or failure or ex.transport_error:
             self.not_recorded += 1
             return
-        # The body is kept decoded (the judge inflated it): the recording says so by dropping content-encoding.
+        # The body is kept decoded (inflated): the recording says so by dropping content-encoding.
         headers = [(k, v) for k, v in resp.headers if k.lower() not in ("content-encoding", "content-length")]
-        body = resp.body or b""
         headers.append(("content-length", str(len(body))))
         self.recorded[ex.interaction or 0] = Recorded(req.method, req.url, list(req.headers), req.body, resp.status,
                                                       _reason(resp.status), headers, body)
@@ -177,6 +241,13 @@ class ProxySession:
         self.findings.extend(found)
         return found
 
+    def not_judged_text(self) -> str | None:
+        """What went through unjudged, said once at the end (``None``: every exchange was judged)."""
+        if not self.not_judged_count:
+            return None
+        return (f"{self.not_judged_count} of {self.done} exchanges were not to a Messages API endpoint, passed on "
+                f"unjudged: {', '.join(self.not_judged)}{', ...' if self.not_judged_count > 3 else ''}")
+
     @property
     def failed(self) -> bool:
         return self.fail_on is not None and any(f.severity >= self.fail_on for f in self.findings)
@@ -191,7 +262,9 @@ class ProxySession:
 
         records = [self.records[n] for n in sorted(self.records)]
         if not records:
-            outcome = CheckOutcome(CHECK, NOT_EXERCISED, "no exchange with the Messages API went through the proxy")
+            unjudged = self.not_judged_text()
+            outcome = CheckOutcome(CHECK, NOT_EXERCISED, "no exchange with the Messages API went through the proxy"
+                                   + (f" ({unjudged})" if unjudged else ""))
         else:
             errors = any(Severity.parse(f["severity"]) >= Severity.ERROR for r in records for f in r["findings"])
             outcome = CheckOutcome(CHECK, FAILED if errors else PASSED)
