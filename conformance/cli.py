@@ -489,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "line, and on exit (Ctrl-C, SIGTERM, --max-requests) write the reports. Point a "
                                        "client at it: ANTHROPIC_BASE_URL=http://127.0.0.1:PORT.")
     proxy.add_argument("--upstream", required=True, metavar="URL|reference",
-                       help="reference (the embedded reference server, started here) or the base URL to forward to")
+                       help="reference (the embedded reference server, started here) or the base URL to forward "
+                            "to; a path in it is a mount point (a gateway's route, e.g. http://gw:4000/anthropic)")
     proxy.add_argument("--host", default="127.0.0.1")
     proxy.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     proxy.add_argument("--api-version", metavar="V",
