@@ -339,12 +339,44 @@ def _rate_limits(old: Profile, new: Profile) -> Iterator[Change]:
         yield Change("added", "rate_limit_headers", n, "header now expected", False, True)
 
 
+def _model_facts(profile: Profile, model: str, levels: Sequence[str]) -> dict[str, bool | None]:
+    """One model's ``accepts`` as flat facts (``thinking.adaptive``, ``speed``, ``effort.xhigh`` ...)."""
+    accepts = profile.accepts(model)
+    facts: dict[str, bool | None] = {f"thinking.{k}": v for k, v in accepts.thinking.items()}
+    facts.update({f"sampling.{k}": v for k, v in accepts.sampling.items()})
+    facts.update(temperature_with_top_p=accepts.temperature_with_top_p, speed=accepts.speed,
+                 forced_tool_choice=accepts.forced_tool_choice)
+    facts.update({f"effort.{level}": None if accepts.effort is None else level in accepts.effort for level in levels})
+    return facts
+
+
+_TAKES = {True: "taken", False: "refused (400)", None: "unknown"}
+
+
+def _model_accepts(old: Profile, new: Profile, model: str) -> Iterator[Change]:
+    levels = sorted(set(old.accepts(model).effort or ()) | set(new.accepts(model).effort or ()))
+    x, y = _model_facts(old, model, levels), _model_facts(new, model, levels)
+    for fact in sorted(set(x) | set(y)):
+        u, v = x.get(fact), y.get(fact)
+        if u == v:
+            continue
+        detail = f"{_TAKES[u]} -> {_TAKES[v]}"
+        if v is False:  # a request that was taken (or not judged) is now refused
+            yield Change("tightened", "models", f"{model}.accepts.{fact}", detail, True, False)
+        elif u is False and v is True:  # a server must now take what it refused
+            yield Change("loosened", "models", f"{model}.accepts.{fact}", detail, False, True)
+        else:
+            yield Change("changed", "models", f"{model}.accepts.{fact}", detail, False, False)
+
+
 def _models(old: Profile, new: Profile) -> Iterator[Change]:
     a, b = set(old.model_ids), set(new.model_ids)
     for m in sorted(a - b):
         yield Change("removed", "models", m, "model no longer listed: requests naming it get 404", True, False)
     for m in sorted(b - a):
         yield Change("added", "models", m, "model listed: servers must accept it", False, True)
+    for m in sorted(a & b):
+        yield from _model_accepts(old, new, m)
 
 
 def _tiers(old: Profile, new: Profile) -> Iterator[Change]:

@@ -88,6 +88,79 @@ class RequestRules:
     citations_on_user_text: bool = True
 
 
+THINKING_TYPES = ("enabled", "adaptive", "disabled", "between_tools")
+"""``thinking.type`` values a model may take or refuse (``accepts.thinking`` in a catalogue entry)."""
+SAMPLING_PARAMETERS = ("temperature", "top_p", "top_k")
+"""Sampling fields a model may take or refuse (``accepts.sampling``)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModelAccepts:
+    """What one model takes in a Messages request beyond the version's schema (``accepts`` in its catalogue entry).
+
+    Every fact has three values: ``True`` the model takes it, ``False`` the API answers 400
+    invalid_request_error, ``None`` (absent from the data) unknown. The valid-request generators send a field
+    only where it is ``True``; the request rules judge only where it is ``False``.
+    """
+
+    thinking: Mapping[str, bool] = dataclasses.field(default_factory=dict)
+    """``thinking.type`` -> accepted (``enabled``, ``adaptive``, ``disabled``, ``between_tools``)."""
+    sampling: Mapping[str, bool] = dataclasses.field(default_factory=dict)
+    """``temperature``, ``top_p``, ``top_k`` -> accepted at all."""
+    temperature_with_top_p: bool | None = None
+    """Whether ``temperature`` and ``top_p`` may be sent together (the 4.x models answer 400)."""
+    speed: bool | None = None
+    """Whether ``speed`` is taken without a beta header (``False``: the model has no fast mode)."""
+    effort: tuple[str, ...] | None = None
+    """The ``output_config.effort`` levels taken; ``()`` for a model without effort."""
+    forced_tool_choice: bool | None = None
+    """Whether ``tool_choice`` may force a tool (``any``/``tool``) when thinking is off."""
+
+    def thinks(self) -> bool | None:
+        """Whether the model thinks at all: ``False`` when it refuses both ``enabled`` and ``adaptive``."""
+        on = [self.thinking.get(t) for t in ("enabled", "adaptive")]
+        return True if True in on else False if on == [False, False] else None
+
+
+_ACCEPTS_KEYS = frozenset({"thinking", "sampling", "temperature_with_top_p", "speed", "effort", "forced_tool_choice"})
+
+
+def _flag(raw: Mapping[str, Any], key: str) -> bool | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"accepts.{key} must be true, false or absent, not {value!r}")
+    return value
+
+
+def _flags(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str, bool]:
+    table = raw.get(key) or {}
+    if not isinstance(table, Mapping):
+        raise TypeError(f"accepts.{key} must be an object")
+    for name, value in table.items():
+        if name not in allowed or not isinstance(value, bool):
+            raise ValueError(f"accepts.{key}.{name}: expected one of {', '.join(allowed)} mapped to true or false")
+    return {str(k): bool(v) for k, v in table.items()}
+
+
+def parse_accepts(raw: Any) -> ModelAccepts:
+    """A catalogue entry's ``accepts`` object, typed (absent facts stay unknown)."""
+    if raw is None:
+        return ModelAccepts()
+    if not isinstance(raw, Mapping):
+        raise TypeError("accepts must be an object")
+    unknown = set(raw) - _ACCEPTS_KEYS
+    if unknown:
+        raise ValueError(f"accepts has unknown keys {sorted(unknown)}; known: {sorted(_ACCEPTS_KEYS)}")
+    effort = raw.get("effort")
+    if effort is not None and not (isinstance(effort, list) and all(isinstance(e, str) for e in effort)):
+        raise TypeError("accepts.effort must be a list of levels")
+    return ModelAccepts(thinking=_flags(raw, "thinking", THINKING_TYPES),
+                        sampling=_flags(raw, "sampling", SAMPLING_PARAMETERS),
+                        temperature_with_top_p=_flag(raw, "temperature_with_top_p"), speed=_flag(raw, "speed"),
+                        effort=None if effort is None else tuple(effort),
+                        forced_tool_choice=_flag(raw, "forced_tool_choice"))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class UnknownModel:
     """How the API answers a model it does not know."""
@@ -120,6 +193,7 @@ class Profile:
     errors: tuple[ErrorType, ...]
     rate_limits: RateLimitHeaders
     models: tuple[Mapping[str, Any], ...]
+    """The catalogue as ``GET /v1/models`` serves it (each entry without its ``accepts``)."""
     tiers: tuple[Tier, ...]
     schemas: SchemaSet
     data: Mapping[str, Any]
@@ -133,6 +207,8 @@ class Profile:
     """Alias -> dated model id (``claude-sonnet-4-5`` -> ``claude-sonnet-4-5-20250929``)."""
     identity_headers: tuple[str, ...] = ()
     """Account headers every authenticated answer carries (``anthropic-organization-id``)."""
+    model_accepts: Mapping[str, ModelAccepts] = dataclasses.field(default_factory=dict)
+    """Model id -> what it takes in a request (``accepts`` in its catalogue entry)."""
 
     @functools.cached_property
     def _by_type(self) -> dict[str, ErrorType]:
@@ -165,6 +241,12 @@ class Profile:
     def resolve_model(self, model: str) -> str:
         """The dated id an alias stands for (``model`` itself when it is not an alias)."""
         return self.model_aliases.get(model, model)
+
+    def accepts(self, model: object) -> ModelAccepts:
+        """What ``model`` (an id or an alias) takes in a request; all unknown for a model the profile lacks."""
+        if not isinstance(model, str):
+            return ModelAccepts()
+        return self.model_accepts.get(self.resolve_model(model)) or ModelAccepts()
 
     @property
     def retryable_statuses(self) -> frozenset[int]:
@@ -307,7 +389,9 @@ def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Pro
             retry_after=str(rl.get("retry_after", "retry-after")),
         )
         tiers = tuple(_tier(name, t) for name, t in _need(data, "tiers", profile_path).items())
-        models = tuple(_need(data, "models", profile_path))
+        catalogue = _need(data, "models", profile_path)
+        models = tuple({k: v for k, v in m.items() if k != "accepts"} for m in catalogue)
+        accepts = {str(m["id"]): parse_accepts(m.get("accepts")) for m in catalogue}
         rules = data.get("request_rules") or {}
         first_role = rules.get("first_message_role", "user")
         request_rules = RequestRules(
@@ -353,6 +437,7 @@ def _load_profile(root: Path, entry: Mapping[str, Any], table_path: Path) -> Pro
         auth_styles=auth_styles,
         model_aliases=aliases,
         identity_headers=identity_headers,
+        model_accepts=accepts,
     )
 
 

@@ -34,6 +34,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from conformance.profiles import parse_accepts
 from conformance.schemas import SHAPES
 
 #: shapes that describe what a server sends: they must stay open to new fields
@@ -189,8 +190,13 @@ def _check_profile(path: Path, data: Any, model_validator: Any, problems: list[s
             if not (isinstance(t, Mapping) and isinstance(t.get(key), int)):
                 problems.append(f"{path}#/tiers/{name}/{key}: must be an integer")
     for i, model in enumerate(data.get("models", [])):
-        if model_validator is not None and not model_validator.is_valid(model):
+        served = {k: v for k, v in model.items() if k != "accepts"} if isinstance(model, Mapping) else model
+        if model_validator is not None and not model_validator.is_valid(served):
             problems.append(f"{path}#/models/{i}: not valid against the profile's model schema")
+        try:
+            parse_accepts(model.get("accepts") if isinstance(model, Mapping) else None)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{path}#/models/{i}/accepts: {exc}")
 
 
 def check_schema_tree(root: Path) -> list[str]:

@@ -79,7 +79,7 @@ SELECTIONS: dict[str, Selection] = {
     "tool-result-rejected": STATEFUL,
     "wrong-error-type": ERRORS, "missing-request-id": ERRORS, "request-id-mismatch": ERRORS,
     "accepts-invalid": NEGATIVE, "invalid-5xx": NEGATIVE, "tool-result-unchecked": NEGATIVE,
-    "temperature-accepted": NEGATIVE_NEWEST,
+    "temperature-accepted": NEGATIVE_NEWEST, "model-refusals-unchecked": NEGATIVE,
     "unknown-version-accepted": VERSION, "missing-version-accepted": VERSION, "repeated-version-accepted": VERSION,
     "wrong-key-accepted": AUTH, "bearer-rejected": AUTH,
     "unknown-model-accepted": MODEL, "models-list-incomplete": MODEL,

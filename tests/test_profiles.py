@@ -90,6 +90,41 @@ def test_models() -> None:
         assert all(p.schemas.is_valid("model", m) for m in p.models)
 
 
+def test_what_each_model_accepts_is_profile_data_never_served() -> None:
+    real = PROFILES.get("2023-06-01")
+    assert all("accepts" not in m for p in PROFILES for m in p.models)  # GET /v1/models serves the rest
+    assert set(real.model_accepts) == set(real.model_ids)
+    haiku3, sonnet45 = real.accepts("claude-3-haiku-20240307"), real.accepts("claude-sonnet-4-5")  # an alias too
+    assert haiku3.thinking == {"enabled": False, "adaptive": False, "disabled": True} and haiku3.thinks() is False
+    assert haiku3.temperature_with_top_p is True and sonnet45.temperature_with_top_p is False
+    assert sonnet45.thinking["enabled"] is True and sonnet45.thinking["adaptive"] is False and sonnet45.thinks()
+    opus47 = real.accepts("claude-opus-4-7")
+    assert opus47.sampling == {"temperature": False, "top_p": False, "top_k": False} and opus47.speed is False
+    assert "disabled" not in opus47.thinking  # the sources disagree: unknown, so neither sent nor judged
+    assert real.accepts("claude-opus-5-5").speed is True and real.accepts("claude-opus-4-6").speed is None
+    assert real.accepts("claude-opus-4-5-20251101").effort == ("low", "medium", "high")
+    unknown = real.accepts("claude-does-not-exist")
+    assert unknown.thinking == {} and unknown.speed is None and unknown.thinks() is None and real.accepts(7) == unknown
+    # The real-api versions share one catalogue; the reference document's models mirror its era (no adaptive).
+    assert PROFILES.get("2026-10-21").model_accepts == real.model_accepts == PROFILES.get("2023-01-01").model_accepts
+    doc = PROFILES.get("2024-01-01")
+    assert not any(doc.accepts(m).thinking.get("adaptive") for m in doc.model_ids)
+    assert doc.accepts("claude-haiku-3-5-20241022").thinks() is False
+
+
+@pytest.mark.parametrize("bad", [[], {"speed": "yes"}, {"thinking": {"enabled": 1}}, {"thinking": {"fast": True}},
+                                 {"effort": "high"}, {"colour": True}])
+def test_a_malformed_accepts_is_a_profile_error(tmp_path: Path, bad: object) -> None:
+    root = _copy(tmp_path)
+    path = root / "2023-06-01" / "profile.json"
+    data = json.loads(path.read_text())
+    data["models"][0]["accepts"] = bad
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProfileError, match="accepts") as info:
+        load_profiles(root)
+    assert info.value.file == str(path)
+
+
 def test_request_headers_and_version_errors() -> None:
     assert PROFILES.get("2026-10-21").auth_styles == ("x-api-key", "authorization-bearer")
     assert PROFILES.get("2024-01-01").auth_styles == ("x-api-key",)

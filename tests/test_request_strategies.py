@@ -64,6 +64,52 @@ def test_valid_requests_respect_realistic_limits(version: str) -> None:
     check()
 
 
+@pytest.mark.parametrize(("version", "endpoint"), CASES)
+def test_valid_requests_send_a_model_only_what_it_is_known_to_take(version: str, endpoint: str) -> None:
+    """Never a thinking type, a sampling field, temperature with top_p, speed or a forced tool choice that the
+    profile does not record the model taking: what a real API would refuse is not a valid request."""
+    profile = PROFILES[version]
+
+    @SETTINGS
+    @given(valid_requests(profile, endpoint))
+    def check(body: dict[str, Any]) -> None:
+        accepts = profile.accepts(body["model"])
+        if "thinking" in body:
+            assert accepts.thinking.get(body["thinking"]["type"]) is True
+        for param in ("temperature", "top_p", "top_k"):
+            assert param not in body or accepts.sampling.get(param) is True
+        if "temperature" in body and "top_p" in body:
+            assert accepts.temperature_with_top_p is True
+        assert "speed" not in body or accepts.speed is True
+        if body.get("tool_choice", {}).get("type") in ("any", "tool"):
+            assert accepts.forced_tool_choice is True and body.get("thinking", {}).get("type") in (None, "disabled")
+
+    check()
+
+
+def test_what_models_take_is_still_exercised() -> None:
+    """Gating by model keeps every field in play where some model takes it."""
+    seen: set[str] = set()
+    thinking: set[str] = set()
+    models: set[str] = set()
+
+    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(valid_requests(PROFILES["2023-06-01"]))
+    def collect(body: dict[str, Any]) -> None:
+        seen.update(body)
+        models.add(body["model"])
+        if "thinking" in body:
+            thinking.add(body["thinking"]["type"])
+        if {"temperature", "top_p"} <= body.keys():
+            seen.add("temperature+top_p")
+
+    collect()
+    assert {"speed", "temperature", "top_p", "top_k", "temperature+top_p", "tool_choice"} <= seen
+    assert {"enabled", "adaptive", "disabled"} <= thinking
+    # Models with unknown facts are still sent (without the fields they may refuse).
+    assert any(not PROFILES["2023-06-01"].accepts(m).thinking for m in models)
+
+
 def _kinds(body: dict[str, Any]) -> set[tuple[str, str]]:
     return {(m["role"], b["type"]) for m in body["messages"] if isinstance(m["content"], list)
             for b in m["content"]}

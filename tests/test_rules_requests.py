@@ -160,6 +160,108 @@ def test_newest_version_rejections() -> None:
     assert [v.path for v in request_problems(body(messages=cited), NEWEST)] == ["$.messages[0].content[0].citations"]
 
 
+# -- what the named model refuses (``accepts`` in the catalogue) -----------------------------------------------
+
+def _said(found: list[Any]) -> list[tuple[str, str, str]]:
+    return [(v.dotted, v.keyword, v.message) for v in found]
+
+
+@pytest.mark.parametrize(("model", "thinking", "message"), [
+    ("claude-3-haiku-20240307", {"type": "enabled", "budget_tokens": 1024},
+     "'claude-3-haiku-20240307' does not support thinking."),
+    ("claude-3-5-haiku-latest", {"type": "adaptive"}, "'claude-3-5-haiku-latest' does not support thinking."),
+    ("claude-sonnet-4-5", {"type": "adaptive"}, "adaptive thinking is not supported on this model"),
+    ("claude-opus-4-7", {"type": "enabled", "budget_tokens": 1024},
+     '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
+     '"output_config.effort" to control thinking behavior.'),
+    ("claude-fable-5", {"type": "disabled"}, '"thinking.type.disabled" is not supported for this model. Thinking '
+     'defaults to adaptive mode when not specified; use "thinking.type.enabled" with "budget_tokens" for extended '
+     'thinking.'),
+])
+def test_a_thinking_type_the_model_refuses(model: str, thinking: dict[str, Any], message: str) -> None:
+    for profile in (P, NEWEST):
+        assert _said(request_problems(body(model=model, thinking=thinking), profile)) == [
+            ("thinking.type", "thinking-unsupported-model", f"thinking.type: {message}")]
+    # Only the Messages endpoint is judged: nothing says count_tokens refuses it.
+    counted = {"model": model, "messages": [{"role": "user", "content": "x"}], "thinking": thinking}
+    assert request_problems(counted, P, "count_tokens") == []
+
+
+@pytest.mark.parametrize(("model", "thinking"), [
+    ("claude-3-haiku-20240307", {"type": "disabled"}),  # a model that does not think takes "disabled"
+    ("claude-sonnet-4-5-20250929", {"type": "enabled", "budget_tokens": 1024}),
+    ("claude-sonnet-4-6", {"type": "adaptive"}), ("claude-opus-4-6", {"type": "enabled", "budget_tokens": 1024}),
+    ("claude-fable-5", {"type": "adaptive"}),
+    ("claude-opus-4-7", {"type": "disabled"}),  # unknown (the sources disagree): never judged
+    ("claude-fable-5-2", {"type": "enabled", "budget_tokens": 1024}),  # unknown
+    ("claude-does-not-exist", {"type": "adaptive"}),  # not in the catalogue: the 404 is another rule's
+])
+def test_a_thinking_type_the_model_takes_or_the_profile_does_not_know(model: str, thinking: dict[str, Any]) -> None:
+    assert request_problems(body(model=model, thinking=thinking), P) == []
+
+
+def test_temperature_with_top_p() -> None:
+    pair = {"temperature": 0.5, "top_p": 0.9}
+    for model in ("claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-1-20250805", "claude-sonnet-4-6"):
+        assert _said(request_problems(body(model=model, **pair), P)) == [
+            ("top_p", "temperature-with-top-p", "top_p: `temperature` and `top_p` cannot both be specified for this "
+             "model. Please use only one.")]
+        assert request_problems(body(model=model, temperature=0.5, top_k=5), P) == []
+        assert request_problems(body(model=model, top_p=0.9), P) == []
+    for model in ("claude-3-haiku-20240307", "claude-3-7-sonnet-20250219", "claude-sonnet-4-20250514"):
+        assert request_problems(body(model=model, **pair), P) == []  # taken, or unknown (Sonnet 4)
+    found = request_problems(body(model="claude-opus-4-5-20251101", **pair), DOC)
+    assert [v.keyword for v in found] == ["temperature-with-top-p"]
+    # A broken value is the schema's to report, alone.
+    assert [v.dotted for v in request_problems(body(model="claude-haiku-4-5", temperature=3, top_p=0.9), P)] == [
+        "temperature"]
+
+
+def test_sampling_the_model_refuses() -> None:
+    found = request_problems(body(model="claude-opus-4-7", temperature=0.5, top_p=0.9), P)
+    assert _said(found) == [("temperature", "sampling-unsupported-model", "temperature: `temperature` is deprecated "
+                             "for this model."),
+                            ("top_p", "sampling-unsupported-model", "top_p: `top_p` is deprecated for this model.")]
+    assert request_problems(body(model="claude-opus-4-6", temperature=0.5), P) == []
+    assert request_problems(body(model="claude-fable-5", temperature=0.5), P) == []  # unknown
+    # 2026-10-21 refuses the field for every model: one problem, the version's.
+    assert len(request_problems(body(model="claude-opus-4-7", temperature=0.5), NEWEST)) == 1
+
+
+def test_speed_only_where_the_model_has_fast_mode() -> None:
+    assert _said(request_problems(body(model="claude-3-haiku-20240307", speed="standard"), P)) == [
+        ("speed", "speed-unsupported-model", "speed: 'claude-3-haiku-20240307' does not support the `speed` "
+         "parameter.")]
+    assert request_problems(body(model="claude-opus-5-5", speed="fast"), P) == []
+    assert request_problems(body(model="claude-opus-4-8", speed="fast"), P) == []  # with its beta header: unknown
+    assert request_problems(body(model="claude-3-haiku-20240307", speed=None), P) == []
+    assert [v.keyword for v in request_problems(body(model="claude-3-haiku-20240307", speed="ludicrous"), P)] == [
+        "enum"]  # the schema's alone
+
+
+def test_effort_levels_of_the_model() -> None:
+    (v,) = request_problems(body(model="claude-opus-4-5-20251101", output_config={"effort": "max"}), P)
+    assert (v.dotted, v.keyword, v.message) == (
+        "output_config.effort", "effort-unsupported-level", "output_config.effort: This model does not support "
+        "effort level 'max'. Supported levels: high, low, medium.")
+    assert request_problems(body(model="claude-sonnet-4-6", output_config={"effort": "max"}), P) == []
+    assert request_problems(body(model="claude-sonnet-4-5", output_config={"effort": "low"}), P) == []  # no wording
+    assert request_problems(body(model="claude-opus-4-7", output_config={"effort": "xhigh"}), P) == []
+
+
+def test_a_server_that_accepts_what_a_model_refuses_is_warned_not_failed() -> None:
+    # An old recording, from before a model refused the pair (or a model that since lost fast mode): the API may
+    # have enforced it only later, so accepting it is a warning on both sides.
+    case = example_message_case(P)
+    assert case.request_body is not None
+    case.request_body.update(model="claude-sonnet-4-5-20250929", temperature=0.5, top_p=0.9)
+    got = [(f.rule, str(f.severity)) for f in findings(case.copy(), recorded=True)]
+    assert sorted(got) == [("request.accepted-invalid", "warning"), ("request.cross-field", "warning")]
+    case.status = 400
+    case.response_body = {"type": "error", "error": {"type": "invalid_request_error", "message": "x"}}
+    assert [(f.rule, str(f.severity)) for f in findings(case)] == [("request.cross-field", "error")]
+
+
 def test_request_problems_rejects_an_unknown_endpoint_name() -> None:
     with pytest.raises(ValueError, match="endpoint must be one of"):
         request_problems(body(), P, "completions")

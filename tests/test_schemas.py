@@ -468,6 +468,12 @@ def test_meta_check_names_an_invalid_schema_keyword(tree: Path) -> None:
     assert f"{target}#/properties/max_tokens/minimum" in " ".join(problems), problems
 
 
+def test_meta_check_names_a_malformed_model_accepts(tree: Path) -> None:
+    target = tree / "2023-06-01" / "profile.json"
+    _edit(target, lambda d: d["models"][3]["accepts"].update({"speed": "sometimes"}))
+    assert [p for p in check_schema_tree(tree) if p.startswith(f"{target}#/models/3/accepts: ")]
+
+
 def test_meta_check_rejects_closed_response_schemas(tree: Path) -> None:
     target = tree / "2026-10-21" / "message.schema.json"
     _edit(target, lambda d: d.update({"additionalProperties": False}))

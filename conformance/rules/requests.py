@@ -4,7 +4,8 @@ Two pure functions answer "would the API reject this?" exactly as the API words 
 
 * :func:`request_problems` — the body: schema violations plus the cross-field rules no
   schema can express (the first turn's role where the version fixes it, ``tool_result`` ids, ``tool_choice``,
-  thinking budget, the version's own rejections), most useful first, each message in
+  thinking budget, the version's own rejections, what the named model refuses: a thinking type, sampling,
+  temperature with top_p, ``speed``, an effort level), most useful first, each message in
   the API's style (``messages.0.role: Input should be 'user' or 'assistant'``).
 * :func:`header_problems` — ``anthropic-version`` and auth, with the API's messages.
   ``keyword`` tells the status: ``authentication`` -> 401, anything else -> 400.
@@ -37,7 +38,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("request.version-duplicated", Severity.ERROR, "exactly one anthropic-version value", party=CLIENT),
     RuleInfo("request.content-type", Severity.ERROR, "a request with a body declares application/json", party=CLIENT),
     RuleInfo("request.cross-field", Severity.ERROR,
-             "the request obeys the rules across fields (first turn, tool ids, tool_choice, thinking, version)",
+             "the request obeys the rules across fields (first turn, tool ids, tool_choice, thinking, version, model)",
              party=CLIENT),
     RuleInfo("request.accepted-invalid", Severity.ERROR, "the server does not answer 2xx to an invalid request"),
     RuleInfo(REJECTED_AS_EXPECTED, Severity.WARNING,
@@ -113,10 +114,19 @@ TOOL_CHOICE_UNKNOWN_TOOL = "tool-choice-unknown-tool"
 THINKING_BUDGET_NOT_BELOW_MAX_TOKENS = "thinking-budget-not-below-max-tokens"
 VERSION_REJECTED = "version"
 """The version's own rejections (``request_rules`` in profile.json)."""
+THINKING_UNSUPPORTED_MODEL = "thinking-unsupported-model"
+SAMPLING_UNSUPPORTED_MODEL = "sampling-unsupported-model"
+TEMPERATURE_WITH_TOP_P = "temperature-with-top-p"
+SPEED_UNSUPPORTED_MODEL = "speed-unsupported-model"
+EFFORT_UNSUPPORTED_LEVEL = "effort-unsupported-level"
+MODEL_REJECTED = frozenset({THINKING_UNSUPPORTED_MODEL, SAMPLING_UNSUPPORTED_MODEL, TEMPERATURE_WITH_TOP_P,
+                            SPEED_UNSUPPORTED_MODEL, EFFORT_UNSUPPORTED_LEVEL})
+"""What the named model refuses (``accepts`` in the profile's catalogue)."""
 CROSS_FIELD = frozenset({FIRST_TURN_ROLE, TOOL_RESULT_UNKNOWN_ID, TOOL_CHOICE_WITHOUT_TOOLS, TOOL_CHOICE_UNKNOWN_TOOL,
-                         THINKING_BUDGET_NOT_BELOW_MAX_TOKENS})
+                         THINKING_BUDGET_NOT_BELOW_MAX_TOKENS}) | MODEL_REJECTED
 """Rules across fields that the API enforced at some point in its life (a 2024 recording shows a tool_result id
-mismatch answered 200): what a server accepted of these is a warning, not a breach."""
+mismatch answered 200; a model starts refusing temperature with top_p, loses fast mode, ...): what a server
+accepted of these is a warning, not a breach."""
 
 
 def _cross(path: str, text: str, keyword: str, expected: Any = None, actual: Any = None) -> Violation:
@@ -207,6 +217,57 @@ def _thinking_problems(body: Mapping[str, Any], profile: Profile, already: set[s
                      THINKING_BUDGET_NOT_BELOW_MAX_TOKENS, expected=f"> {budget}", actual=max_tokens)
 
 
+def _thinking_refusal(model: str, kind: str, thinks: bool | None) -> str:
+    """The API's words for a ``thinking.type`` the model refuses (quoted from its 400 answers)."""
+    if thinks is False and kind != "disabled":
+        return f"'{model}' does not support thinking."
+    if kind == "adaptive":
+        return "adaptive thinking is not supported on this model"
+    if kind == "disabled":
+        return ('"thinking.type.disabled" is not supported for this model. Thinking defaults to adaptive mode when '
+                'not specified; use "thinking.type.enabled" with "budget_tokens" for extended thinking.')
+    if kind == "enabled":
+        return ('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
+                '"output_config.effort" to control thinking behavior.')
+    return f'"thinking.type.{kind}" is not supported for this model.'
+
+
+def _model_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
+    """What the named model refuses (``accepts`` in the catalogue); an unknown fact is never judged."""
+    model = body.get("model")
+    if not isinstance(model, str):
+        return
+    accepts = profile.accepts(model)
+    thinking = body.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if isinstance(kind, str) and accepts.thinking.get(kind) is False \
+            and not {"$.thinking", "$.thinking.type"} & already:
+        yield _cross("$.thinking.type", _thinking_refusal(_shown(model), kind, accepts.thinks()),
+                     THINKING_UNSUPPORTED_MODEL, expected=sorted(k for k, v in accepts.thinking.items() if v),
+                     actual=kind)
+    version_rejects = set(profile.request_rules.rejected_parameters)
+    sampling = [p for p in ("temperature", "top_p", "top_k") if p in body and p not in version_rejects]
+    refused = [p for p in sampling if accepts.sampling.get(p) is False]
+    for param in refused:
+        if f"$.{param}" not in already:
+            yield _cross(f"$.{param}", f"`{param}` is deprecated for this model.", SAMPLING_UNSUPPORTED_MODEL,
+                         actual=body[param])
+    if {"temperature", "top_p"} <= set(sampling) and not refused and accepts.temperature_with_top_p is False \
+            and not {"$.temperature", "$.top_p"} & already:
+        yield _cross("$.top_p", "`temperature` and `top_p` cannot both be specified for this model. Please use "
+                     "only one.", TEMPERATURE_WITH_TOP_P, expected="temperature or top_p", actual=body["top_p"])
+    if body.get("speed") is not None and accepts.speed is False and "$.speed" not in already:
+        yield _cross("$.speed", f"'{_shown(model)}' does not support the `speed` parameter.",
+                     SPEED_UNSUPPORTED_MODEL, actual=body["speed"])
+    output = body.get("output_config")
+    effort = output.get("effort") if isinstance(output, dict) else None
+    if isinstance(effort, str) and accepts.effort and effort not in accepts.effort \
+            and not {"$.output_config", "$.output_config.effort"} & already:
+        yield _cross("$.output_config.effort", f"This model does not support effort level '{_shown(effort)}'. "
+                     f"Supported levels: {', '.join(sorted(accepts.effort))}.", EFFORT_UNSUPPORTED_LEVEL,
+                     expected=list(accepts.effort), actual=effort)
+
+
 def _version_problems(body: Mapping[str, Any], profile: Profile, already: set[str]) -> Iterator[Violation]:
     """The version's own rejections (``request_rules`` in profile.json) when the schema did not catch them."""
     rules = profile.request_rules
@@ -264,6 +325,8 @@ def request_problems(body: Any, profile: Profile, endpoint: str = "messages") ->
     if endpoint == "messages":
         found.extend(_thinking_problems(body, profile, already))
     found.extend(_version_problems(body, profile, already))
+    if endpoint == "messages":
+        found.extend(_model_problems(body, profile, already))
     return found
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from starlette.responses import Response
 
 from conformance.profiles import Profile, Profiles
-from conformance.rules.requests import TOOL_RESULT_UNKNOWN_ID
+from conformance.rules.requests import MODEL_REJECTED, TOOL_RESULT_UNKNOWN_ID
 from conformance.server import behaviour as faithful
 from conformance.server.behaviour import FAITHFUL, SEAMS, Behaviour, Rejection
 from conformance.server.generate import generate
@@ -91,6 +91,11 @@ def _rejected_parameters_pass(found: list[Problem], body: Any, profile: Profile)
     # Only the version's outright rejection of the parameter goes; problems elsewhere stay 400s.
     rejected = profile.request_rules.rejected_parameters
     return [p for p in found if p.field not in rejected]
+
+
+def _model_refusals_pass(found: list[Problem], body: Any, profile: Profile) -> list[Problem]:
+    # What the named model refuses (thinking on a model that does not think, temperature with top_p, ...) goes.
+    return [p for p in found if p.keyword not in MODEL_REJECTED]
 
 
 def _metadata_refused(found: list[Problem], body: Any, profile: Profile) -> list[Problem]:
@@ -311,6 +316,9 @@ MUTANT_TABLE: tuple[Mutant, ...] = (
            Behaviour(request_problems=_unknown_tool_result_ids_pass)),
     Mutant("temperature-accepted", "2026-10-21 accepts the temperature/top_p/top_k it must reject", "negative.accepted",
            Behaviour(request_problems=_rejected_parameters_pass)),
+    Mutant("model-refusals-unchecked", "what the named model refuses (thinking on a model that does not think, "
+           "temperature with top_p, speed without fast mode) is accepted", "negative.accepted",
+           Behaviour(request_problems=_model_refusals_pass)),
     Mutant("metadata-rejected", "a valid request carrying metadata is answered 400", "positive.accepted",
            Behaviour(request_problems=_metadata_refused)),
     Mutant("metadata-rejected-in-2023-06-01", "a request carrying metadata is answered 400 under 2023-06-01 and 200 "

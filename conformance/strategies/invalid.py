@@ -12,8 +12,11 @@ Each :class:`InvalidRequest` is tagged with the constraint kind and the dotted p
   run without a line of code;
 * the rules no schema can state (:data:`CROSS_FIELD`): the first turn from the user (where the version
   requires it: ``request_rules.first_message_role``), an unknown role, ``tool_choice`` naming a missing
-  tool, a ``tool_result`` answering no ``tool_use``, the thinking budget, and the version's own
-  rejections (``request_rules`` in profile.json).
+  tool, a ``tool_result`` answering no ``tool_use``, the thinking budget, the version's own
+  rejections (``request_rules`` in profile.json), and what a model of the catalogue refuses (``accepts``):
+  a thinking type (``thinking-unsupported-model``), a sampling field (``sampling-unsupported-model``),
+  temperature with top_p (``temperature-with-top-p``), ``speed`` (``speed-unsupported-model``), an effort
+  level (``effort-unsupported-level``).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.profiles import Profile
+from conformance.profiles import ModelAccepts, Profile
 from conformance.strategies.requests import (
+    MODEL_GATED,
     TOOLS,
     check_endpoint,
     document_blocks,
@@ -283,8 +287,126 @@ def _user_citations(draw: st.DrawFn, body: dict[str, Any], profile: Profile, end
     return body, f"messages.{index}.content.{len(blocks) - 1}.citations"
 
 
+# -- what a model refuses (``accepts`` in the catalogue) ------------------------------------------------------
+
+
+def _models_where(profile: Profile, test: Callable[[ModelAccepts], bool]) -> list[str]:
+    return [m for m in profile.model_ids if test(profile.accepts(m))]
+
+
+def _switch_model(draw: st.DrawFn, body: dict[str, Any], profile: Profile, test: Callable[[ModelAccepts], bool]) -> str:
+    """Name a model ``test`` picks, and drop whatever of the body that model is not known to take (so the one
+    constraint broken next is the only problem)."""
+    model = draw(st.sampled_from(_models_where(profile, test)))
+    body["model"] = model
+    accepts = profile.accepts(model)
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and accepts.thinking.get(str(thinking.get("type"))) is not True:
+        del body["thinking"]
+    for param in ("temperature", "top_p", "top_k"):
+        if param in body and accepts.sampling.get(param) is not True:
+            del body[param]
+    if {"temperature", "top_p"} <= body.keys() and accepts.temperature_with_top_p is not True:
+        del body["top_p"]
+    for name, gate in MODEL_GATED.items():
+        if name in body and not gate(accepts):
+            del body[name]
+    output = body.get("output_config")
+    if isinstance(output, dict) and "effort" in output and output["effort"] not in (accepts.effort or ()):
+        del output["effort"]
+    if body.get("tool_choice", {}).get("type") in ("any", "tool") and accepts.forced_tool_choice is not True:
+        body["tool_choice"] = {"type": "auto"}
+    return model
+
+
+def _refused_thinking(accepts: ModelAccepts, profile: Profile) -> list[str]:
+    known = set(profile.schemas.schema("request").get("$defs", {}).get("thinking", {}).get("properties", {})
+                .get("type", {}).get("enum", ()))
+    return sorted(t for t, ok in accepts.thinking.items() if ok is False and t in known)
+
+
+def _thinking_unsupported(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+    model = _switch_model(draw, body, profile, lambda a: bool(_refused_thinking(a, profile)))
+    kind = draw(st.sampled_from(_refused_thinking(profile.accepts(model), profile)))
+    if kind == "disabled":
+        body["thinking"] = {"type": "disabled"}
+        return body, "thinking.type"
+    for param in ("temperature", "top_p", "top_k"):  # the API fixes sampling while thinking
+        body.pop(param, None)
+    if body.get("tool_choice", {}).get("type") in ("any", "tool"):
+        body["tool_choice"] = {"type": "auto"}
+    if kind == "enabled":
+        budget = draw(st.integers(1024, 2048))
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        body["max_tokens"] = budget + draw(st.integers(1, 256))
+    else:
+        body["thinking"] = {"type": kind}
+    return body, "thinking.type"
+
+
+def _sampling_refused(profile: Profile) -> Callable[[ModelAccepts], list[str]]:
+    version = set(profile.request_rules.rejected_parameters)
+    return lambda a: sorted(p for p, ok in a.sampling.items() if ok is False and p not in version)
+
+
+def _sampling_unsupported(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+    refused = _sampling_refused(profile)
+    model = _switch_model(draw, body, profile, lambda a: bool(refused(a)))
+    param = draw(st.sampled_from(refused(profile.accepts(model))))
+    body.pop("thinking", None)
+    body[param] = draw(st.integers(1, 40)) if param == "top_k" else draw(st.floats(0, 0.9).map(lambda x: round(x, 2)))
+    return body, param
+
+
+def _pair_refused(accepts: ModelAccepts) -> bool:
+    return accepts.temperature_with_top_p is False and accepts.sampling.get("temperature") is True \
+        and accepts.sampling.get("top_p") is True
+
+
+def _temperature_with_top_p(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+    _switch_model(draw, body, profile, _pair_refused)
+    body.pop("thinking", None)
+    body["temperature"] = draw(st.floats(0, 1).map(lambda x: round(x, 2)))
+    body["top_p"] = draw(st.floats(0, 1).map(lambda x: round(x, 2)))
+    return body, "top_p"
+
+
+def _speed_unsupported(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+    _switch_model(draw, body, profile, lambda a: a.speed is False)
+    schema = profile.schemas.schema(request_shape(endpoint)).get("properties", {}).get("speed", {})
+    body["speed"] = draw(st.sampled_from([v for v in schema.get("enum", ["standard"]) if v is not None]))
+    return body, "speed"
+
+
+def _effort_levels(profile: Profile) -> tuple[str, ...]:
+    effort = profile.schemas.schema("request").get("$defs", {}).get("output_config", {}).get("properties", {}) \
+        .get("effort", {})
+    return tuple(effort.get("x-known-values", ())) if isinstance(effort, Mapping) else ()
+
+
+def _effort_refused(profile: Profile) -> Callable[[ModelAccepts], list[str]]:
+    return lambda a: [e for e in _effort_levels(profile) if a.effort and e not in a.effort]
+
+
+def _effort_unsupported(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+    refused = _effort_refused(profile)
+    model = _switch_model(draw, body, profile, lambda a: bool(refused(a)))
+    output = body.get("output_config")
+    body["output_config"] = {**(output if isinstance(output, dict) else {}),
+                             "effort": draw(st.sampled_from(refused(profile.accepts(model))))}
+    return body, "output_config.effort"
+
+
+def _any_model(test: Callable[[Profile], Callable[[ModelAccepts], Any]], *params: str) -> Applies:
+    """Applies to Messages where the version has ``params`` and some model of its catalogue passes ``test``."""
+    return lambda profile, endpoint: endpoint == "messages" and _has(*params)(profile, endpoint) \
+        and bool(_models_where(profile, lambda a: bool(test(profile)(a))))
+
+
 def _thinking_budget(too: str) -> Breaker:
     def breaker(draw: st.DrawFn, body: dict[str, Any], profile: Profile, endpoint: str) -> Broken:
+        if profile.accepts(body["model"]).thinking.get("enabled") is not True:
+            _switch_model(draw, body, profile, lambda a: a.thinking.get("enabled") is True)
         for param in ("temperature", "top_p", "top_k"):
             body.pop(param, None)
         if body.get("tool_choice", {}).get("type") in ("any", "tool"):
@@ -320,6 +442,12 @@ def _always(profile: Profile, endpoint: str) -> bool:
     return True
 
 
+def _manual_thinking(*params: str) -> Applies:
+    """The version has ``params`` and some model takes manual thinking (``thinking.type: enabled``)."""
+    return lambda profile, endpoint: _has(*params)(profile, endpoint) and bool(
+        _models_where(profile, lambda a: a.thinking.get("enabled") is True))
+
+
 CROSS_FIELD: Mapping[str, tuple[Applies, Breaker]] = {
     "empty-messages": (_always, _empty_messages),
     "first-message-not-user": (lambda p, e: p.request_rules.first_message_role == "user", _first_not_user),
@@ -327,12 +455,18 @@ CROSS_FIELD: Mapping[str, tuple[Applies, Breaker]] = {
     "tool-choice-missing-tool": (_has("tools", "tool_choice"), _tool_choice_missing_tool),
     "tool-result-unknown-id": (_always, _tool_result_unknown_id),
     "unknown-block-type": (_always, _unknown_block_type),
-    "thinking-budget-above-max-tokens": (_has("thinking", "max_tokens"), _thinking_budget("large")),
-    "thinking-budget-below-minimum": (_has("thinking"), _thinking_budget("small")),
+    "thinking-budget-above-max-tokens": (_manual_thinking("thinking", "max_tokens"), _thinking_budget("large")),
+    "thinking-budget-below-minimum": (_manual_thinking("thinking"), _thinking_budget("small")),
     "version-rejected-parameter": (lambda p, e: bool(p.request_rules.rejected_parameters), _rejected_parameter),
     "version-document-in-assistant-turn": (
         lambda p, e: "document" in p.request_rules.rejected_assistant_blocks, _assistant_document),
     "version-citations-on-user-text": (lambda p, e: not p.request_rules.citations_on_user_text, _user_citations),
+    "thinking-unsupported-model": (_any_model(lambda p: lambda a: _refused_thinking(a, p), "thinking"),
+                                   _thinking_unsupported),
+    "sampling-unsupported-model": (_any_model(_sampling_refused), _sampling_unsupported),
+    "temperature-with-top-p": (_any_model(lambda p: _pair_refused, "temperature", "top_p"), _temperature_with_top_p),
+    "speed-unsupported-model": (_any_model(lambda p: lambda a: a.speed is False, "speed"), _speed_unsupported),
+    "effort-unsupported-level": (_any_model(_effort_refused, "output_config"), _effort_unsupported),
 }
 """Constraint kind -> (whether the profile and endpoint have it, how to break it)."""
 

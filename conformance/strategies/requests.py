@@ -3,26 +3,28 @@
 Built by construction, not by filtering: a ``tool_result`` echoes a ``tool_use`` id of the
 assistant turn just before it, ``tool_choice`` names a tool that exists, a thinking budget
 sits in ``[1024, max_tokens)``, sampling parameters appear only where the version accepts
-them. The fields named here are the ones whose realistic values need more than their
-schema (:data:`SHAPED_FIELDS`); every other field the version's request schema has is
-generated from its schema now and then, so a field added to a profile is sent by the next
-run without a line of code. Invalid bodies are in :mod:`conformance.strategies.invalid`.
+them. What depends on the model is sent only to a model the profile says takes it (``accepts`` in
+its catalogue entry: a thinking type, each sampling field, temperature with top_p, ``speed``, a
+forced tool choice); a fact the profile does not know is never sent. The fields named here are the
+ones whose realistic values need more than their schema (:data:`SHAPED_FIELDS`); every other field
+the version's request schema has is generated from its schema now and then, so a field added to a
+profile is sent by the next run without a line of code. Invalid bodies are in :mod:`conformance.strategies.invalid`.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypothesis import strategies as st
 
 from conformance.endpoints import BODY_ENDPOINTS, endpoint_named
-from conformance.profiles import Profile
+from conformance.profiles import ModelAccepts, Profile
 from conformance.strategies.jsonschema import field_values, from_schema, readable_text
 
-__all__ = ["ENDPOINTS", "SHAPED_FIELDS", "TOOLS", "check_endpoint", "document_blocks", "parameters", "request_shape",
-           "text_blocks", "texts", "tool_use_ids", "valid_bodies", "valid_requests"]
+__all__ = ["ENDPOINTS", "MODEL_GATED", "SHAPED_FIELDS", "TOOLS", "check_endpoint", "document_blocks", "parameters",
+           "request_shape", "text_blocks", "texts", "tool_use_ids", "valid_bodies", "valid_requests"]
 
 ENDPOINTS = BODY_ENDPOINTS
 
@@ -144,9 +146,9 @@ def _tools() -> st.SearchStrategy[list[dict[str, Any]]]:
     return names.flatmap(lambda ns: st.tuples(*(tool(n) for n in ns)).map(list))
 
 
-def _tool_choices(names: list[str], thinking: bool) -> st.SearchStrategy[dict[str, Any]]:
+def _tool_choices(names: list[str], forced: bool) -> st.SearchStrategy[dict[str, Any]]:
     options = [st.just({"type": "auto"}), st.just({"type": "none"})]
-    if not thinking:  # the API refuses forced tool use while thinking
+    if forced:  # never while thinking (the API refuses it), and only where the model takes it
         options += [st.just({"type": "any"}), st.sampled_from(names).map(lambda n: {"type": "tool", "name": n})]
     choice = st.one_of(options)
     return st.tuples(choice, st.booleans(), st.booleans()).map(
@@ -209,26 +211,50 @@ SHAPED_FIELDS = frozenset({"model", "messages", "max_tokens", "thinking", "tools
 """Fields built here with realistic values and cross-field care; every other field comes from its schema.
 ``stream`` is never set: callers send the same body streamed and not."""
 
+MODEL_GATED: Mapping[str, Callable[[ModelAccepts], bool]] = {"speed": lambda accepts: accepts.speed is True}
+"""Schema-generated fields a model may refuse: sent only to a model whose ``accepts`` says it takes them."""
+
+
+def _thinking_types(profile: Profile, accepts: ModelAccepts) -> list[str]:
+    """The ``thinking.type`` values the version's schema has and the model is known to take."""
+    schema = _defs(profile).get("thinking", {}).get("properties", {}).get("type", {})
+    known = schema.get("enum", ()) if isinstance(schema, Mapping) else ()
+    return [t for t in ("enabled", "adaptive", "disabled") if t in known and accepts.thinking.get(t) is True]
+
+
+def _sampling(accepts: ModelAccepts, allowed: set[str]) -> dict[str, st.SearchStrategy[Any]]:
+    """The sampling fields to draw from: the version allows them and the model takes them."""
+    values = {"temperature": st.floats(0, 1).map(lambda x: round(x, 2)),
+              "top_p": st.floats(0, 1).map(lambda x: round(x, 2)), "top_k": st.integers(1, 500)}
+    return {k: v for k, v in values.items() if k in allowed and accepts.sampling.get(k) is True}
+
 
 @st.composite
 def valid_bodies(draw: st.DrawFn, profile: Profile, endpoint: str) -> dict[str, Any]:
     allowed = parameters(profile, endpoint)
     body: dict[str, Any] = {"model": draw(st.sampled_from(profile.model_ids))}
+    accepts = profile.accepts(body["model"])
+    kinds = _thinking_types(profile, accepts) if "thinking" in allowed else []
     tools = draw(_tools()) if "tools" in allowed and draw(st.booleans()) else []
     names = [t["name"] for t in tools]
-    thinking = "thinking" in allowed and draw(st.integers(0, 3)) == 0
-    budget = draw(st.integers(1024, 2048)) if thinking else 0
+    on = [k for k in kinds if k != "disabled"]
+    kind = draw(st.sampled_from(on)) if on and draw(st.integers(0, 3)) == 0 else None
+    thinking = kind is not None
+    budget = draw(st.integers(1024, 2048)) if kind == "enabled" else 0
     body["messages"] = draw(_conversation(profile, names))
     if "max_tokens" in allowed:
         body["max_tokens"] = budget + draw(st.integers(1, 256))
-    if thinking:
+    if kind == "enabled":
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-    elif "thinking" in allowed and draw(st.integers(0, 5)) == 0:
+    elif kind is not None:
+        body["thinking"] = {"type": kind}
+    elif "disabled" in kinds and draw(st.integers(0, 5)) == 0:
         body["thinking"] = {"type": "disabled"}
     if tools:
         body["tools"] = tools
         if "tool_choice" in allowed and draw(st.booleans()):
-            body["tool_choice"] = draw(_tool_choices(names, thinking))
+            forced = not thinking and accepts.forced_tool_choice is True
+            body["tool_choice"] = draw(_tool_choices(names, forced))
     if "system" in allowed and draw(st.booleans()):
         body["system"] = draw(st.one_of(texts, st.lists(text_blocks(False), min_size=1, max_size=2)))
     if "stop_sequences" in allowed and draw(st.booleans()):
@@ -237,11 +263,15 @@ def valid_bodies(draw: st.DrawFn, profile: Profile, endpoint: str) -> dict[str, 
     if "metadata" in allowed and draw(st.booleans()):
         body["metadata"] = {"user_id": draw(st.uuids().map(str))}
     if not thinking:  # the API fixes sampling while thinking
-        optional = {"temperature": st.floats(0, 1).map(lambda x: round(x, 2)),
-                    "top_p": st.floats(0, 1).map(lambda x: round(x, 2)), "top_k": st.integers(1, 500)}
-        body.update(draw(st.fixed_dictionaries({}, optional={k: v for k, v in optional.items() if k in allowed})))
+        sampling = draw(st.fixed_dictionaries({}, optional=_sampling(accepts, allowed)))
+        if {"temperature", "top_p"} <= sampling.keys() and accepts.temperature_with_top_p is not True:
+            del sampling[draw(st.sampled_from(["temperature", "top_p"]))]  # the model may take only one of them
+        body.update(sampling)
     for name in sorted(allowed - SHAPED_FIELDS):
         # Fields with nothing to add beyond their schema, now and then: the schema says what is valid.
+        gate = MODEL_GATED.get(name)
+        if gate is not None and not gate(accepts):
+            continue
         values = _field_values(profile, endpoint, name)
         if values is not None and draw(st.integers(0, 4)) == 0:
             body[name] = draw(values)

@@ -16,6 +16,22 @@ def minimal_request(profile: Profile, **extra: Any) -> dict[str, Any]:
     return body
 
 
+def thinking_model(profile: Profile) -> tuple[str, dict[str, Any] | None]:
+    """A model of the catalogue known to think, with the ``thinking`` setting it takes (manual first: a fixed budget
+    keeps the answer small; an active model before a deprecated one); the first model and no thinking where the
+    version or no model is known to take it."""
+    schema = profile.schemas.schema("request")
+    kinds = schema.get("$defs", {}).get("thinking", {}).get("properties", {}).get("type", {}).get("enum", ())
+    if "thinking" in schema.get("properties", {}):
+        settings = (("enabled", {"type": "enabled", "budget_tokens": 1024}), ("adaptive", {"type": "adaptive"}))
+        active = [str(m["id"]) for m in profile.models if m.get("lifecycle", "active") == "active"]
+        for kind, setting in settings:
+            for model in [*active, *profile.model_ids]:
+                if kind in kinds and profile.accepts(model).thinking.get(kind) is True:
+                    return model, setting
+    return profile.model_ids[0], None
+
+
 def count_tokens_body(profile: Profile, body: Mapping[str, Any]) -> dict[str, Any]:
     """The count_tokens request for the same input as a Messages request."""
     allowed = profile.schemas.schema("count_tokens_request").get("properties", {})

@@ -93,6 +93,42 @@ def test_newest_version_rejects_temperature(client):
     assert error_of(r)[1].startswith("temperature:")
 
 
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"model": "claude-3-haiku-20240307", "thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 2048},
+     "thinking.type: 'claude-3-haiku-20240307' does not support thinking."),
+    ({"model": "claude-haiku-4-5", "thinking": {"type": "adaptive"}},
+     "thinking.type: adaptive thinking is not supported on this model"),
+    ({"model": "claude-sonnet-5", "thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 2048},
+     'thinking.type: "thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
+     '"output_config.effort" to control thinking behavior.'),
+    ({"model": "claude-mythos-5", "thinking": {"type": "disabled"}},
+     'thinking.type: "thinking.type.disabled" is not supported for this model. Thinking defaults to adaptive mode '
+     'when not specified; use "thinking.type.enabled" with "budget_tokens" for extended thinking.'),
+    ({"model": "claude-sonnet-4-6", "temperature": 0.2, "top_p": 0.8},
+     "top_p: `temperature` and `top_p` cannot both be specified for this model. Please use only one."),
+    ({"model": "claude-opus-4-7", "top_k": 5}, "top_k: `top_k` is deprecated for this model."),
+    ({"model": "claude-sonnet-4-5", "speed": "standard"},
+     "speed: 'claude-sonnet-4-5' does not support the `speed` parameter."),
+    ({"model": "claude-sonnet-4-6", "output_config": {"effort": "xhigh"}},
+     "output_config.effort: This model does not support effort level 'xhigh'. Supported levels: high, low, max, "
+     "medium."),
+])
+def test_what_the_model_refuses_is_400_in_the_apis_words(client, extra, message):
+    r = client.post("/v1/messages", headers=headers(), json=body(**extra))
+    assert r.status_code == 400, r.text
+    assert error_of(r) == ("invalid_request_error", message)
+    assert server_findings(r) == []
+
+
+def test_what_the_model_takes_is_200(client):
+    for extra in ({"model": "claude-3-haiku-20240307", "temperature": 0.2, "top_p": 0.8},
+                  {"model": "claude-opus-5-5", "speed": "standard", "thinking": {"type": "adaptive"}},
+                  {"model": "claude-sonnet-4-6", "thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}}):
+        r = client.post("/v1/messages", headers=headers(), json=body(**extra))
+        assert r.status_code == 200, (extra, r.text)
+        assert findings_of(r) == []
+
+
 def test_invalid_field_is_400_naming_the_field(client):
     bad = body()
     bad["messages"][0]["role"] = "robot"
@@ -227,8 +263,10 @@ def test_the_stream_restates_usage_and_stop_details_as_the_real_api_does(client)
 
 @pytest.mark.parametrize("version", ["2023-01-01", "2023-06-01", "2026-10-21"])
 def test_requests_with_the_new_top_level_parameters_are_accepted(client, version):
-    extra = {"cache_control": {"type": "ephemeral", "ttl": "1h"}, "speed": "fast", "inference_geo": "us",
-             "service_tier": "standard_only", "container": {"skills": [{"type": "anthropic", "skill_id": "pptx"}]},
+    # A model that takes fast mode, adaptive thinking and the xhigh effort (others refuse them: ``accepts``).
+    extra = {"model": "claude-opus-5-5", "cache_control": {"type": "ephemeral", "ttl": "1h"}, "speed": "fast",
+             "inference_geo": "us", "service_tier": "standard_only",
+             "container": {"skills": [{"type": "anthropic", "skill_id": "pptx"}]},
              "diagnostics": {"previous_message_id": "msg_01"}, "output_config": {"effort": "xhigh"},
              "thinking": {"type": "adaptive", "display": "omitted"}}
     r = client.post("/v1/messages", headers=headers(version), json=body(**extra))

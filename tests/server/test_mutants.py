@@ -162,6 +162,8 @@ PROBES: dict[str, Callable[[TestClient], bool]] = {
     "tool-result-unchecked": _invalid_answered(lambda s: s == 200, body(messages=[
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_nowhere", "content": "x"}]}])),
     "temperature-accepted": _invalid_answered(lambda s: s == 200, body(temperature=0.5), "2026-10-21"),
+    "model-refusals-unchecked": _invalid_answered(lambda s: s == 200, body(
+        model="claude-3-haiku-20240307", max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 1024})),
     "unknown-version-accepted": _versions_sent("1999-01-01"),
     "missing-version-accepted": _versions_sent(None),
     "repeated-version-accepted": _versions_sent("2023-06-01, 2023-06-01"),
@@ -223,7 +225,7 @@ def test_mutant_breaks_its_contract_and_the_faithful_server_does_not(name: str) 
 
 #: Probes another mutant's probe also trips, because that mutant is the general case or a direct consequence.
 EXPECTED_OVERLAPS = {
-    "accepts-invalid": {"tool-result-unchecked", "temperature-accepted"},  # it accepts every invalid request
+    "accepts-invalid": {"tool-result-unchecked", "temperature-accepted", "model-refusals-unchecked"},  # it accepts all
     "wrong-delta-type": {"stream-differs"},  # text sent as thinking_delta is missing from the streamed text
     "metadata-rejected-in-2023-06-01": {"metadata-rejected"},  # the probe of the general case uses 2023-06-01
 }
