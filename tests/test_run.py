@@ -46,6 +46,8 @@ def test_reference_run_passes_and_writes_every_report(tmp_path: Path) -> None:
     summary = (tmp_path / "summary.md").read_text()
     assert "| `auth.rejected` | server | error |" in summary
     assert "## Version support" in summary
+    # pytest's bare "N deselected" is said in words
+    assert "deselected: the checks outside --select / --ignore and the version-pair checks" in proc.stdout
 
 
 def test_live_target_never_leaks_the_key_and_respects_the_request_cap(tmp_path: Path) -> None:

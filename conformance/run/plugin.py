@@ -353,6 +353,13 @@ class ConformanceRun:
         return reconciled
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if terminalreporter.stats.get("deselected"):
+            # pytest says "N deselected"; what they were:
+            left = ["the version-pair checks (only with --compare-versions)"] if not self.options.compare_versions \
+                else []
+            if self.options.select or self.options.ignore:
+                left.insert(0, "the checks outside --select / --ignore")
+            terminalreporter.write_line("conformance: deselected: " + " and ".join(left))
         for line in self._baseline_lines:
             terminalreporter.write_line(line)
 
