@@ -26,6 +26,7 @@ from conformance.cassettes.redact import SECRET_REQUEST_HEADERS, SECRET_RESPONSE
 from conformance.exchange import Exchange, Headers, HttpRequest, HttpResponse
 from conformance.inflate import InflateOverflow, inflater
 from conformance.intent import Intent, RecordingMeta
+from conformance.limits import ReadLimits
 
 DEFAULT_VERSION: Any = object()
 """Sentinel: send the client's own ``anthropic-version``."""
@@ -51,7 +52,7 @@ class Timeouts:
     """The longest one answer may take to arrive whole, however steadily it trickles in."""
 
 
-MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_ANSWER_BYTES = ReadLimits.max_body_bytes
 """The most of one answer that is read (decoded): a target that sends more (an endless stream, a compression
 bomb) is cut off there, and the exchange is judged on what arrived, with the reason."""
 
@@ -454,19 +455,21 @@ class TargetClient:
         # answer a transport handed over already read (httpx.MockTransport with bytes) comes decoded.
         buffered = response.is_stream_consumed
         decoder = None if buffered else inflater(encoding)
+        too_large = f"the answer passed {self.max_answer_bytes:,} bytes; the rest was not read"
         try:
             for raw in [response.content] if buffered else response.iter_raw():
                 try:
                     chunk = decoder.feed(raw, self.max_answer_bytes - size) if decoder is not None else raw
-                except (InflateOverflow, zlib.error) as exc:
-                    failure = (f"the answer passed {self.max_answer_bytes:,} bytes; the rest was not read"
-                               if isinstance(exc, InflateOverflow) else
-                               f"the answer does not inflate as its content-encoding {encoding} says ({exc})")
+                except InflateOverflow:
+                    failure = too_large
+                    break
+                except zlib.error as exc:
+                    failure = f"the answer does not inflate as its content-encoding {encoding} says ({exc})"
                     break
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.max_answer_bytes:
-                    failure = f"the answer passed {self.max_answer_bytes:,} bytes; the rest was not read"
+                    failure = too_large
                     break
                 if time.monotonic() > deadline:
                     failure = (f"the answer was still arriving after {self.timeouts.whole_answer:g} s "

@@ -28,6 +28,16 @@ def schemas_root() -> Path:
     return Path(__file__).resolve().parent.parent / "schemas"
 
 
+@functools.cache
+def standalone_validator(directory: str, name: str) -> Any:
+    """A schema outside the profiles (``sdk/``: the driver protocol; ``reports/``: the report files read back),
+    compiled once: a ``jsonschema.Draft202012Validator``."""
+    import jsonschema
+
+    path = schemas_root() / directory / name
+    return jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ErrorType:
     status: int

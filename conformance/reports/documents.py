@@ -7,7 +7,6 @@ its types; a file that breaks it is an :class:`InputError` naming the file, the 
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,21 +14,15 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import InputError
-from conformance.profiles import schemas_root
+from conformance.profiles import standalone_validator
 
 FINDINGS_SCHEMA = "findings.schema.json"
 EXCHANGE_SCHEMA = "exchange.schema.json"
 
 
-@functools.cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    path = schemas_root() / "reports" / name
-    return jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
-
-
 def check_document(doc: Any, schema: str, *, file: str, line: int | None = None, fix: str) -> None:
     """Raise :class:`InputError` (file, line, JSON path) when ``doc`` breaks the report schema ``schema``."""
-    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(doc))
+    error = jsonschema.exceptions.best_match(standalone_validator("reports", schema).iter_errors(doc))
     if error is not None:
         where = error.json_path if line is None else f"{line}:{error.json_path}"
         raise InputError(error.message[:200], file=file, where=where, fix=fix)

@@ -12,15 +12,13 @@ not JSON, nested too deep or not valid against the schema, with one line saying 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
 import orjson
 
-from conformance.profiles import schemas_root
+from conformance.profiles import schemas_root, standalone_validator
 
 __all__ = ["MAX_DEPTH", "MAX_RESULT_BYTES", "PROTOCOL", "DriverError", "DriverResult", "ProtocolError",
            "parse_result", "result_schema_path", "scenario_line"]
@@ -86,12 +84,6 @@ def result_schema_path() -> str:
     return str(schemas_root() / "sdk" / RESULT_SCHEMA)
 
 
-@functools.cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    path = schemas_root() / "sdk" / name
-    return jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
-
-
 def _depth(value: Any) -> int:
     """How deeply ``value`` nests, counted without recursion (a hostile value cannot exhaust the stack)."""
     deepest, stack = 0, [(value, 1)]
@@ -123,7 +115,7 @@ def parse_result(line: bytes) -> DriverResult:
                             "logs go to stderr") from None
     if _depth(data) > MAX_DEPTH:
         raise ProtocolError(f"a result nested deeper than {MAX_DEPTH} levels")
-    error = jsonschema.exceptions.best_match(_validator(RESULT_SCHEMA).iter_errors(data))
+    error = jsonschema.exceptions.best_match(standalone_validator("sdk", RESULT_SCHEMA).iter_errors(data))
     if error is not None:
         where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
         message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
@@ -147,7 +139,7 @@ def _result(data: Mapping[str, Any]) -> DriverResult:
 
 def scenario_line(scenario: Mapping[str, Any]) -> bytes:
     """One scenario as the line a driver reads; it must be valid against the scenario schema (a suite bug if not)."""
-    error = jsonschema.exceptions.best_match(_validator(SCENARIO_SCHEMA).iter_errors(scenario))
+    error = jsonschema.exceptions.best_match(standalone_validator("sdk", SCENARIO_SCHEMA).iter_errors(scenario))
     if error is not None:
         raise AssertionError(f"the suite built an invalid scenario: {error.message}")
     return orjson.dumps(scenario) + b"\n"
