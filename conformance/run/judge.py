@@ -177,4 +177,3 @@ def _quiet_shrink_deadline_warning(engine: Any) -> None:
 
     report.conformance_quiet = True  # type: ignore[attr-defined]
     engine.report = report
-
